@@ -1,0 +1,39 @@
+# One command sets everything up and runs the assistant; one sets everything up and runs the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint ingest bench clean
+
+setup: $(STAMP)
+
+# torch first, from the CPU wheel: any other torch pulls a multi-GB CUDA build.
+# llama-cpp-python builds from source here (about 3.5 minutes on two cores, once per machine).
+$(STAMP): requirements.txt requirements-llm.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-llm.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+run: setup
+	$(BIN)/adoptbot ingest
+	$(BIN)/adoptbot status
+
+ingest: setup
+	$(BIN)/adoptbot ingest
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,131 @@
+"""The vector store: versioned Chroma collections, so a reindex is all-or-nothing.
+
+Each ingest that changes anything writes a complete new collection `<prefix>-v<N>` and only
+then marks it complete. Readers always use the newest complete collection, so they never see
+a half-built index; a failed build is deleted, and old versions are pruned, keeping one
+previous version for readers that are mid-query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+COMPLETE = "adoptbot_complete"
+VERSION = "adoptbot_version"
+EMBED_MODEL = "adoptbot_embed_model"
+INDEXED_AT = "adoptbot_indexed_at"
+KEEP_PREVIOUS = 1
+
+
+def open_client(settings: Settings) -> Any:
+    """A Chroma client: a server when ADOPTBOT_CHROMA_URL is set, else the embedded store."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        match = re.match(r"^(https?)://([^/:]+)(?::(\d+))?/?$", settings.chroma_url)
+        if not match:
+            raise ConfigError(f"ADOPTBOT_CHROMA_URL={settings.chroma_url!r} is not a URL like http://host:8000")
+        scheme, host, port = match.groups()
+        return chromadb.HttpClient(
+            host=host,
+            port=int(port or (443 if scheme == "https" else 8000)),
+            ssl=scheme == "https",
+            settings=chroma_settings,
+        )
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the serving index holds."""
+
+    version: int
+    documents: int
+    chunks: int
+    indexed_at: str
+    embed_model: str
+
+
+class KnowledgeStore:
+    """Versioned collections in one Chroma client."""
+
+    def __init__(self, client: Any, *, prefix: str = "adoptbot") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._pattern = re.compile(rf"^{re.escape(prefix)}-v(\d+)$")
+
+    def _versions(self) -> Iterator[tuple[int, Any]]:
+        for col in self.client.list_collections():
+            match = self._pattern.match(col.name)
+            if match:
+                yield int(match.group(1)), col
+
+    def current(self) -> Any | None:
+        """The newest complete collection, or None before the first ingest."""
+        complete = [(v, c) for v, c in self._versions() if (c.metadata or {}).get(COMPLETE) is True]
+        return max(complete, key=lambda vc: vc[0])[1] if complete else None
+
+    def begin(self, *, embed_model: str) -> Any:
+        """A new, incomplete collection one version above every existing one."""
+        version = max((v for v, _ in self._versions()), default=0) + 1
+        return self.client.create_collection(
+            f"{self.prefix}-v{version:06d}",
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={COMPLETE: False, VERSION: version, EMBED_MODEL: embed_model},
+        )
+
+    def commit(self, collection: Any) -> None:
+        """Make collection the one readers use, then prune old and abandoned versions."""
+        metadata = dict(collection.metadata or {})
+        metadata[COMPLETE] = True
+        metadata[INDEXED_AT] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        collection.modify(metadata=metadata)
+        self.prune()
+
+    def abort(self, collection: Any) -> None:
+        """Drop a collection that was never committed."""
+        # Best effort: prune() removes leftovers on the next ingest.
+        with contextlib.suppress(Exception):
+            self.client.delete_collection(collection.name)
+
+    def prune(self) -> None:
+        """Delete everything but the current version and KEEP_PREVIOUS complete ones before it."""
+        current = self.current()
+        if current is None:
+            return
+        newest = (current.metadata or {})[VERSION]
+        complete = sorted(
+            (v for v, c in self._versions() if (c.metadata or {}).get(COMPLETE) is True and v < newest),
+            reverse=True,
+        )
+        keep = {newest, *complete[:KEEP_PREVIOUS]}
+        for version, col in list(self._versions()):
+            # Incomplete versions newer than current may be an ingest still running elsewhere.
+            if version not in keep and version < newest:
+                self.client.delete_collection(col.name)
+
+    def info(self) -> IndexInfo | None:
+        """Counts and dates of the serving index."""
+        col = self.current()
+        if col is None:
+            return None
+        sources = {m["source"] for m in col.get(include=["metadatas"])["metadatas"]}
+        meta = col.metadata or {}
+        return IndexInfo(
+            version=meta.get(VERSION, 0),
+            documents=len(sources),
+            chunks=col.count(),
+            indexed_at=meta.get(INDEXED_AT, ""),
+            embed_model=meta.get(EMBED_MODEL, ""),
+        )

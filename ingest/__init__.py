@@ -1,0 +1,1 @@
+"""Knowledge files -> chunks -> embeddings -> vector store; incremental and atomic."""

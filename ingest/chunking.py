@@ -1,0 +1,252 @@
+"""Split documents into passages by heading, each small enough for the embedding model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ingest.sources import SourceDoc
+
+TokenCounter = Callable[[str], int]
+
+OVERVIEW = "Overview"
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage of a document with everything needed to cite it."""
+
+    id: str
+    source: str
+    title: str
+    section: str
+    text: str
+    ordinal: int  # position within the document, for merging neighbours
+    kind: str = "guidance"
+    owner: str = ""
+    last_reviewed: str = ""
+    url: str = ""
+    tags: str = ""
+    checklist_id: str = ""
+    item_ids: str = ""
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedding model sees: the passage with its title and section."""
+        return f"{self.title}\n{self.section}\n\n{self.text}"
+
+    def metadata(self) -> dict[str, str | int]:
+        """Scalar metadata for the vector store."""
+        return {
+            "source": self.source,
+            "title": self.title,
+            "section": self.section,
+            "ordinal": self.ordinal,
+            "kind": self.kind,
+            "owner": self.owner,
+            "last_reviewed": self.last_reviewed,
+            "url": self.url,
+            "tags": self.tags,
+            "checklist_id": self.checklist_id,
+            "item_ids": self.item_ids,
+        }
+
+
+def chunk_document(doc: SourceDoc, count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:
+    """Chunks of doc, each embed_text at most max_tokens word pieces (special tokens included)."""
+    if doc.kind == "checklist":
+        pieces = list(_checklist_pieces(doc, count_tokens, max_tokens))
+    else:
+        pieces = [
+            (section, text, "")
+            for section, body in _sections(doc.body)
+            for text in _pack(_blocks(body), count_tokens, _budget(doc, section, count_tokens, max_tokens))
+        ]
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for ordinal, (section, text, item_ids) in enumerate(pieces):
+        n = seen.get(section, 0)
+        seen[section] = n + 1
+        chunks.append(
+            Chunk(
+                id=_chunk_id(doc.source, section, n),
+                source=doc.source,
+                title=doc.title,
+                section=section,
+                text=text,
+                ordinal=ordinal,
+                kind=doc.kind,
+                owner=doc.owner,
+                last_reviewed=doc.last_reviewed,
+                url=doc.url,
+                tags=",".join(doc.tags),
+                checklist_id=doc.checklist_id,
+                item_ids=item_ids,
+            )
+        )
+    return chunks
+
+
+def _chunk_id(source: str, section: str, n: int) -> str:
+    # Stable across edits elsewhere in the file: depends only on where the chunk sits.
+    return hashlib.sha1(f"{source}\x00{section}\x00{n}".encode()).hexdigest()[:20]
+
+
+def _budget(doc: SourceDoc, section: str, count_tokens: TokenCounter, max_tokens: int) -> int:
+    # [CLS] and [SEP] plus the title and section lines prepended in embed_text.
+    header = count_tokens(f"{doc.title}\n{section}")
+    return max(32, max_tokens - 2 - header)
+
+
+def _sections(body: str) -> Iterator[tuple[str, str]]:
+    """(heading path, text) per section; a lone top-level heading is the title, not a section."""
+    lines = body.split("\n")
+    headings = [_HEADING.match(line) for line in _outside_fences(lines)]
+    h1_count = sum(1 for m in headings if m and len(m.group(1)) == 1)
+    path: list[tuple[int, str]] = []
+    current: list[str] = []
+
+    def flush() -> Iterator[tuple[str, str]]:
+        text = "\n".join(current).strip()
+        if text:
+            yield (" > ".join(t for _, t in path) or OVERVIEW), text
+
+    for line, match in zip(lines, headings, strict=True):
+        if match is None:
+            current.append(line)
+            continue
+        yield from flush()
+        current = []
+        level, title = len(match.group(1)), match.group(2).strip()
+        if level == 1 and h1_count == 1:
+            path = []
+            continue
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+    yield from flush()
+
+
+def _outside_fences(lines: list[str]) -> Iterator[str]:
+    """Lines, with those inside code fences blanked so '#' there is not a heading."""
+    fenced = False
+    for line in lines:
+        if _FENCE.match(line):
+            fenced = not fenced
+            yield ""
+        else:
+            yield "" if fenced else line
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs and list items: the units a chunk boundary may fall between."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in text.split("\n"):
+        starts_item = bool(re.match(r"^\s{0,3}([-*+]|\d+[.)])\s+", line))
+        if not line.strip() or (starts_item and current):
+            if current:
+                blocks.append("\n".join(current).strip())
+            current = [line] if line.strip() else []
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current).strip())
+    return [b for b in blocks if b]
+
+
+def _pack(blocks: list[str], count_tokens: TokenCounter, budget: int) -> list[str]:
+    """Greedily join blocks into passages of at most budget word pieces."""
+    passages: list[str] = []
+    current: list[str] = []
+    used = 0
+    for block in blocks:
+        for piece in _fit(block, count_tokens, budget):
+            size = count_tokens(piece)
+            if current and used + size > budget:
+                passages.append(_join(current))
+                current, used = [], 0
+            current.append(piece)
+            used += size
+    if current:
+        passages.append(_join(current))
+    return passages
+
+
+def _join(pieces: list[str]) -> str:
+    text = ""
+    for piece in pieces:
+        is_item = bool(re.match(r"^\s{0,3}([-*+]|\d+[.)])\s+", piece))
+        text += ("\n" if is_item and text else "\n\n" if text else "") + piece
+    return text
+
+
+def _fit(block: str, count_tokens: TokenCounter, budget: int) -> list[str]:
+    """A block split into sentences, then word windows, until each piece fits the budget."""
+    if count_tokens(block) <= budget:
+        return [block]
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(block):
+        if count_tokens(sentence) <= budget:
+            pieces.append(sentence)
+            continue
+        words = sentence.split()
+        window: list[str] = []
+        for word in words:
+            if window and count_tokens(" ".join([*window, word])) > budget:
+                pieces.append(" ".join(window))
+                window = []
+            window.append(word)
+        if window:
+            pieces.append(" ".join(window))
+    # Re-merge short sentences so passages are not needlessly tiny.
+    return _pack_sentences(pieces, count_tokens, budget)
+
+
+def _pack_sentences(pieces: list[str], count_tokens: TokenCounter, budget: int) -> list[str]:
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and count_tokens(merged[-1] + " " + piece) <= budget:
+            merged[-1] = merged[-1] + " " + piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _checklist_pieces(doc: SourceDoc, count_tokens: TokenCounter, max_tokens: int) -> Iterator[tuple[str, str, str]]:
+    """Checklist items grouped into passages; each passage lists its item ids."""
+    budget = max(32, max_tokens - 2 - count_tokens(f"{doc.title}\nItems 1-99") - 4)
+    lines = [
+        f"{n}. {item.text}" + (f" Why: {item.why}" if item.why else "") for n, item in enumerate(doc.items, start=1)
+    ]
+    intro = doc.body
+    group: list[int] = []
+    used = count_tokens(intro) if intro else 0
+    groups: list[list[int]] = []
+    for i, line in enumerate(lines):
+        size = count_tokens(line)
+        if group and used + size > budget:
+            groups.append(group)
+            group, used = [], 0
+        group.append(i)
+        used += size
+    groups.append(group)
+    for g, members in enumerate(groups):
+        section = "Checklist" if len(groups) == 1 else f"Items {members[0] + 1}-{members[-1] + 1}"
+        body = "\n".join(_fit_line(lines[i], count_tokens, budget) for i in members)
+        if g == 0 and intro:
+            body = f"{intro}\n\n{body}"
+        yield section, body, ",".join(doc.items[i].id for i in members)
+
+
+def _fit_line(line: str, count_tokens: TokenCounter, budget: int) -> str:
+    """An over-long checklist line is cut rather than dropped."""
+    if count_tokens(line) <= budget:
+        return line
+    words = line.split()
+    while words and count_tokens(" ".join(words) + " ...") > budget:
+        words = words[: max(1, len(words) * 3 // 4)]
+    return " ".join(words) + " ..."

@@ -1,0 +1,240 @@
+"""Read knowledge files into documents, or say exactly why a file cannot be used."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+GUIDANCE_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt"}
+CHECKLIST_SUFFIXES = {".yaml", ".yml"}
+SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES
+NOT_INDEXED_DIRS = {"eval"}
+NOT_INDEXED_FILES = {"readme.md"}
+REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
+
+
+class BadFile(Exception):
+    """A knowledge file that cannot be indexed; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    id: str
+    text: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """One knowledge file, parsed. `body` is Markdown or plain text; checklists have items."""
+
+    source: str  # path relative to the knowledge folder, with forward slashes
+    kind: str  # "guidance" | "text" | "checklist"
+    title: str
+    owner: str
+    last_reviewed: str
+    url: str = ""
+    tags: tuple[str, ...] = ()
+    body: str = ""
+    checklist_id: str = ""
+    items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found in the knowledge folder, with the hash of its bytes."""
+
+    source: str
+    path: Path
+    size: int
+    file_hash: str = ""
+
+
+def discover(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files under root worth reading, and (source, reason) for files of an unsupported type."""
+    found: list[Path] = []
+    unsupported: list[tuple[str, str]] = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if rel.parts[0] in NOT_INDEXED_DIRS or rel.as_posix().lower() in NOT_INDEXED_FILES:
+            continue
+        if path.suffix.lower() in SUPPORTED:
+            found.append(path)
+        else:
+            unsupported.append(
+                (
+                    rel.as_posix(),
+                    f"unsupported file type '{path.suffix or path.name}': save guidance as "
+                    "Markdown (.md) or plain text (.txt), checklists as YAML (.yaml)",
+                )
+            )
+    return found, unsupported
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing files over max_bytes before reading them."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise BadFile(
+            f"file is too large ({size:,} bytes; the limit is {max_bytes:,}): split it into "
+            "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+        )
+    return path.read_bytes()
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def parse(source: str, data: bytes) -> SourceDoc:
+    """Parse one file's bytes by its extension; raises BadFile with a reason."""
+    text = _decode(data)
+    suffix = Path(source).suffix.lower()
+    if suffix in CHECKLIST_SUFFIXES:
+        return _parse_checklist(source, text)
+    front, body = _split_front_matter(text)
+    if front is None:
+        if suffix in TEXT_SUFFIXES:
+            if not body.strip():
+                raise BadFile("the file is empty: add some guidance text or delete the file")
+            return SourceDoc(
+                source=source,
+                kind="text",
+                title=_title_from_name(source),
+                owner="",
+                last_reviewed="",
+                body=body,
+            )
+        raise BadFile(
+            "missing front matter: start the file with a '---' block giving title, owner "
+            "and last_reviewed (see knowledge/README.md)"
+        )
+    meta = _check_fields(front)
+    if not body.strip():
+        raise BadFile("the document has front matter but no text below it")
+    return SourceDoc(
+        source=source,
+        kind="guidance" if suffix in GUIDANCE_SUFFIXES else "text",
+        body=body,
+        **meta,
+    )
+
+
+def _decode(data: bytes) -> str:
+    if not data.strip():
+        raise BadFile("the file is empty: add content or delete the file")
+    if b"\x00" in data[:8192]:
+        raise BadFile("the file looks binary, not text: knowledge files must be plain text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise BadFile(f"not valid UTF-8 (byte {e.start}): save the file with UTF-8 encoding") from None
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if controls > 8:
+        raise BadFile("the file looks binary, not text: knowledge files must be plain text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split_front_matter(text: str) -> tuple[dict | None, str]:
+    if not text.startswith("---\n"):
+        return None, text
+    end = text.find("\n---", 3)
+    while end != -1 and text[end + 4 : end + 5] not in ("", "\n"):
+        end = text.find("\n---", end + 4)
+    if end == -1:
+        raise BadFile("front matter is not closed: add a line with just '---' after it")
+    try:
+        front = yaml.safe_load(text[4:end])
+    except yaml.YAMLError as e:
+        raise BadFile(f"front matter is not valid YAML ({_yaml_where(e)})") from None
+    if not isinstance(front, dict):
+        raise BadFile("front matter must be 'key: value' lines (title, owner, last_reviewed)")
+    return front, text[end + 4 :].lstrip("\n")
+
+
+def _check_fields(meta: dict) -> dict:
+    missing = [k for k in REQUIRED_FIELDS if not str(meta.get(k) or "").strip()]
+    if missing:
+        raise BadFile(f"front matter is missing {', '.join(missing)}")
+    reviewed = meta["last_reviewed"]
+    if isinstance(reviewed, dt.datetime):
+        reviewed = reviewed.date()
+    if not isinstance(reviewed, dt.date):
+        try:
+            reviewed = dt.date.fromisoformat(str(reviewed).strip())
+        except ValueError:
+            raise BadFile(f"last_reviewed {reviewed!r} is not a date: write it as YYYY-MM-DD") from None
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",")]
+    if not isinstance(tags, list):
+        raise BadFile("tags must be a list, for example: tags: [risks, privacy]")
+    url = str(meta.get("url") or "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise BadFile(f"url {url!r} must start with http:// or https://")
+    return {
+        "title": " ".join(str(meta["title"]).split()),
+        "owner": str(meta["owner"]).strip(),
+        "last_reviewed": reviewed.isoformat(),
+        "url": url,
+        "tags": tuple(str(t).strip() for t in tags if str(t).strip()),
+    }
+
+
+def _parse_checklist(source: str, text: str) -> SourceDoc:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise BadFile(f"not valid YAML ({_yaml_where(e)})") from None
+    if not isinstance(data, dict):
+        raise BadFile("a checklist must be a YAML mapping with id, title, owner, items")
+    checklist_id = str(data.get("id") or "").strip()
+    if not checklist_id:
+        raise BadFile("the checklist has no id: add e.g. 'id: pre-deployment'")
+    meta = _check_fields(data)
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise BadFile("the checklist has no items: add an 'items:' list")
+    items: list[ChecklistItem] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_items, start=1):
+        if isinstance(raw, str):
+            raw = {"text": raw}
+        if not isinstance(raw, dict) or not str(raw.get("text") or "").strip():
+            raise BadFile(f"item {n} has no text: give every item a 'text:'")
+        item_id = str(raw.get("id") or f"item-{n}").strip()
+        if item_id in seen:
+            raise BadFile(f"item id {item_id!r} is used twice: item ids must be unique")
+        seen.add(item_id)
+        items.append(
+            ChecklistItem(
+                id=item_id,
+                text=" ".join(str(raw["text"]).split()),
+                why=" ".join(str(raw.get("why") or "").split()),
+            )
+        )
+    return SourceDoc(
+        source=source,
+        kind="checklist",
+        body=" ".join(str(data.get("summary") or "").split()),
+        checklist_id=checklist_id,
+        items=tuple(items),
+        **meta,
+    )
+
+
+def _yaml_where(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "syntax error"
+    return f"line {mark.line + 1}: {problem}" if mark else str(problem)
+
+
+def _title_from_name(source: str) -> str:
+    return Path(source).stem.replace("-", " ").replace("_", " ").strip().capitalize()

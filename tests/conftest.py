@@ -1,0 +1,141 @@
+"""Shared fixtures. Tests never read the developer's environment or home directory."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+# Before anything imports a library that looks at HOME or tokens: a clean, private environment.
+_HOME = tempfile.mkdtemp(prefix="adoptbot-test-home-")
+for _name in list(os.environ):
+    if _name.startswith(("ADOPTBOT_", "SLACK_", "MICROSOFT_", "CONNECTIONS__", "OPENAI_", "HF_")):
+        del os.environ[_name]
+os.environ.update(
+    HOME=_HOME,
+    HF_HOME=os.path.join(_HOME, "hf"),
+    HF_HUB_OFFLINE="1",
+    TRANSFORMERS_OFFLINE="1",
+    ANONYMIZED_TELEMETRY="False",
+)
+
+from bot.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.store import KnowledgeStore, open_client  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic bag-of-words vectors; one token per word. For unit tests only."""
+
+    name = "fake-embedder"
+
+    def __init__(self, dims: int = 64) -> None:
+        self.dims = dims
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        vectors = []
+        for text in texts:
+            v = [0.0] * self.dims
+            for word in re.findall(r"\w+", text.lower()):
+                v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dims] += 1.0
+            norm = math.sqrt(sum(x * x for x in v)) or 1.0
+            vectors.append([x / norm for x in v])
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    @property
+    def embedded(self) -> int:
+        return sum(len(c) for c in self.calls)
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    """The shipped all-MiniLM-L6-v2, loaded once for the whole run."""
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", knowledge_dir=tmp_path / "knowledge")
+
+
+@pytest.fixture
+def store(settings: Settings) -> KnowledgeStore:
+    return KnowledgeStore(open_client(settings), prefix=settings.collection_prefix)
+
+
+def make_runtime(settings: Settings, embedder: Embedder) -> Runtime:
+    return Runtime(settings, embedder=embedder)
+
+
+GUIDE = """---
+title: {title}
+owner: AI Centre of Excellence
+last_reviewed: 2026-11-01
+url: https://intranet.example.com/{slug}
+tags: [test]
+---
+
+# {title}
+
+## Background
+
+{body}
+
+## Details
+
+More about {slug}: it has a second section so documents have several chunks.
+"""
+
+CHECKLIST = """id: launch
+title: Launch checklist
+owner: AI Risk Office
+last_reviewed: 2026-10-15
+summary: What to check before launch.
+items:
+  - id: owner
+    text: Name an accountable owner.
+    why: Someone must answer for the system.
+  - id: review
+    text: Put human review on risky outputs.
+"""
+
+
+def write_kb(root: Path, docs: dict[str, str] | None = None) -> Path:
+    """A small knowledge folder: two guidance documents and a checklist, plus extras."""
+    root.mkdir(parents=True, exist_ok=True)
+    files = {
+        "guidance/hallucination.md": GUIDE.format(
+            title="Hallucinations",
+            slug="hallucination",
+            body="Models can state false things fluently; ground answers in approved sources.",
+        ),
+        "guidance/privacy.md": GUIDE.format(
+            title="Privacy",
+            slug="privacy",
+            body="Keep personal data out of prompts unless the data protection officer agrees.",
+        ),
+        "checklists/launch.yaml": CHECKLIST,
+    }
+    files.update(docs or {})
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
