@@ -20,7 +20,7 @@ $(STAMP): requirements.txt requirements-llm.txt requirements-dev.txt pyproject.t
 
 run: setup
 	$(BIN)/adoptbot ingest
-	$(BIN)/adoptbot status
+	$(BIN)/adoptbot chat
 
 ingest: setup
 	$(BIN)/adoptbot ingest

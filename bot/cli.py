@@ -9,9 +9,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import AdoptbotError, ConfigError, IngestBusy
+from bot.errors import (
+    AdoptbotError,
+    BackendUnavailable,
+    ConfigError,
+    EmptyQuestion,
+    IndexEmpty,
+    IngestBusy,
+)
+from bot.evaluation import load_questions, run_eval
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import BACKENDS, Settings
+from bot.types import Answer, Question, Turn
+
+USAGE_ERRORS = (ConfigError, IngestBusy, IndexEmpty, EmptyQuestion, BackendUnavailable)
+DEFAULT_QUESTIONS = Path("knowledge/eval/questions.jsonl")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,17 +43,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="what the index holds")
     status.add_argument("--json", action="store_true", help="print as JSON")
+
+    ask = sub.add_parser("ask", help="answer one question ('-' reads one question per line from stdin)")
+    ask.add_argument("question", nargs="+", help="the question, or - for standard input")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+
+    chat = sub.add_parser("chat", help="an interactive chat in the terminal")
+    chat.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+
+    ev = sub.add_parser("eval", help="score the assistant on a question set")
+    ev.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL question set")
+    ev.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.add_argument("--min-pass", type=float, default=0.0, help="fail below this in-scope pass rate (0-1)")
+    ev.add_argument("--min-abstain", type=float, default=0.0, help="fail below this out-of-scope abstention rate")
+    ev.add_argument("--min-hit5", type=float, default=0.0, help="fail below this retrieval hit@5")
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -> int:
     """Entry point of the `adoptbot` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         runtime = runtime or Runtime(Settings.from_env())
         return COMMANDS[args.command](runtime, args)
-    except (ConfigError, IngestBusy) as e:
+    except USAGE_ERRORS as e:
         print(f"adoptbot: {e}", file=sys.stderr)
         return EXIT_USAGE
     except AdoptbotError as e:
@@ -83,7 +111,114 @@ def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"ingest": cmd_ingest, "status": cmd_status}
+def ensure_index(runtime: Runtime) -> None:
+    """An empty index triggers an ingest of the knowledge folder, or says how to make one."""
+    if runtime.store.current() is not None:
+        return
+    if not runtime.settings.knowledge_dir.is_dir():
+        raise IndexEmpty(
+            "The knowledge base has not been indexed yet: run `adoptbot ingest PATH` with the folder "
+            "holding your guidance (or set ADOPTBOT_KNOWLEDGE_DIR)."
+        )
+    print(f"adoptbot: the index is empty; indexing {runtime.settings.knowledge_dir} first...", file=sys.stderr)
+    summary = runtime.ingest()
+    print(summary.render(), file=sys.stderr)
+    if runtime.store.current() is None:
+        raise IndexEmpty(f"Nothing in {runtime.settings.knowledge_dir} could be indexed (see the skipped files above).")
+
+
+def render_answer(answer: Answer) -> str:
+    """An answer and its sources for a person reading a terminal."""
+    lines = [answer.text, ""]
+    if answer.sources:
+        lines.append("Sources:")
+        lines += [f"  [{c.n}] {_cite_line(c)}" for c in answer.sources]
+    if answer.related:
+        lines.append("Related:" if answer.answered else "Nearest topics:")
+        lines += [f"  - {_cite_line(c)}" for c in answer.related]
+    lines += [f"Note: {n}" for n in answer.notes]
+    lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
+    return "\n".join(lines)
+
+
+def _cite_line(c) -> str:  # noqa: ANN001 - a Citation
+    reviewed = f", reviewed {c.last_reviewed}" if c.last_reviewed else ""
+    url = f" <{c.url}>" if c.url else ""
+    return f"{c.title} - {c.section} ({c.source}{reviewed}){url}"
+
+
+def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
+    ensure_index(runtime)
+    engine = runtime.engine
+    if args.question == ["-"]:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                answer = engine.answer(Question(line.rstrip("\n")), backend=args.backend)
+                out = answer.to_dict() if args.json else render_answer(answer)
+            except EmptyQuestion as e:
+                out = {"question": line.strip(), "status": "error", "error": str(e)} if args.json else str(e)
+            print(json.dumps(out) if args.json else f"{out}\n", flush=True)
+        return EXIT_OK
+    answer = engine.answer(Question(" ".join(args.question)), backend=args.backend)
+    print(json.dumps(answer.to_dict()) if args.json else render_answer(answer))
+    return EXIT_OK
+
+
+def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
+    ensure_index(runtime)
+    engine = runtime.engine
+    print("adoptbot: ask about adopting generative AI. /new starts a new conversation, /quit leaves.")
+    history: list[Turn] = []
+    while True:
+        try:
+            line = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return EXIT_OK
+        if line in ("/quit", "/exit"):
+            return EXIT_OK
+        if line == "/new":
+            history = []
+            print("(new conversation)")
+            continue
+        if not line:
+            continue
+        try:
+            answer = engine.answer(Question(line, history=tuple(history)), backend=args.backend)
+        except EmptyQuestion as e:
+            print(e)
+            continue
+        print("\nadoptbot> " + render_answer(answer))
+        history += [Turn("user", line), Turn("assistant", answer.text)]
+
+
+def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
+    questions = load_questions(args.questions)
+    ensure_index(runtime)
+    report = run_eval(runtime.engine, questions, backend=args.backend)
+    print(json.dumps(report.to_dict()) if args.json else report.render())
+    below = []
+    if report.pass_rate < args.min_pass:
+        below.append(f"in-scope pass rate {report.pass_rate:.1%} < {args.min_pass:.0%}")
+    if report.abstention_rate < args.min_abstain:
+        below.append(f"abstention rate {report.abstention_rate:.1%} < {args.min_abstain:.0%}")
+    hit5 = report.hit5 / report.with_source if report.with_source else 0.0
+    if args.min_hit5 and hit5 < args.min_hit5:
+        below.append(f"hit@5 {hit5:.1%} < {args.min_hit5:.0%}")
+    for problem in below:
+        print(f"adoptbot eval: below threshold: {problem}", file=sys.stderr)
+    return EXIT_FAILED if below else EXIT_OK
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "status": cmd_status,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "eval": cmd_eval,
+}
 
 
 def main_exit() -> None:

@@ -68,6 +68,10 @@ class SentenceTransformerEmbedder(Embedder):
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
 
                 self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
         return self._model

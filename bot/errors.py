@@ -3,7 +3,11 @@
     AdoptbotError
     ├── ConfigError      a setting is missing or invalid (names the variable)
     ├── IngestBusy       another ingest holds the lock
-    └── IndexEmpty       nothing has been indexed yet
+    ├── IndexEmpty       nothing has been indexed yet
+    ├── EmptyQuestion    the question has no words in it
+    └── BackendError     an answer backend could not produce a usable answer
+        ├── BackendUnavailable   it cannot run here (no model, no server)
+        └── GenerationFailed     it ran but the output was unusable (timeout, degenerate)
 
 Third-party exceptions are mapped to these at the boundary where they occur.
 """
@@ -23,3 +27,19 @@ class IngestBusy(AdoptbotError):
 
 class IndexEmpty(AdoptbotError):
     """The knowledge base has not been indexed yet."""
+
+
+class EmptyQuestion(AdoptbotError):
+    """The question is empty once markup and whitespace are removed."""
+
+
+class BackendError(AdoptbotError):
+    """An answer backend could not produce a usable answer."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot run here: no model file, no library, no server configured."""
+
+
+class GenerationFailed(BackendError):
+    """The backend ran but its output was unusable: timeout, empty, repetitive or ungrounded."""

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 from pathlib import Path
 
+from bot.answerers import Answerer
+from bot.answerers.llama_cpp import LlamaCppAnswerer
+from bot.answerers.openai_compat import OpenAICompatibleAnswerer
+from bot.answerers.template import TemplateAnswerer
+from bot.answering import Engine, Gate
 from bot.embedding import Embedder, SentenceTransformerEmbedder
+from bot.retrieval import Retriever
 from bot.settings import Settings
 from bot.store import KnowledgeStore, open_client
 from ingest.pipeline import IngestSummary, run_ingest
 
 
 class Runtime:
-    """Holds the shared embedder and store; pass collaborators in to replace them in tests."""
+    """Holds the shared embedder, store, models and engine; pass collaborators in to replace them."""
 
     def __init__(
         self,
@@ -21,13 +26,12 @@ class Runtime:
         *,
         embedder: Embedder | None = None,
         store: KnowledgeStore | None = None,
+        answerers: dict[str, Answerer] | None = None,
     ) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        if embedder is not None:
-            self.__dict__["embedder"] = embedder
-        if store is not None:
-            self.__dict__["store"] = store
+        for name, value in (("embedder", embedder), ("store", store), ("answerers", answerers)):
+            if value is not None:
+                self.__dict__[name] = value
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -39,6 +43,49 @@ class Runtime:
     @cached_property
     def store(self) -> KnowledgeStore:
         return KnowledgeStore(open_client(self.settings), prefix=self.settings.collection_prefix)
+
+    @cached_property
+    def answerers(self) -> dict[str, Answerer]:
+        s = self.settings
+        answerers: dict[str, Answerer] = {
+            "template": TemplateAnswerer(),
+            "llm": LlamaCppAnswerer(
+                model_path=s.llm_model_path or None,
+                max_tokens=s.llm_max_tokens,
+                timeout_s=s.llm_timeout_s,
+                threads=s.llm_threads,
+            ),
+        }
+        if s.openai_base_url:
+            answerers["openai"] = OpenAICompatibleAnswerer(
+                base_url=s.openai_base_url,
+                model=s.openai_model,
+                api_key=s.openai_api_key,
+                timeout_s=s.openai_timeout_s,
+            )
+        return answerers
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(
+            store=self.store, embedder=self.embedder, fusion=self.settings.fusion, top_k=self.settings.top_k
+        )
+
+    @cached_property
+    def engine(self) -> Engine:
+        s = self.settings
+        return Engine(
+            retriever=self.retriever,
+            answerers=self.answerers,
+            backend=s.backend,
+            gate=Gate(
+                min_similarity=s.min_similarity,
+                min_similarity_with_terms=s.min_similarity_with_terms,
+                min_term_coverage=s.min_term_coverage,
+            ),
+            max_question_chars=s.max_question_chars,
+            escalation_contact=s.escalation_contact,
+        )
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:
         """Run the incremental ingest of path (default: the configured knowledge folder)."""

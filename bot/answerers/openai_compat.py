@@ -1,0 +1,54 @@
+"""An OpenAI-compatible chat server (vLLM, a llama.cpp server, Ollama, ...) over HTTP."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from bot.answerers.chat_model import ChatModelAnswerer
+from bot.errors import BackendUnavailable, GenerationFailed
+
+
+class OpenAICompatibleAnswerer(ChatModelAnswerer):
+    """POSTs to {base_url}/chat/completions at temperature 0."""
+
+    name = "openai"
+
+    def __init__(
+        self, *, base_url: str, model: str, api_key: str = "", max_tokens: int = 300, timeout_s: float = 30.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+
+    def available(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        if not self.available():
+            raise BackendUnavailable(
+                "no OpenAI-compatible server configured: set ADOPTBOT_OPENAI_BASE_URL and ADOPTBOT_OPENAI_MODEL"
+            )
+        body = json.dumps(
+            {"model": self.model, "messages": messages, "temperature": 0, "max_tokens": self.max_tokens}
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                data = json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            raise GenerationFailed(f"the model server answered HTTP {e.code} at {self.base_url}") from e
+        except (urllib.error.URLError, TimeoutError, OSError) as e:
+            raise GenerationFailed(f"the model server at {self.base_url} did not answer: {e}") from e
+        except json.JSONDecodeError as e:
+            raise GenerationFailed(f"the model server at {self.base_url} did not return JSON") from e
+        try:
+            return data["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError) as e:
+            raise GenerationFailed("the model server's reply had no choices[0].message.content") from e

@@ -1,0 +1,249 @@
+"""Retriever: query -> ranked Passages, fusing BM25 and dense search.
+
+The only module that knows llama-index nodes. It serves from the newest complete index
+version (see bot.store) and rebuilds its BM25 index when a reindex publishes a new version.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.embedding import Embedder
+from bot.errors import IndexEmpty
+from bot.lexical import terms
+from bot.store import VERSION, KnowledgeStore
+from bot.types import Passage
+
+Mode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["rrf", "score"]
+RRF_K = 60
+CHECKLIST_WORDS = re.compile(r"\bcheck\s?lists?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked passages plus the raw signals the relevance gate reads."""
+
+    passages: list[Passage]
+    dense_best: float  # cosine similarity of the best dense hit
+    lexical_best: float  # BM25 score of the best lexical hit
+
+
+@dataclass
+class _Snapshot:
+    """One index version in memory: passages by id, neighbours, and its BM25 index."""
+
+    version: int
+    collection: Any
+    passages: dict[str, Passage]
+    bm25: Any = None
+    by_position: dict[tuple[str, int], str] = field(default_factory=dict)
+    checklists: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Retriever:
+    """Hybrid retrieval over the serving index."""
+
+    def __init__(
+        self,
+        *,
+        store: KnowledgeStore,
+        embedder: Embedder,
+        fusion: Fusion = "rrf",
+        top_k: int = 5,
+        candidates: int = 20,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.fusion = fusion
+        self.top_k = top_k
+        self.candidates = candidates
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> _Snapshot:
+        """The in-memory view of the serving version, rebuilt when a new version is published."""
+        collection = self.store.current()
+        if collection is None:
+            raise IndexEmpty("The knowledge base has not been indexed yet: run `adoptbot ingest`.")
+        version = (collection.metadata or {}).get(VERSION, 0)
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = _load(version, collection)
+            return self._snapshot
+
+    def retrieve(self, query: str, *, mode: Mode = "hybrid", k: int | None = None) -> Retrieval:
+        """The top k passages for query, neighbours merged, an asked-for checklist whole."""
+        snap = self.snapshot()
+        k = k or self.top_k
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        if mode in ("hybrid", "dense"):
+            dense = self._dense(snap, query)
+        if mode in ("hybrid", "bm25"):
+            lexical = self._bm25(snap, query)
+        if mode == "dense":
+            fused = dense
+        elif mode == "bm25":
+            fused = lexical
+        else:
+            fused = _rrf(dense, lexical) if self.fusion == "rrf" else _score_fusion(dense, lexical)
+        ranked = [snap.passages[i].with_score(s) for i, s in fused]
+        ranked = _expand_checklists(snap, query, ranked)
+        passages = _merge_neighbours(snap, ranked)[:k]
+        return Retrieval(
+            passages=passages,
+            dense_best=dense[0][1] if dense else 0.0,
+            lexical_best=lexical[0][1] if lexical else 0.0,
+        )
+
+    def topics(self) -> list[str]:
+        """Titles of every indexed document, for telling people what is covered."""
+        return sorted({p.title for p in self.snapshot().passages.values()})
+
+    def _dense(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
+        n = min(self.candidates, len(snap.passages))
+        got = snap.collection.query(
+            query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
+        )
+        # Cosine space: distance = 1 - cosine similarity.
+        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def _bm25(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
+        if snap.bm25 is None:
+            with self._lock:
+                if snap.bm25 is None:
+                    snap.bm25 = _build_bm25(snap.passages.values(), self.candidates)
+        from llama_index.core.schema import QueryBundle
+
+        hits = snap.bm25.retrieve(QueryBundle(query_str=query))
+        return [(h.node.node_id, float(h.score)) for h in hits if h.score and h.score > 0]
+
+
+def _load(version: int, collection: Any) -> _Snapshot:
+    got = collection.get(include=["documents", "metadatas"])
+    passages: dict[str, Passage] = {}
+    by_position: dict[tuple[str, int], str] = {}
+    checklists: dict[str, list[str]] = defaultdict(list)
+    for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        passage = Passage(
+            id=chunk_id,
+            text=text or "",
+            source=meta.get("source", ""),
+            title=meta.get("title", ""),
+            section=meta.get("section", ""),
+            score=0.0,
+            url=meta.get("url", ""),
+            last_reviewed=meta.get("last_reviewed", ""),
+            owner=meta.get("owner", ""),
+            kind=meta.get("kind", "guidance"),
+            checklist_id=meta.get("checklist_id", ""),
+            ordinal=int(meta.get("ordinal", 0)),
+        )
+        passages[chunk_id] = passage
+        by_position[(passage.source, passage.ordinal)] = chunk_id
+        if passage.checklist_id:
+            checklists[passage.checklist_id].append(chunk_id)
+    for ids in checklists.values():
+        ids.sort(key=lambda i: passages[i].ordinal)
+    return _Snapshot(version, collection, passages, by_position=by_position, checklists=dict(checklists))
+
+
+def _build_bm25(passages: Iterable[Passage], top_k: int) -> Any:
+    import logging
+
+    from llama_index.core.schema import TextNode
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    nodes = [TextNode(id_=p.id, text=f"{p.title}\n{p.section}\n{p.text}") for p in passages]
+    return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(top_k, len(nodes)))
+
+
+def _rrf(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: sum of 1 / (60 + rank) over the rankings."""
+    scores: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, (chunk_id, _) in enumerate(ranking, start=1):
+            scores[chunk_id] += 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _score_fusion(dense: list[tuple[str, float]], lexical: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Scores normalised to [0, 1] by each ranking's best, then averaged."""
+    scores: dict[str, float] = defaultdict(float)
+    for ranking in (dense, lexical):
+        if ranking:
+            best = max(s for _, s in ranking) or 1.0
+            for chunk_id, s in ranking:
+                scores[chunk_id] += 0.5 * max(s, 0.0) / best
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> list[Passage]:
+    """A checklist comes back whole when asked for, or when it is the best hit.
+
+    Asked for by name (every word of its id in the query) it also moves to the top.
+    """
+    query_terms = set(terms(query))
+    named = [
+        i
+        for i, p in enumerate(ranked[:3])
+        if p.checklist_id and set(terms(p.checklist_id.replace("-", " "))) <= query_terms
+    ]
+    if named:
+        ranked = [ranked[named[0]], *ranked[: named[0]], *ranked[named[0] + 1 :]]
+    asked = bool(CHECKLIST_WORDS.search(query)) or bool(named)
+    out: list[Passage] = []
+    done: set[str] = set()
+    for rank, passage in enumerate(ranked):
+        cid = passage.checklist_id
+        if cid and (rank == 0 or (asked and rank < 3)):
+            if cid in done:
+                continue
+            done.add(cid)
+            members = [snap.passages[i] for i in snap.checklists.get(cid, [passage.id])]
+            out.append(
+                Passage(
+                    **{
+                        **passage.__dict__,
+                        "id": members[0].id,
+                        "text": "\n".join(m.text for m in members),
+                        "section": "Checklist",
+                        "ordinal": members[0].ordinal,
+                    }
+                )
+            )
+        elif not (cid and cid in done):
+            out.append(passage)
+    return out
+
+
+def _merge_neighbours(snap: _Snapshot, ranked: list[Passage]) -> list[Passage]:
+    """Adjacent chunks of one section become one passage, at the better one's rank."""
+    merged: list[Passage] = []
+    index: dict[tuple[str, int], int] = {}  # (source, ordinal) -> position in merged
+    for passage in ranked:
+        key_prev = (passage.source, passage.ordinal - 1)
+        key_next = (passage.source, passage.ordinal + 1)
+        target = None
+        for key, before in ((key_prev, True), (key_next, False)):
+            pos = index.get(key)
+            if pos is not None and merged[pos].section == passage.section and passage.section != "Checklist":
+                target = (pos, before)
+                break
+        if target is None:
+            index[(passage.source, passage.ordinal)] = len(merged)
+            merged.append(passage)
+            continue
+        pos, neighbour_is_before = target
+        host = merged[pos]
+        text = f"{host.text}\n\n{passage.text}" if neighbour_is_before else f"{passage.text}\n\n{host.text}"
+        merged[pos] = Passage(**{**host.__dict__, "text": text})
+        index[(passage.source, passage.ordinal)] = pos
+    return merged

@@ -1,0 +1,103 @@
+"""The plain data that flows through the assistant: Question -> Passages -> Answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+Status = Literal["answered", "no_answer"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of a conversation."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a person asked, with the earlier turns of its thread (oldest first)."""
+
+    text: str
+    history: tuple[Turn, ...] = ()
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved piece of the knowledge base, with everything needed to cite it."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    section: str
+    score: float
+    url: str = ""
+    last_reviewed: str = ""
+    owner: str = ""
+    kind: str = "guidance"
+    checklist_id: str = ""
+    ordinal: int = 0
+
+    def with_score(self, score: float) -> Passage:
+        return replace(self, score=score)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer, taken from passage metadata."""
+
+    n: int
+    title: str
+    section: str
+    source: str
+    url: str
+    last_reviewed: str
+    score: float
+
+    @classmethod
+    def of(cls, n: int, passage: Passage) -> Citation:
+        return cls(
+            n=n,
+            title=passage.title,
+            section=passage.section,
+            source=passage.source,
+            url=passage.url,
+            last_reviewed=passage.last_reviewed,
+            score=round(passage.score, 4),
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to a Question: text with [n] markers matching `sources`."""
+
+    question: str
+    status: Status
+    text: str
+    backend: str
+    sources: tuple[Citation, ...] = ()
+    related: tuple[Citation, ...] = ()
+    notes: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        return self.status == "answered"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `adoptbot ask --json`."""
+        return {
+            "question": self.question,
+            "status": self.status,
+            "answer": self.text,
+            "backend": self.backend,
+            "sources": [asdict(c) for c in self.sources],
+            "related": [asdict(c) for c in self.related],
+            "notes": list(self.notes),
+            "timings_ms": self.timings_ms,
+        }

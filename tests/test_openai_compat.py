@@ -1,0 +1,81 @@
+"""The OpenAI-compatible backend against a local fake server (port 0) that records requests."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bot.answerers.openai_compat import OpenAICompatibleAnswerer
+from bot.answering import Engine
+from bot.types import Question
+
+
+class FakeChatServer:
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.status = 200
+        self.reply = "A GAN pits a generator against a discriminator that judges whether a sample is real or generated."
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                payload = {"choices": [{"message": {"role": "assistant", "content": outer.reply}}]}
+                data = json.dumps(payload if outer.status == 200 else {"error": "boom"}).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    s = FakeChatServer()
+    yield s
+    s.close()
+
+
+def engine_for(runtime, url: str) -> Engine:
+    openai = OpenAICompatibleAnswerer(base_url=url, model="qwen-7b", api_key="sk-test", timeout_s=5)
+    return Engine(
+        retriever=runtime.retriever,
+        answerers={"template": runtime.answerers["template"], "openai": openai},
+        backend="auto",
+    )
+
+
+def test_answers_through_the_server_with_a_grounded_prompt(starter_runtime, server):
+    answer = engine_for(starter_runtime, server.url).answer(Question("How does a GAN work?"))
+    assert answer.backend == "openai" and "[1]" in answer.text
+    [request] = server.requests
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
+    body = request["body"]
+    assert body["model"] == "qwen-7b" and body["temperature"] == 0
+    assert body["messages"][0]["role"] == "system" and "<passages>" in body["messages"][1]["content"]
+
+
+def test_a_failing_server_falls_back_to_the_template(starter_runtime, server):
+    server.status = 500
+    answer = engine_for(starter_runtime, server.url).answer(Question("How does a GAN work?"))
+    assert answer.backend == "template" and "discriminator" in answer.text
+
+
+def test_an_unreachable_server_falls_back_to_the_template(starter_runtime, server):
+    url = server.url
+    server.close()
+    answer = engine_for(starter_runtime, url).answer(Question("How does a GAN work?"))
+    assert answer.backend == "template"
