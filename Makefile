@@ -19,8 +19,7 @@ $(STAMP): requirements.txt requirements-llm.txt requirements-dev.txt pyproject.t
 	touch $@
 
 run: setup
-	$(BIN)/adoptbot ingest
-	$(BIN)/adoptbot chat
+	$(BIN)/adoptbot run
 
 ingest: setup
 	$(BIN)/adoptbot ingest

@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="an interactive chat in the terminal")
     chat.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
 
+    serve = sub.add_parser("serve", help="serve every configured chat platform (Slack, Teams)")
+    serve.add_argument("--slack-http", action="store_true", help="Slack over HTTP (POST /slack/events)")
+    serve.add_argument("--teams", action="store_true", help="require Teams (POST /api/messages)")
+    serve.add_argument("--port", type=int, help="HTTP port (default: ADOPTBOT_PORT or 3000)")
+    serve.add_argument("--host", help="interface to listen on (default: ADOPTBOT_HOST or 0.0.0.0)")
+
+    run = sub.add_parser("run", help="ingest, then serve the configured platforms, else chat in the terminal")
+    run.add_argument("--backend", choices=BACKENDS, help="answer backend for the terminal chat")
+
     ev = sub.add_parser("eval", help="score the assistant on a question set")
     ev.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL question set")
     ev.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
@@ -212,7 +221,47 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_FAILED if below else EXIT_OK
 
 
+def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.server import build_web_app
+
+    settings = runtime.settings
+    if not settings.slack_enabled:
+        raise ConfigError(
+            "Nothing to serve: set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) to connect "
+            "Slack (see the README, 'Connect to Slack'), or run `adoptbot chat` for a terminal chat."
+        )
+    ensure_index(runtime)
+    slack = None
+    if settings.slack_enabled:
+        http = args.slack_http or not settings.slack_app_token
+        slack = runtime.slack_app(http=http)
+        if not http:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(slack, settings.slack_app_token).connect()
+            print("adoptbot: Slack connected over Socket Mode.", file=sys.stderr)
+            slack = None  # events arrive over the socket, not over HTTP
+        else:
+            print("adoptbot: Slack events expected at POST /slack/events.", file=sys.stderr)
+    runtime.warm_up()
+    app = build_web_app(index_info=runtime.index_info, slack=slack)
+    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port, print=None)
+    return EXIT_OK
+
+
+def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
+    print(runtime.ingest().render(), file=sys.stderr)
+    if runtime.settings.slack_enabled:
+        return cmd_serve(runtime, argparse.Namespace(slack_http=False, teams=False, port=None, host=None))
+    print("adoptbot: no chat platform configured (see the README); starting the terminal chat.", file=sys.stderr)
+    return cmd_chat(runtime, args)
+
+
 COMMANDS = {
+    "serve": cmd_serve,
+    "run": cmd_run,
     "ingest": cmd_ingest,
     "status": cmd_status,
     "ask": cmd_ask,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from bot.answerers import Answerer
 from bot.answerers.llama_cpp import LlamaCppAnswerer
@@ -11,9 +13,11 @@ from bot.answerers.openai_compat import OpenAICompatibleAnswerer
 from bot.answerers.template import TemplateAnswerer
 from bot.answering import Engine, Gate
 from bot.embedding import Embedder, SentenceTransformerEmbedder
+from bot.feedback import FeedbackStore
+from bot.reindex import Reindexer
 from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.store import KnowledgeStore, open_client
+from bot.store import VERSION, IndexInfo, KnowledgeStore, open_client
 from ingest.pipeline import IngestSummary, run_ingest
 
 
@@ -29,6 +33,8 @@ class Runtime:
         answerers: dict[str, Answerer] | None = None,
     ) -> None:
         self.settings = settings
+        self._info: tuple[int, IndexInfo] | None = None
+        self._info_lock = threading.Lock()
         for name, value in (("embedder", embedder), ("store", store), ("answerers", answerers)):
             if value is not None:
                 self.__dict__[name] = value
@@ -97,4 +103,44 @@ class Runtime:
             max_file_bytes=self.settings.max_file_bytes,
             wait=wait,
             progress=progress,
+        )
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.settings.feedback_path)
+
+    @cached_property
+    def reindexer(self) -> Reindexer:
+        return Reindexer(lambda: self.ingest(progress=False))
+
+    def index_info(self) -> IndexInfo | None:
+        """What the serving index holds, computed once per index version."""
+        current = self.store.current()
+        if current is None:
+            return None
+        version = (current.metadata or {}).get(VERSION, 0)
+        with self._info_lock:
+            if self._info is None or self._info[0] != version:
+                info = self.store.info()
+                if info is None:
+                    return None
+                self._info = (version, info)
+            return self._info[1]
+
+    def warm_up(self) -> None:
+        """Load the embedding model and build the BM25 index now, not on the first question."""
+        self.retriever.retrieve("warm up")
+
+    def slack_app(self, *, http: bool, client: Any = None) -> Any:
+        """The Slack bolt App over this runtime's engine, feedback store and reindexer."""
+        from bot.slack.app import build_slack_app
+
+        return build_slack_app(
+            settings=self.settings,
+            engine=self.engine,
+            feedback=self.feedback,
+            reindexer=self.reindexer,
+            index_info=self.index_info,
+            http=http,
+            client=client,
         )

@@ -12,6 +12,7 @@ from bot.errors import ConfigError
 
 PREFIX = "ADOPTBOT_"
 BACKENDS = ("auto", "llm", "template", "openai")
+UNPREFIXED = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_base_url"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class Settings:
     min_term_coverage: float = 0.75
     max_question_chars: int = 2000
     escalation_contact: str = ""
+    # Serving
+    host: str = "0.0.0.0"
+    port: int = 3000
+    workers: int = 4  # answers generated at once; more questions queue
+    # Slack (credentials keep Slack's own variable names)
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_base_url: str = ""
+    slack_admins: str = ""  # comma-separated Slack user ids allowed to reindex
+    slack_command: str = "/adoptbot"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -50,7 +62,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            name = PREFIX + f.name.upper()
+            name = env_name(f.name)
             raw = env.get(name)
             if raw is None or raw == "":
                 continue
@@ -73,9 +85,28 @@ class Settings:
             )
 
     @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def slack_admin_ids(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.slack_admins.split(",") if x.strip())
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+    @property
     def store_dir(self) -> Path:
         """Where the embedded Chroma store lives."""
         return self.data_dir / "chroma"
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting: Slack's own names for Slack credentials."""
+    if field_name in UNPREFIXED:
+        return field_name.upper()
+    return PREFIX + field_name.upper()
 
 
 def _convert(name: str, raw: str, default: Any) -> Any:

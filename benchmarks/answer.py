@@ -1,0 +1,158 @@
+"""Answer speed: retrieval latency (starter and 100,000 chunks), answer latency per backend,
+LLM tokens/s in the pipeline against raw llama-cpp, peak RSS.
+
+    .venv/bin/python benchmarks/answer.py [--chunks 100000] [--skip-synthetic]
+
+Prints figures; nothing is asserted. Uses temporary data directories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot.answerers.base import Prompt, build_messages  # noqa: E402
+from bot.retrieval import Retriever  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.store import KnowledgeStore, open_client  # noqa: E402
+from bot.types import Question  # noqa: E402
+
+
+def pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return (time.perf_counter() - started) * 1000, result
+
+
+def questions() -> list[str]:
+    lines = (REPO / "knowledge/eval/questions.jsonl").read_text().splitlines()
+    return [json.loads(x)["q"] for x in lines if x.strip()]
+
+
+def retrieval_latency(retriever: Retriever, qs: list[str], label: str) -> None:
+    retriever.retrieve(qs[0])  # warm: BM25 index, model
+    for mode in ("hybrid", "dense", "bm25"):
+        times = [timed(retriever.retrieve, q, mode=mode)[0] for q in qs]
+        print(f"  retrieval {mode:6s} {label:28s} p50 {pct(times, 50):7.1f} ms   p95 {pct(times, 95):7.1f} ms")
+
+
+def synthetic_store(root: Path, chunks: int, embedder) -> KnowledgeStore:
+    """A store of `chunks` passages: texts from the starter vocabulary, random unit vectors."""
+    import numpy as np
+
+    words = re.findall(r"[a-z]{3,}", " ".join(p.read_text() for p in (REPO / "knowledge").rglob("*.md")).lower())
+    rng = random.Random(3)
+    vectors = np.random.default_rng(3).standard_normal((chunks, 384)).astype("float32")
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store = KnowledgeStore(open_client(Settings(data_dir=root)))
+    col = store.begin(embed_model=embedder.name)
+    for start in range(0, chunks, 5000):
+        ids = [f"c{i}" for i in range(start, min(chunks, start + 5000))]
+        col.add(
+            ids=ids,
+            embeddings=vectors[start : start + len(ids)],
+            documents=[" ".join(rng.choices(words, k=60)) for _ in ids],
+            metadatas=[
+                {
+                    "source": f"doc{int(i[1:]) // 20}.md",
+                    "title": f"Doc {int(i[1:]) // 20}",
+                    "section": f"S{i}",
+                    "ordinal": int(i[1:]) % 20,
+                    "kind": "guidance",
+                    "checklist_id": "",
+                    "url": "",
+                    "last_reviewed": "2026-01-01",
+                    "owner": "bench",
+                }
+                for i in ids
+            ],
+        )
+    store.commit(col)
+    return store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--skip-synthetic", action="store_true")
+    args = parser.parse_args()
+    qs = questions()
+    in_scope = [
+        json.loads(x)["q"]
+        for x in (REPO / "knowledge/eval/questions.jsonl").read_text().splitlines()
+        if x.strip() and json.loads(x)["kind"] == "in"
+    ]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = Runtime(Settings(data_dir=Path(tmp) / "data", knowledge_dir=REPO / "knowledge"))
+        runtime.ingest(progress=False)
+        print(f"starter knowledge base: {runtime.store.info().chunks} chunks, {len(qs)} questions")
+        retrieval_latency(runtime.retriever, qs, "starter")
+
+        engine = runtime.engine
+        for backend in ("template", "llm"):
+            engine.answer(Question(in_scope[0]), backend=backend)  # warm
+            results = [engine.answer(Question(q), backend=backend) for q in in_scope]
+            totals = [a.timings_ms["total"] for a in results]
+            used = {b: sum(1 for a in results if a.backend == b) for b in {a.backend for a in results}}
+            print(
+                f"  answer  {backend:8s} (warm, {len(in_scope)} in-scope)  p50 {pct(totals, 50):7.1f} ms   "
+                f"p95 {pct(totals, 95):7.1f} ms   produced by {used}"
+            )
+        print(f"  peak RSS with the embedding model and the LLM loaded: {rss_mb():.0f} MB")
+
+        llm = runtime.answerers["llm"]
+        model = llm.model()
+        ratios = []
+        for q in in_scope[:10]:
+            messages = build_messages(Prompt(q, runtime.retriever.retrieve(q).passages))
+            raw_ms, raw = timed(
+                model.create_chat_completion, messages=messages, temperature=0.0, max_tokens=llm.max_tokens
+            )
+            raw_tokens = raw["usage"]["completion_tokens"]
+            ours_ms, text = timed(llm.complete, messages)
+            ours_tokens = len(model.tokenize(text.encode(), add_bos=False, special=False))
+            ratios.append(
+                ((raw_tokens / raw_ms) / max(ours_tokens / ours_ms, 1e-9), raw_tokens, ours_tokens, raw_ms, ours_ms)
+            )
+        raw_tps = sum(r[1] for r in ratios) / sum(r[3] for r in ratios) * 1000
+        our_tps = sum(r[2] for r in ratios) / sum(r[4] for r in ratios) * 1000
+        print(
+            f"  LLM end to end (prompt + generation), 10 prompts: raw llama-cpp {raw_tps:.1f} tokens/s, "
+            f"pipeline {our_tps:.1f} tokens/s, overhead {100 * (raw_tps / our_tps - 1):+.1f} %"
+        )
+
+        if not args.skip_synthetic:
+            started = time.perf_counter()
+            store = synthetic_store(Path(tmp) / "synthetic", args.chunks, runtime.embedder)
+            print(f"\nsynthetic store: {args.chunks} chunks written in {time.perf_counter() - started:.0f} s")
+            retriever = Retriever(store=store, embedder=runtime.embedder)
+            started = time.perf_counter()
+            retriever.retrieve(qs[0])
+            print(f"  first query (loads passages, builds BM25): {time.perf_counter() - started:.1f} s")
+            retrieval_latency(retriever, qs, f"{args.chunks} chunks")
+        print(f"\npeak RSS at the end: {rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Slack: build_slack_app(...) wires thin listeners to the answer engine."""

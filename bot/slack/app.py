@@ -1,0 +1,247 @@
+"""build_slack_app(...): a slack-bolt App whose thin listeners hand questions to the engine."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from bot.answering import Engine
+from bot.errors import ConfigError, EmptyQuestion
+from bot.feedback import FeedbackStore
+from bot.reindex import Reindexer
+from bot.settings import Settings
+from bot.slack import blocks
+from bot.store import IndexInfo
+from bot.text import strip_markup
+from bot.types import Question, Turn
+
+log = logging.getLogger(__name__)
+HISTORY_TURNS = 6
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
+
+
+def check_slack_settings(settings: Settings, *, http: bool) -> None:
+    """Fail fast, naming the variable and where to find its value."""
+    where = "api.slack.com/apps -> your app"
+    if not settings.slack_bot_token.startswith("xoxb-"):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN must be the bot token (xoxb-...): find it at "
+            f"{where} -> OAuth & Permissions -> Bot User OAuth Token."
+        )
+    if http and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is needed to verify requests in HTTP mode: find it at "
+            f"{where} -> Basic Information -> App Credentials -> Signing Secret."
+        )
+    if not http and not settings.slack_app_token.startswith("xapp-"):
+        raise ConfigError(
+            "SLACK_APP_TOKEN must be an app-level token (xapp-...) with connections:write for Socket Mode: "
+            f"create one at {where} -> Basic Information -> App-Level Tokens, or use HTTP mode (--slack-http)."
+        )
+    if settings.slack_api_base_url and not settings.slack_api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("SLACK_API_BASE_URL must be a URL such as https://slack.com/api/")
+
+
+class Deduper:
+    """Remembers recent deliveries so each message gets exactly one reply."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first(self, *keys: str) -> bool:
+        """True the first time any of keys is seen; all of them are remembered."""
+        keys = tuple(k for k in keys if k)
+        with self._lock:
+            fresh = not any(k in self._seen for k in keys)
+            for k in keys:
+                self._seen[k] = None
+                self._seen.move_to_end(k)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+        return fresh
+
+
+@dataclass
+class SlackAssistant:
+    """What the listeners need; the work they hand off runs on a bounded pool."""
+
+    engine: Engine
+    feedback: FeedbackStore
+    reindexer: Reindexer
+    index_info: Callable[[], IndexInfo | None]
+    settings: Settings
+    pool: ThreadPoolExecutor
+    seen: Deduper
+    bot_user_id: str = ""
+
+    # -- questions ------------------------------------------------------------------------------
+    def submit_question(
+        self, client: Any, *, channel: str, ts: str, thread_ts: str | None, text: str, user: str, in_thread: bool
+    ) -> None:
+        """Queue an answer; Slack has already been acknowledged."""
+        self.pool.submit(self._answer, client, channel, ts, thread_ts, text, user, in_thread)
+
+    def _answer(
+        self, client: Any, channel: str, ts: str, thread_ts: str | None, text: str, user: str, in_thread: bool
+    ) -> None:
+        reply_ts = thread_ts if in_thread else None
+        self._react(client, "reactions_add", channel, ts)
+        try:
+            history = self._history(client, channel, ts, thread_ts)
+            answer = self.engine.answer(Question(text, history=history, user=user))
+            feedback_id = self.feedback.record_answer("slack", answer)
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=reply_ts,
+                text=blocks.answer_text(answer),
+                blocks=blocks.answer_blocks(answer, feedback_id),
+                unfurl_links=False,
+            )
+        except EmptyQuestion:
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=reply_ts,
+                text="Ask me a question.",
+                blocks=blocks.help_blocks(self.settings.slack_command),
+            )
+        except Exception:
+            log.exception("answering %s/%s failed", channel, ts)
+            try:
+                client.chat_postMessage(channel=channel, thread_ts=reply_ts, text=APOLOGY)
+            except Exception:
+                log.exception("could not post the apology either")
+        finally:
+            self._react(client, "reactions_remove", channel, ts)
+
+    def _react(self, client: Any, method: str, channel: str, ts: str) -> None:
+        try:
+            getattr(client, method)(channel=channel, timestamp=ts, name="eyes")
+        except Exception as e:  # noqa: BLE001 - a missing reaction must not cost the answer
+            log.debug("%s failed: %s", method, e)
+
+    def _history(self, client: Any, channel: str, ts: str, thread_ts: str | None) -> tuple[Turn, ...]:
+        """Earlier turns of the thread (or of the DM), oldest first, without the current message."""
+        if thread_ts and thread_ts != ts:
+            messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)["messages"]
+        elif channel.startswith("D"):
+            messages = list(
+                reversed(client.conversations_history(channel=channel, latest=ts, limit=HISTORY_TURNS)["messages"])
+            )
+        else:
+            return ()
+        turns = [
+            Turn("assistant" if self._is_me(m) else "user", strip_markup(m.get("text", "")))
+            for m in messages
+            if m.get("ts") != ts and m.get("text")
+        ]
+        return tuple(turns[-HISTORY_TURNS:])
+
+    def _is_me(self, message: dict[str, Any]) -> bool:
+        return bool(message.get("bot_id")) or message.get("user") == self.bot_user_id
+
+    def took_part_in(self, client: Any, channel: str, thread_ts: str) -> bool:
+        """Whether the assistant already answered in this thread."""
+        messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)["messages"]
+        return any(m.get("user") == self.bot_user_id for m in messages)
+
+    # -- slash command --------------------------------------------------------------------------
+    def command(self, text: str, user: str, respond: Callable[..., Any]) -> dict[str, Any]:
+        """The immediate (ephemeral) reply to the slash command; slow work reports through respond."""
+        verb, _, rest = text.strip().partition(" ")
+        verb = verb.lower()
+        if verb == "ask" and rest.strip():
+            self.pool.submit(self._ask_ephemeral, rest, user, respond)
+            return {"text": f":eyes: Looking into: {blocks.escape(rest.strip()[:200])}"}
+        if verb == "reindex":
+            return self._reindex(user, respond)
+        if verb == "status":
+            return {"text": blocks.status_text(self.index_info(), self.settings.backend)}
+        return {"text": "adoptbot help", "blocks": blocks.help_blocks(self.settings.slack_command)}
+
+    def _ask_ephemeral(self, text: str, user: str, respond: Callable[..., Any]) -> None:
+        try:
+            answer = self.engine.answer(Question(text, user=user))
+            feedback_id = self.feedback.record_answer("slack", answer)
+            respond(
+                text=blocks.answer_text(answer),
+                blocks=blocks.answer_blocks(answer, feedback_id),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception:
+            log.exception("slash-command answer failed")
+            respond(text=APOLOGY, response_type="ephemeral", replace_original=False)
+
+    def _reindex(self, user: str, respond: Callable[..., Any]) -> dict[str, Any]:
+        if user not in self.settings.slack_admin_ids:
+            log.warning("reindex refused for non-admin Slack user %s", user)
+            return {
+                "text": "Sorry, only knowledge base editors can reindex. Ask an editor, or an admin "
+                "to add you to ADOPTBOT_SLACK_ADMINS."
+            }
+
+        def done(summary: Any, error: Exception | None) -> None:
+            respond(text=blocks.reindex_text(summary, error), response_type="ephemeral", replace_original=False)
+
+        if not self.reindexer.start(done, requested_by=f"slack:{user}"):
+            return {"text": "A reindex is already running; you'll see its summary when it finishes."}
+        return {"text": ":arrows_counterclockwise: Reindexing the knowledge base; I'll post a summary here."}
+
+    # -- feedback -------------------------------------------------------------------------------
+    def vote(
+        self, feedback_id: str, user: str, action_id: str, message_blocks: list[dict], respond: Callable[..., Any]
+    ) -> None:
+        vote = "helpful" if action_id == blocks.FEEDBACK_ACTIONS[0] else "not_helpful"
+        if not self.feedback.record_vote(feedback_id, user, vote):
+            log.warning("feedback for unknown answer %s", feedback_id)
+        respond(blocks=blocks.thanked(message_blocks, vote), replace_original=True, text="Thanks for your feedback!")
+
+
+def build_slack_app(
+    *,
+    settings: Settings,
+    engine: Engine,
+    feedback: FeedbackStore,
+    reindexer: Reindexer,
+    index_info: Callable[[], IndexInfo | None],
+    http: bool,
+    client: Any = None,
+) -> Any:
+    """A slack-bolt App with every listener registered; `client` defaults to one built from settings."""
+    from slack_bolt import App
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    from bot.slack.listeners import register
+
+    check_slack_settings(settings, http=http)
+    if client is None:
+        kwargs = {"base_url": settings.slack_api_base_url} if settings.slack_api_base_url else {}
+        client = WebClient(token=settings.slack_bot_token, **kwargs)
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or None,
+        request_verification_enabled=http,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    assistant = SlackAssistant(
+        engine=engine,
+        feedback=feedback,
+        reindexer=reindexer,
+        index_info=index_info,
+        settings=settings,
+        pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="slack-answer"),
+        seen=Deduper(),
+        bot_user_id=app.client.auth_test()["user_id"],
+    )
+    register(app, assistant)
+    return app

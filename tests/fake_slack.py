@@ -1,0 +1,157 @@
+"""A local stand-in for Slack's Web API (port 0) that records every call, and request signing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+
+
+class FakeSlackApi:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._ts = itertools.count(1)
+        self._changed = threading.Condition()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                if "json" in self.headers.get("Content-Type", ""):
+                    args = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+                reply = outer._handle(self.path, args)
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.api_url = self.url + "/api/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handle(self, path: str, args: dict[str, Any]) -> dict[str, Any]:
+        method = path.removeprefix("/api/").lstrip("/")
+        for key in ("blocks", "attachments"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        reply: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            reply.update(user_id=BOT_USER, bot_id=BOT_ID, team_id="T1", user="adoptbot")
+        elif method == "chat.postMessage":
+            ts = f"1700000000.{next(self._ts):06d}"
+            reply.update(channel=args["channel"], ts=ts)
+            if args.get("thread_ts"):
+                self.add_message(
+                    args["channel"],
+                    args["thread_ts"],
+                    {"user": BOT_USER, "bot_id": BOT_ID, "text": args.get("text", ""), "ts": ts},
+                )
+        elif method == "conversations.replies":
+            reply["messages"] = self.threads.get((args["channel"], args["ts"]), [])
+        elif method == "conversations.history":
+            reply["messages"] = []
+        with self._changed:
+            self.calls.append((method, args))
+            self._changed.notify_all()
+        return reply
+
+    def add_message(self, channel: str, thread_ts: str, message: dict[str, Any]) -> None:
+        self.threads.setdefault((channel, thread_ts), []).append(message)
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [args for m, args in self.calls if m == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60) -> list[dict[str, Any]]:
+        """Block until method has been called count times (a deadline, not a timing assertion)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.called(method)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{method} called {len(self.called(method))} times, expected {count}")
+                self._changed.wait(left)
+        return self.called(method)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def signed_headers(secret: str, body: str, *, timestamp: int | None = None, content_type: str) -> dict[str, str]:
+    """Headers exactly as Slack signs a request: v0=HMAC-SHA256(secret, 'v0:{ts}:{body}')."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
+
+
+def event_body(event: dict[str, Any], event_id: str) -> str:
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
+        }
+    )
+
+
+def command_body(text: str, *, user: str, response_url: str, command: str = "/adoptbot") -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": user,
+            "command": command,
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+            "api_app_id": "A1",
+        }
+    )
+
+
+def action_body(*, action_id: str, value: str, user: str, message: dict[str, Any], response_url: str) -> str:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": user},
+        "api_app_id": "A1",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": "C1"},
+        "channel": {"id": "C1"},
+        "message": message,
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "feedback",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
