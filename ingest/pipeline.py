@@ -17,7 +17,7 @@ from bot.store import EMBED_MODEL, VERSION, KnowledgeStore
 from ingest.chunking import Chunk, chunk_document
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
-COPY_BATCH = 2000
+WRITE_BATCH = 1000  # well under Chroma's maximum batch size
 EMBED_BATCH = 256
 
 
@@ -209,34 +209,21 @@ def _publish(
     progress: bool | None,
 ) -> int:
     """Write a complete new version and switch readers to it; on any failure, drop it."""
-    from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     collection = store.begin(embed_model=embedder.name)
     try:
-        for start in range(0, len(keep), COPY_BATCH):
+        for start in range(0, len(keep), WRITE_BATCH):
+            # Unchanged chunks are copied as stored: no re-embedding, no re-serialising.
             got = prev.collection.get(
-                ids=keep[start : start + COPY_BATCH],
-                include=["embeddings", "documents", "metadatas"],
+                ids=keep[start : start + WRITE_BATCH], include=["embeddings", "documents", "metadatas"]
             )
             collection.add(
-                ids=got["ids"],
-                embeddings=got["embeddings"],
-                documents=got["documents"],
-                metadatas=got["metadatas"],
+                ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
             )
-        vectors = _embeddings(embedder, prev, [c for c, _ in fresh], summary, progress)
-        nodes = [
-            TextNode(
-                id_=chunk.id,
-                text=chunk.text,
-                metadata={**chunk.metadata(), "file_hash": digest, "content_hash": _content_hash(chunk)},
-                embedding=vector,
-            )
-            for (chunk, digest), vector in zip(fresh, vectors, strict=True)
-        ]
-        if nodes:
-            ChromaVectorStore(chroma_collection=collection).add(nodes)
+        vector_store = ChromaVectorStore(chroma_collection=collection)
+        for batch, vectors in _embedded(embedder, prev, fresh, summary, progress):
+            vector_store.add([_node(chunk, digest, v) for (chunk, digest), v in zip(batch, vectors, strict=True)])
         store.commit(collection)
     except BaseException:
         store.abort(collection)
@@ -244,30 +231,35 @@ def _publish(
     return (collection.metadata or {})[VERSION]
 
 
-def _embeddings(
+def _node(chunk: Chunk, digest: str, vector: list[float]) -> Any:
+    from llama_index.core.schema import TextNode
+
+    metadata = {**chunk.metadata(), "file_hash": digest, "content_hash": _content_hash(chunk)}
+    return TextNode(id_=chunk.id, text=chunk.text, metadata=metadata, embedding=vector)
+
+
+def _embedded(
     embedder: Embedder,
     prev: _Previous,
-    chunks: list[Chunk],
+    fresh: list[tuple[Chunk, str]],
     summary: IngestSummary,
     progress: bool | None,
-) -> list[list[float]]:
-    """Vectors for chunks: reused where the same text was embedded before, else computed."""
+) -> Iterator[tuple[list[tuple[Chunk, str]], list[list[float]]]]:
+    """Batches of (chunks, vectors): reused where the same text was embedded before, else computed."""
     from tqdm import tqdm
 
-    vectors: list[list[float] | None] = [None] * len(chunks)
-    reuse = {i: prev.by_content[h] for i, c in enumerate(chunks) if (h := _content_hash(c)) in prev.by_content}
-    if reuse:
-        got = prev.collection.get(ids=sorted(set(reuse.values())), include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-        for i, chunk_id in reuse.items():
-            vectors[i] = [float(x) for x in by_id[chunk_id]]
-    todo = [i for i in range(len(chunks)) if vectors[i] is None]
+    reused = [(c, d) for c, d in fresh if _content_hash(c) in prev.by_content]
+    todo = [(c, d) for c, d in fresh if _content_hash(c) not in prev.by_content]
+    for start in range(0, len(reused), WRITE_BATCH):
+        batch = reused[start : start + WRITE_BATCH]
+        ids = [prev.by_content[_content_hash(c)] for c, _ in batch]
+        got = prev.collection.get(ids=sorted(set(ids)), include=["embeddings"])
+        by_id = {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        yield batch, [by_id[i] for i in ids]
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(todo), unit="chunk", desc="Embedding", disable=not show or not todo) as bar:
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
-            for i, vector in zip(batch, embedder.embed([chunks[i].embed_text for i in batch]), strict=True):
-                vectors[i] = vector
+            yield batch, embedder.embed([c.embed_text for c, _ in batch])
             bar.update(len(batch))
     summary.chunks_embedded = len(todo)
-    return [v for v in vectors if v is not None]

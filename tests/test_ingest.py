@@ -205,3 +205,18 @@ def test_lock_is_released_after_an_ingest(tmp_path):
         pass
     with ingest_lock(tmp_path):  # would raise IngestBusy if the first had not released it
         pass
+
+
+def test_a_knowledge_base_larger_than_one_chroma_batch(tmp_path, settings, store):
+    root = tmp_path / "kb"
+    (root / "guidance").mkdir(parents=True)
+    for f in range(300):
+        sections = "\n\n".join(f"## Topic {f} {s}\n\nSentence number {s} of file {f}." for s in range(20))
+        (root / f"guidance/doc{f:03d}.md").write_text(
+            f"---\ntitle: Doc {f}\nowner: o\nlast_reviewed: 2026-01-01\n---\n\n{sections}"
+        )
+    assert store.client.get_max_batch_size() < 6000
+    summary = ingest(root, settings, store, FakeEmbedder())
+    assert summary.chunks_total == 6000 == store.current().count()
+    (root / "guidance/doc000.md").unlink()
+    assert ingest(root, settings, store, FakeEmbedder()).chunks_total == 5980 == store.current().count()
