@@ -144,3 +144,15 @@ class Runtime:
             http=http,
             client=client,
         )
+
+    def teams_endpoint(self) -> Any:
+        """The Teams endpoint over this runtime's engine, feedback store and reindexer."""
+        from bot.teams.app import build_teams_endpoint
+
+        return build_teams_endpoint(
+            settings=self.settings,
+            engine=self.engine,
+            feedback=self.feedback,
+            reindexer=self.reindexer,
+            index_info=self.index_info,
+        )

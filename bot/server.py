@@ -45,9 +45,9 @@ def build_web_app(
     *,
     index_info: Callable[[], IndexInfo | None],
     slack: Any = None,
-    teams: Callable[[web.Request], Any] | None = None,
+    teams: Any = None,
 ) -> web.Application:
-    """Routes for whatever is configured, plus GET /healthz."""
+    """Routes for whatever is configured, plus GET /healthz. `teams` is a TeamsEndpoint."""
     app = web.Application(client_max_size=MAX_BODY)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -68,5 +68,6 @@ def build_web_app(
     if slack is not None:
         app.router.add_post("/slack/events", slack_route(slack))
     if teams is not None:
-        app.router.add_post("/api/messages", teams)
+        app["agent_configuration"] = teams.auth_config  # read by the SDK's JWT check
+        app.router.add_post("/api/messages", teams.handler)
     return app

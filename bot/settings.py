@@ -12,6 +12,8 @@ from bot.errors import ConfigError
 
 PREFIX = "ADOPTBOT_"
 BACKENDS = ("auto", "llm", "template", "openai")
+SDK_PREFIXES = ("CONNECTIONS__", "CONNECTIONSMAP__", "AGENTAPPLICATION__")
+TEAMS_CLIENT_ID = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 UNPREFIXED = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_base_url"}
 
 
@@ -55,6 +57,11 @@ class Settings:
     slack_api_base_url: str = ""
     slack_admins: str = ""  # comma-separated Slack user ids allowed to reindex
     slack_command: str = "/adoptbot"
+    # Microsoft Teams (credentials come from the Agents SDK's own CONNECTIONS__... variables)
+    teams_admins: str = ""  # comma-separated Entra object ids allowed to reindex
+    teams_allow_anonymous: bool = False  # development only: accept unauthenticated requests
+    teams_inline_s: float = 10.0  # answers slower than this are sent proactively (Teams waits 15 s)
+    teams_sdk_env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -62,12 +69,15 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name == "teams_sdk_env":
+                continue
             name = env_name(f.name)
             raw = env.get(name)
             if raw is None or raw == "":
                 continue
             values[f.name] = _convert(name, raw, f.default)
-        settings = cls(**values)
+        sdk_env = tuple(sorted((k, v) for k, v in env.items() if k.startswith(SDK_PREFIXES)))
+        settings = cls(**values, teams_sdk_env=sdk_env)
         settings = replace(settings, **overrides) if overrides else settings
         settings.validate()
         return settings
@@ -91,6 +101,18 @@ class Settings:
     @property
     def slack_admin_ids(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.slack_admins.split(",") if x.strip())
+
+    @property
+    def teams_client_id(self) -> str:
+        return dict(self.teams_sdk_env).get(TEAMS_CLIENT_ID, "")
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_client_id) or self.teams_allow_anonymous
+
+    @property
+    def teams_admin_ids(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.teams_admins.split(",") if x.strip())
 
     @property
     def feedback_path(self) -> Path:

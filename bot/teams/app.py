@@ -1,0 +1,274 @@
+"""build_teams_endpoint(...): an AgentApplication whose thin handlers hand questions to the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.answering import Engine
+from bot.errors import ConfigError, EmptyQuestion
+from bot.feedback import VOTES, FeedbackStore
+from bot.reindex import Reindexer
+from bot.settings import TEAMS_CLIENT_ID, Settings
+from bot.teams import cards
+from bot.types import Question, Turn
+
+log = logging.getLogger(__name__)
+HISTORY_TURNS = 6
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
+COMMANDS = ("reindex", "status", "help")
+
+
+def teams_sdk_config(settings: Settings) -> dict[str, Any]:
+    """The Agents SDK configuration from its own CONNECTIONS__... variables; fail fast when incomplete."""
+    from microsoft_agents.activity import load_configuration_from_env
+
+    env = dict(settings.teams_sdk_env)
+    prefix = TEAMS_CLIENT_ID.rsplit("__", 1)[0] + "__"
+    if env.get(TEAMS_CLIENT_ID):
+        if not env.get(prefix + "AUTHTYPE"):  # client secret, the default
+            missing = [prefix + k for k in ("CLIENTSECRET", "TENANTID") if not env.get(prefix + k)]
+            if missing:
+                raise ConfigError(
+                    f"{' and '.join(missing)} must be set with {TEAMS_CLIENT_ID}: find them in the Azure portal "
+                    "under your Azure Bot -> Configuration -> Manage Password (client secret, tenant id)."
+                )
+    elif settings.teams_allow_anonymous:
+        env = {prefix + "ANONYMOUS_ALLOWED": "true"}
+    else:
+        raise ConfigError(
+            f"Teams needs {TEAMS_CLIENT_ID} (the Azure Bot's Microsoft App ID) with "
+            f"{prefix}CLIENTSECRET and {prefix}TENANTID; see the README, 'Connect to Teams'. "
+            "For local development only, ADOPTBOT_TEAMS_ALLOW_ANONYMOUS=true accepts unauthenticated requests."
+        )
+    return load_configuration_from_env(env)
+
+
+class Conversations:
+    """Earlier turns per conversation (a 1:1 chat, or one reply chain of a channel)."""
+
+    def __init__(self, size: int = 5_000) -> None:
+        self._turns: OrderedDict[str, list[Turn]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def history(self, conversation_id: str) -> tuple[Turn, ...]:
+        with self._lock:
+            return tuple(self._turns.get(conversation_id, ()))
+
+    def add(self, conversation_id: str, question: str, answer: str) -> None:
+        with self._lock:
+            turns = self._turns.setdefault(conversation_id, [])
+            turns += [Turn("user", question), Turn("assistant", answer)]
+            del turns[: -HISTORY_TURNS * 2]
+            self._turns.move_to_end(conversation_id)
+            while len(self._turns) > self._size:
+                self._turns.popitem(last=False)
+
+
+@dataclass
+class TeamsAssistant:
+    """What the handlers need; answers run on a bounded pool, off the event loop."""
+
+    engine: Engine
+    feedback: FeedbackStore
+    reindexer: Reindexer
+    index_info: Any
+    settings: Settings
+    pool: ThreadPoolExecutor
+    conversations: Conversations
+    adapter: Any = None
+    pending: set[asyncio.Task] = field(default_factory=set)
+
+    async def on_message(self, context: Any) -> None:
+        activity = context.activity
+        if isinstance(activity.value, dict) and activity.value.get("adoptbot") == cards.FEEDBACK:
+            await self._vote(context, activity.value)
+            return
+        personal = (activity.conversation.conversation_type or "personal") == "personal"
+        if not personal and not activity.is_recipient_mentioned():
+            return  # in channels and group chats, only messages that @mention the assistant
+        text = (activity.remove_recipient_mention() or "").strip()
+        command = text.lower().strip(" .!?")
+        if command in COMMANDS:
+            await self._command(context, command)
+            return
+        await context.send_activity(_typing())
+        await self._answer(context, text)
+
+    async def _answer(self, context: Any, text: str) -> None:
+        activity = context.activity
+        conversation_id = activity.conversation.id
+        question = Question(
+            text,
+            history=self.conversations.history(conversation_id),
+            user=activity.from_property.aad_object_id or activity.from_property.id or "",
+        )
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, self._compute, question, conversation_id)
+        expect_replies = activity.delivery_mode == "expectReplies"
+        try:
+            reply = await (
+                future if expect_replies else asyncio.wait_for(asyncio.shield(future), self.settings.teams_inline_s)
+            )
+        except TimeoutError:
+            # Teams drops a turn after 15 s: acknowledge now, send the answer when it is ready.
+            await context.send_activity("Still working on that; the answer will follow shortly.")
+            reference = (context.identity, activity.get_conversation_reference())
+            task = asyncio.create_task(self._reply_later(reference, future))
+            self.pending.add(task)  # keep a reference until it is done
+            task.add_done_callback(self.pending.discard)
+            return
+        await context.send_activity(reply)
+
+    def _compute(self, question: Question, conversation_id: str) -> Any:
+        """The reply activity for a question (runs on the pool)."""
+        from microsoft_agents.activity import Activity
+
+        try:
+            answer = self.engine.answer(question)
+        except EmptyQuestion:
+            return Activity(type="message", text=cards.help_text())
+        except Exception:
+            log.exception("answering a Teams message failed")
+            return Activity(type="message", text=APOLOGY)
+        self.conversations.add(conversation_id, question.text, answer.text)
+        feedback_id = self.feedback.record_answer("teams", answer)
+        return Activity.model_validate(cards.answer_activity(answer, feedback_id))
+
+    async def _reply_later(self, reference: tuple[Any, Any], future: asyncio.Future) -> None:
+        await self._send_later(reference, await future)
+
+    async def _send_later(self, reference: tuple[Any, Any], reply: Any) -> None:
+        """Send outside the original turn (proactively), to the same conversation, as the same identity."""
+        identity, conversation = reference
+
+        async def send(context: Any) -> None:
+            await context.send_activity(reply)
+
+        try:
+            await self.adapter.continue_conversation_with_claims(
+                identity, conversation.get_continuation_activity(), send
+            )
+        except Exception:
+            log.exception("could not deliver a message proactively to %s", conversation.conversation.id)
+
+    async def _command(self, context: Any, command: str) -> None:
+        if command == "help":
+            await context.send_activity(cards.help_text())
+        elif command == "status":
+            info = await asyncio.get_running_loop().run_in_executor(None, self.index_info)
+            await context.send_activity(cards.status_text(info, self.settings.backend))
+        else:
+            await self._reindex(context)
+
+    async def _reindex(self, context: Any) -> None:
+        user = context.activity.from_property
+        if (user.aad_object_id or "") not in self.settings.teams_admin_ids:
+            log.warning("reindex refused for non-admin Teams user %s (%s)", user.aad_object_id, user.name)
+            await context.send_activity(
+                "Sorry, only knowledge base editors can reindex. Ask an editor, or an "
+                "admin to add you to ADOPTBOT_TEAMS_ADMINS."
+            )
+            return
+        loop = asyncio.get_running_loop()
+        reference = (context.identity, context.activity.get_conversation_reference())
+
+        def done(summary: Any, error: Exception | None) -> None:
+            asyncio.run_coroutine_threadsafe(self._send_later(reference, cards.reindex_text(summary, error)), loop)
+
+        if not self.reindexer.start(done, requested_by=f"teams:{user.aad_object_id}"):
+            await context.send_activity("A reindex is already running; its summary will follow here.")
+            return
+        await context.send_activity("Reindexing the knowledge base; I'll post a summary here.")
+
+    async def _vote(self, context: Any, value: dict[str, Any]) -> None:
+        vote, answer_id = value.get("vote"), str(value.get("answer_id", ""))
+        user = context.activity.from_property
+        if vote not in VOTES or not self.feedback.record_vote(answer_id, user.aad_object_id or user.id or "", vote):
+            log.warning("ignored feedback %r for answer %r", vote, answer_id)
+            return
+        await context.send_activity(
+            "Thanks for the feedback!" if vote == "helpful" else "Thanks for telling us; the editors will look at it."
+        )
+
+
+def _typing() -> Any:
+    from microsoft_agents.activity import Activity
+
+    return Activity(type="typing")
+
+
+@dataclass(frozen=True)
+class TeamsEndpoint:
+    """POST /api/messages and the authentication configuration its JWT check uses."""
+
+    handler: Any
+    auth_config: Any
+
+
+def build_teams_endpoint(
+    *,
+    settings: Settings,
+    engine: Engine,
+    feedback: FeedbackStore,
+    reindexer: Reindexer,
+    index_info: Any,
+) -> TeamsEndpoint:
+    """The Agents SDK app (CloudAdapter, AgentApplication) with thin handlers, behind a JWT check."""
+    from microsoft_agents.activity import Activity
+    from microsoft_agents.authentication.msal import MsalConnectionManager
+    from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator, start_agent_process
+    from microsoft_agents.hosting.core import AgentApplication, Authorization, MemoryStorage, TurnState
+    from pydantic import ValidationError
+
+    config = teams_sdk_config(settings)
+    if not settings.teams_client_id:
+        log.warning("!" * 72)
+        log.warning("Teams: ANONYMOUS requests are accepted (ADOPTBOT_TEAMS_ALLOW_ANONYMOUS=true).")
+        log.warning("Never run like this where the endpoint is reachable from outside this machine.")
+        log.warning("!" * 72)
+    connections = MsalConnectionManager(**config)
+    storage = MemoryStorage()
+    adapter = CloudAdapter(connection_manager=connections)
+    agent = AgentApplication[TurnState](
+        storage=storage, adapter=adapter, authorization=Authorization(storage, connections, **config), **config
+    )
+    assistant = TeamsAssistant(
+        engine=engine,
+        feedback=feedback,
+        reindexer=reindexer,
+        index_info=index_info,
+        settings=settings,
+        pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="teams-answer"),
+        conversations=Conversations(),
+        adapter=adapter,
+    )
+
+    @agent.activity("message")
+    async def handle_message(context: Any, _state: Any) -> None:
+        await assistant.on_message(context)
+
+    @agent.error
+    async def handle_error(context: Any, error: Exception) -> None:
+        log.error("Teams turn failed: %s", error, exc_info=error)
+        await context.send_activity(APOLOGY)
+
+    @jwt_authorization_decorator
+    async def messages(request: web.Request) -> web.Response:
+        # A malformed activity is the sender's mistake: 400, not a crash.
+        try:
+            Activity.model_validate(json.loads(await request.read()))
+        except (ValueError, ValidationError) as e:
+            return web.json_response({"error": f"not a valid activity: {type(e).__name__}"}, status=400)
+        return await start_agent_process(request, agent, adapter)
+
+    return TeamsEndpoint(handler=messages, auth_config=connections.get_default_connection_configuration())
