@@ -20,7 +20,7 @@ class FakeConnector:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 data = json.dumps({"id": f"reply-{next(outer._ids)}"}).encode()
                 self.send_response(200)

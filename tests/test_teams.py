@@ -105,7 +105,7 @@ def test_channel_mention_is_stripped_and_answered_through_the_connector(teams):
     assert path.startswith("/v3/conversations/19:channel@thread.tacv2;messageid=1700000000002/activities")
     assert reply["replyToId"] == "1700000000002"
     assert "has 7 items" in reply["text"] and "<at>" not in reply["text"]
-    assert [b["type"] for _, b in connector.posts][0] == "typing"  # the typing indicator came first
+    assert connector.posts[0][1]["type"] == "typing"  # the typing indicator came first
 
 
 def test_channel_message_without_a_mention_is_ignored(teams):
