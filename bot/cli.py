@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default: ADOPTBOT_PORT or 3000)")
     serve.add_argument("--host", help="interface to listen on (default: ADOPTBOT_HOST or 0.0.0.0)")
 
+    package = sub.add_parser("teams-package", help="build the Teams app package (zip) an admin uploads")
+    package.add_argument("--app-id", help="the Azure Bot's Microsoft App ID (default: CONNECTIONS__...__CLIENTID)")
+    package.add_argument("--out", type=Path, default=Path("build/adoptbot-teams.zip"), help="where to write the zip")
+    package.add_argument("--developer-name", default="AI Centre of Excellence", help="shown in the Teams app store")
+    package.add_argument("--website-url", default="https://www.example.com", help="an https:// page about the app")
+
     run = sub.add_parser("run", help="ingest, then serve the configured platforms, else chat in the terminal")
     run.add_argument("--backend", choices=BACKENDS, help="answer backend for the terminal chat")
 
@@ -227,11 +233,13 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.server import build_web_app
 
     settings = runtime.settings
-    if not settings.slack_enabled:
+    if not (settings.slack_enabled or settings.teams_enabled or args.teams):
         raise ConfigError(
-            "Nothing to serve: set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) to connect "
-            "Slack (see the README, 'Connect to Slack'), or run `adoptbot chat` for a terminal chat."
+            "Nothing to serve: set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) for Slack, "
+            "or CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID (with CLIENTSECRET and TENANTID) for Teams; "
+            "see the README. Or run `adoptbot chat` for a terminal chat."
         )
+    teams = runtime.teams_endpoint() if (settings.teams_enabled or args.teams) else None
     ensure_index(runtime)
     slack = None
     if settings.slack_enabled:
@@ -246,14 +254,34 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
         else:
             print("adoptbot: Slack events expected at POST /slack/events.", file=sys.stderr)
     runtime.warm_up()
-    app = build_web_app(index_info=runtime.index_info, slack=slack)
-    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port, print=None)
+    if teams is not None:
+        print("adoptbot: Teams activities expected at POST /api/messages.", file=sys.stderr)
+    app = build_web_app(index_info=runtime.index_info, slack=slack, teams=teams)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"adoptbot: listening on http://{host}:{port} (GET /healthz)", file=sys.stderr)
+    web.run_app(app, host=host, port=port, print=None)
+    return EXIT_OK
+
+
+def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.teams.package import build_package
+
+    out = build_package(
+        app_id=args.app_id or runtime.settings.teams_client_id,
+        out=args.out,
+        developer_name=args.developer_name,
+        website_url=args.website_url,
+    )
+    print(
+        f"Wrote {out}: upload it in Teams (Apps -> Manage your apps -> Upload an app), or give it to your "
+        "Teams admin for the Teams admin center."
+    )
     return EXIT_OK
 
 
 def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
     print(runtime.ingest().render(), file=sys.stderr)
-    if runtime.settings.slack_enabled:
+    if runtime.settings.slack_enabled or runtime.settings.teams_enabled:
         return cmd_serve(runtime, argparse.Namespace(slack_http=False, teams=False, port=None, host=None))
     print("adoptbot: no chat platform configured (see the README); starting the terminal chat.", file=sys.stderr)
     return cmd_chat(runtime, args)
@@ -262,6 +290,7 @@ def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
 COMMANDS = {
     "serve": cmd_serve,
     "run": cmd_run,
+    "teams-package": cmd_teams_package,
     "ingest": cmd_ingest,
     "status": cmd_status,
     "ask": cmd_ask,

@@ -109,3 +109,50 @@ def test_eval_rejects_a_broken_question_file(starter_runtime, tmp_path, capsys):
     bad.write_text('{"id": 1, "q": "ok", "kind": "in"}\n{not json\n')
     assert main(["eval", "--questions", str(bad)], runtime=starter_runtime) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_serve_with_nothing_configured_says_what_to_set(settings, capsys):
+    runtime = make_runtime(settings, FakeEmbedder())
+    assert main(["serve"], runtime=runtime) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN" in err and "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID" in err
+
+
+def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
+    """The real composition root, as a subprocess: ingest, then both platforms behind one port."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import REPO
+    from tests.fake_slack import FakeSlackApi
+
+    api = FakeSlackApi()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOPTBOT_", "SLACK_", "CONNECTIONS__"))}
+    env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="s", SLACK_API_BASE_URL=api.api_url,
+               ADOPTBOT_TEAMS_ALLOW_ANONYMOUS="true", ADOPTBOT_DATA_DIR=str(tmp_path / "data"),
+               ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")), ADOPTBOT_BACKEND="template")
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--slack-http", "--host", "127.0.0.1",
+                             "--port", str(port)], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        health = None
+        deadline = time.monotonic() + 120
+        while health is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                    health = json.loads(response.read())
+            except OSError:
+                time.sleep(0.5)
+        assert health is not None, proc.stderr.read() if proc.poll() is not None else "no answer on /healthz"
+        assert health["ok"] and health["slack"] and health["teams"] and health["chunks"] == 5
+        assert api.called("auth.test")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        api.close()

@@ -257,3 +257,22 @@ def test_a_slow_answer_is_delivered_proactively_after_a_holding_reply(teams_runt
     finally:
         server.close()
         connector.close()
+
+
+def test_teams_package_holds_the_filled_manifest_and_icons(tmp_path, capsys):
+    import zipfile
+
+    from bot.cli import main
+
+    out = tmp_path / "app.zip"
+    app_id = "0e6f3c2a-1b2c-4d5e-8f90-123456789abc"
+    assert main(["teams-package", "--app-id", app_id, "--out", str(out)], runtime=None) == 0
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(zf.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(zf.read("manifest.json"))
+        assert zf.read("color.png")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert manifest["id"] == app_id and manifest["bots"][0]["botId"] == app_id
+    assert "{{" not in json.dumps(manifest)
+    assert {c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]} == {"help", "status", "reindex"}
+    assert main(["teams-package", "--app-id", "not-a-guid", "--out", str(out)], runtime=None) == 2
+    assert "Microsoft App ID" in capsys.readouterr().err

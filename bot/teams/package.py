@@ -1,0 +1,35 @@
+"""`adoptbot teams-package`: the zip a Teams admin uploads (manifest.json and the two icons)."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "teams"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def build_package(*, app_id: str, out: Path, developer_name: str, website_url: str, source: Path = DEPLOY) -> Path:
+    """Fill in the manifest template and zip it with the icons; returns the zip's path."""
+    if not GUID.match(app_id or ""):
+        raise ConfigError(
+            f"{app_id!r} is not a Microsoft App ID: pass --app-id with the Azure Bot's Microsoft App ID "
+            "(a GUID; Azure portal -> your Azure Bot -> Configuration), or set "
+            "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID."
+        )
+    if not website_url.startswith("https://"):
+        raise ConfigError(f"--website-url must be an https:// address (got {website_url!r}).")
+    template = (source / "manifest.json").read_text(encoding="utf-8")
+    for key, value in {"APP_ID": app_id.lower(), "DEVELOPER_NAME": developer_name, "WEBSITE_URL": website_url}.items():
+        template = template.replace("{{" + key + "}}", json.dumps(value)[1:-1])
+    manifest = json.loads(template)  # fails loudly if the template is broken
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+        for icon in ("color.png", "outline.png"):
+            zf.write(source / icon, icon)
+    return out
