@@ -20,7 +20,7 @@ from bot.errors import (
 from bot.evaluation import load_questions, run_eval
 from bot.runtime import Runtime
 from bot.settings import BACKENDS, Settings
-from bot.types import Answer, Question, Turn
+from bot.types import Answer, Citation, Question, Turn
 
 USAGE_ERRORS = (ConfigError, IngestBusy, IndexEmpty, EmptyQuestion, BackendUnavailable)
 DEFAULT_QUESTIONS = Path("knowledge/eval/questions.jsonl")
@@ -156,7 +156,7 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _cite_line(c) -> str:  # noqa: ANN001 - a Citation
+def _cite_line(c: Citation) -> str:
     reviewed = f", reviewed {c.last_reviewed}" if c.last_reviewed else ""
     url = f" <{c.url}>" if c.url else ""
     return f"{c.title} - {c.section} ({c.source}{reviewed}){url}"
