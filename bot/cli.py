@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score the assistant on a question set")
     ev.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL question set")
     ev.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    ev.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
+    ev.add_argument("--fusion", choices=["rrf", "score"], help="how hybrid retrieval fuses (default: rrf)")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.add_argument("--min-pass", type=float, default=0.0, help="fail below this in-scope pass rate (0-1)")
     ev.add_argument("--min-abstain", type=float, default=0.0, help="fail below this out-of-scope abstention rate")
@@ -211,6 +213,10 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     questions = load_questions(args.questions)
+    if args.retrieval:
+        runtime.retriever.mode = args.retrieval
+    if args.fusion:
+        runtime.retriever.fusion = args.fusion
     ensure_index(runtime)
     report = run_eval(runtime.engine, questions, backend=args.backend)
     print(json.dumps(report.to_dict()) if args.json else report.render())

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from bot.embedding import Embedder
 from bot.errors import IndexEmpty
 from bot.lexical import terms
-from bot.store import VERSION, KnowledgeStore
+from bot.store import VERSION, KnowledgeStore, read_all
 from bot.types import Passage
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -55,12 +55,14 @@ class Retriever:
         store: KnowledgeStore,
         embedder: Embedder,
         fusion: Fusion = "rrf",
+        mode: Mode = "hybrid",
         top_k: int = 5,
         candidates: int = 20,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.fusion = fusion
+        self.mode = mode
         self.top_k = top_k
         self.candidates = candidates
         self._snapshot: _Snapshot | None = None
@@ -77,14 +79,13 @@ class Retriever:
                 self._snapshot = _load(version, collection)
             return self._snapshot
 
-    def retrieve(self, query: str, *, mode: Mode = "hybrid", k: int | None = None) -> Retrieval:
+    def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None) -> Retrieval:
         """The top k passages for query, neighbours merged, an asked-for checklist whole."""
         snap = self.snapshot()
         k = k or self.top_k
-        dense: list[tuple[str, float]] = []
+        mode = mode or self.mode
+        dense = self._dense(snap, query)  # always: the relevance gate reads its best similarity
         lexical: list[tuple[str, float]] = []
-        if mode in ("hybrid", "dense"):
-            dense = self._dense(snap, query)
         if mode in ("hybrid", "bm25"):
             lexical = self._bm25(snap, query)
         if mode == "dense":
@@ -126,7 +127,7 @@ class Retriever:
 
 
 def _load(version: int, collection: Any) -> _Snapshot:
-    got = collection.get(include=["documents", "metadatas"])
+    got = read_all(collection, ["documents", "metadatas"])
     passages: dict[str, Passage] = {}
     by_position: dict[tuple[str, int], str] = {}
     checklists: dict[str, list[str]] = defaultdict(list)

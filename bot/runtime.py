@@ -74,7 +74,11 @@ class Runtime:
     @cached_property
     def retriever(self) -> Retriever:
         return Retriever(
-            store=self.store, embedder=self.embedder, fusion=self.settings.fusion, top_k=self.settings.top_k
+            store=self.store,
+            embedder=self.embedder,
+            fusion=self.settings.fusion,
+            mode=self.settings.retrieval,
+            top_k=self.settings.top_k,
         )
 
     @cached_property

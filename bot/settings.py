@@ -41,6 +41,7 @@ class Settings:
     openai_timeout_s: float = 30.0
     top_k: int = 5
     fusion: str = "rrf"  # rrf | score
+    retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_similarity: float = 0.30
     min_similarity_with_terms: float = 0.15
     min_term_coverage: float = 0.75
@@ -84,7 +85,7 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ConfigError for values that cannot work, naming the variable."""
-        choices = {"backend": BACKENDS, "fusion": ("rrf", "score")}
+        choices = {"backend": BACKENDS, "fusion": ("rrf", "score"), "retrieval": ("hybrid", "dense", "bm25")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{PREFIX}{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}.")

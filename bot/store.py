@@ -23,6 +23,7 @@ VERSION = "adoptbot_version"
 EMBED_MODEL = "adoptbot_embed_model"
 INDEXED_AT = "adoptbot_indexed_at"
 KEEP_PREVIOUS = 1
+READ_BATCH = 5000  # Chroma refuses a single get() of ~30,000+ records (SQL variable limit)
 
 
 def open_client(settings: Settings) -> Any:
@@ -44,6 +45,19 @@ def open_client(settings: Settings) -> Any:
         )
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+
+
+def read_all(collection: Any, include: list[str]) -> dict[str, list]:
+    """Every record of collection, read page by page; the same shape as collection.get()."""
+    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=READ_BATCH, offset=offset)
+        for key in out:
+            out[key].extend(page[key])
+        if len(page["ids"]) < READ_BATCH:
+            return out
+        offset += READ_BATCH
 
 
 @dataclass(frozen=True)
@@ -120,7 +134,7 @@ class KnowledgeStore:
         col = self.current()
         if col is None:
             return None
-        sources = {m["source"] for m in col.get(include=["metadatas"])["metadatas"]}
+        sources = {m["source"] for m in read_all(col, ["metadatas"])["metadatas"]}
         meta = col.metadata or {}
         return IndexInfo(
             version=meta.get(VERSION, 0),

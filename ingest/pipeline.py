@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.embedding import Embedder
 from bot.errors import ConfigError, IngestBusy
-from bot.store import EMBED_MODEL, VERSION, KnowledgeStore
+from bot.store import EMBED_MODEL, VERSION, KnowledgeStore, read_all
 from ingest.chunking import Chunk, chunk_document
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
@@ -110,7 +110,7 @@ class _Previous:
         prev = cls(collection=collection)
         if collection is None or (collection.metadata or {}).get(EMBED_MODEL) != embed_model:
             return prev  # nothing reusable: a different model means re-embedding everything
-        got = collection.get(include=["metadatas"])
+        got = read_all(collection, ["metadatas"])
         for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
             prev.file_hashes[meta["source"]] = meta["file_hash"]
             prev.ids.setdefault(meta["source"], []).append(chunk_id)

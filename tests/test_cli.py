@@ -135,11 +135,22 @@ def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOPTBOT_", "SLACK_", "CONNECTIONS__"))}
-    env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="s", SLACK_API_BASE_URL=api.api_url,
-               ADOPTBOT_TEAMS_ALLOW_ANONYMOUS="true", ADOPTBOT_DATA_DIR=str(tmp_path / "data"),
-               ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")), ADOPTBOT_BACKEND="template")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--slack-http", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_BASE_URL=api.api_url,
+        ADOPTBOT_TEAMS_ALLOW_ANONYMOUS="true",
+        ADOPTBOT_DATA_DIR=str(tmp_path / "data"),
+        ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")),
+        ADOPTBOT_BACKEND="template",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--slack-http", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         health = None
         deadline = time.monotonic() + 120

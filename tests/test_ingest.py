@@ -220,3 +220,12 @@ def test_a_knowledge_base_larger_than_one_chroma_batch(tmp_path, settings, store
     assert summary.chunks_total == 6000 == store.current().count()
     (root / "guidance/doc000.md").unlink()
     assert ingest(root, settings, store, FakeEmbedder()).chunks_total == 5980 == store.current().count()
+
+
+def test_read_all_pages_through_a_collection(tmp_path, settings, store, monkeypatch):
+    import bot.store
+
+    ingest(write_kb(tmp_path / "kb"), settings, store, FakeEmbedder())
+    monkeypatch.setattr(bot.store, "READ_BATCH", 2)
+    got = bot.store.read_all(store.current(), ["metadatas"])
+    assert len(got["ids"]) == len(set(got["ids"])) == 5 == len(got["metadatas"])
