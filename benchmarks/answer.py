@@ -87,7 +87,7 @@ def synthetic_store(root: Path, chunks: int, embedder) -> KnowledgeStore:
                 for i in ids
             ],
         )
-    store.commit(col)
+    store.publish(col, 1)
     return store
 
 

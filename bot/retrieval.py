@@ -16,7 +16,7 @@ from typing import Any, Literal
 from bot.embedding import Embedder
 from bot.errors import IndexEmpty
 from bot.lexical import terms
-from bot.store import VERSION, KnowledgeStore, read_all
+from bot.store import KnowledgeStore, generation, is_live, read_all
 from bot.types import Passage
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -38,7 +38,7 @@ class Retrieval:
 class _Snapshot:
     """One index version in memory: passages by id, neighbours, and its BM25 index."""
 
-    version: int
+    version: tuple[str, int]  # (collection name, generation)
     collection: Any
     passages: dict[str, Passage]
     bm25: Any = None
@@ -73,7 +73,7 @@ class Retriever:
         collection = self.store.current()
         if collection is None:
             raise IndexEmpty("The knowledge base has not been indexed yet: run `adoptbot ingest`.")
-        version = (collection.metadata or {}).get(VERSION, 0)
+        version = (collection.name, generation(collection))
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self._snapshot = _load(version, collection)
@@ -108,12 +108,18 @@ class Retriever:
         return sorted({p.title for p in self.snapshot().passages.values()})
 
     def _dense(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
-        n = min(self.candidates, len(snap.passages))
+        # Records of other generations (replaced ones, a reindex in progress) are skipped, so ask for
+        # that many more.
+        total = snap.collection.count()
+        n = min(total, self.candidates + max(0, total - len(snap.passages)))
+        if n == 0:
+            return []
         got = snap.collection.query(
             query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
         )
         # Cosine space: distance = 1 - cosine similarity.
-        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+        hits = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if i in snap.passages]
+        return hits[: self.candidates]
 
     def _bm25(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
         if snap.bm25 is None:
@@ -126,12 +132,15 @@ class Retriever:
         return [(h.node.node_id, float(h.score)) for h in hits if h.score and h.score > 0]
 
 
-def _load(version: int, collection: Any) -> _Snapshot:
+def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     got = read_all(collection, ["documents", "metadatas"])
+    at = version[1]
     passages: dict[str, Passage] = {}
     by_position: dict[tuple[str, int], str] = {}
     checklists: dict[str, list[str]] = defaultdict(list)
     for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        if not is_live(meta, at):
+            continue
         passage = Passage(
             id=chunk_id,
             text=text or "",

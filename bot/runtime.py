@@ -17,7 +17,7 @@ from bot.feedback import FeedbackStore
 from bot.reindex import Reindexer
 from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.store import VERSION, IndexInfo, KnowledgeStore, open_client
+from bot.store import IndexInfo, KnowledgeStore, generation, open_client
 from ingest.pipeline import IngestSummary, run_ingest
 
 
@@ -33,7 +33,7 @@ class Runtime:
         answerers: dict[str, Answerer] | None = None,
     ) -> None:
         self.settings = settings
-        self._info: tuple[int, IndexInfo] | None = None
+        self._info: tuple[tuple[str, int], IndexInfo] | None = None
         self._info_lock = threading.Lock()
         for name, value in (("embedder", embedder), ("store", store), ("answerers", answerers)):
             if value is not None:
@@ -122,7 +122,7 @@ class Runtime:
         current = self.store.current()
         if current is None:
             return None
-        version = (current.metadata or {}).get(VERSION, 0)
+        version = (current.name, generation(current))
         with self._info_lock:
             if self._info is None or self._info[0] != version:
                 info = self.store.info()

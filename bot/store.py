@@ -1,9 +1,14 @@
-"""The vector store: versioned Chroma collections, so a reindex is all-or-nothing.
+"""The vector store: Chroma collections whose records carry generations, so a reindex is all-or-nothing.
 
-Each ingest that changes anything writes a complete new collection `<prefix>-v<N>` and only
-then marks it complete. Readers always use the newest complete collection, so they never see
-a half-built index; a failed build is deleted, and old versions are pruned, keeping one
-previous version for readers that are mid-query.
+Every record is live from generation `gen_from` up to (not including) `gen_to`; the collection's
+metadata names the serving generation G. A reindex adds its new records at G+1 (invisible at G),
+marks replaced records dead from G+1 (still visible at G), then flips G to G+1 in one metadata
+write. Readers filter by G, so they never see a half-built index, and a reindex costs only the
+records that changed. A failed reindex is rolled back; leftovers of a killed one are cleaned up by
+the next. Records dead at G are deleted at the next reindex, so readers still on G-1 finish safely.
+
+A new collection `<prefix>-v<N>` is built only for the first ingest or a change of embedding
+model; it becomes visible when marked complete.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ COMPLETE = "adoptbot_complete"
 VERSION = "adoptbot_version"
 EMBED_MODEL = "adoptbot_embed_model"
 INDEXED_AT = "adoptbot_indexed_at"
+GENERATION = "adoptbot_generation"
+LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
+FOREVER = 2**62
 KEEP_PREVIOUS = 1
 READ_BATCH = 5000  # Chroma refuses a single get() of ~30,000+ records (SQL variable limit)
 
@@ -47,6 +55,16 @@ def open_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
 
 
+def generation(collection: Any) -> int:
+    """The serving generation of a collection."""
+    return int((collection.metadata or {}).get(GENERATION, 0))
+
+
+def is_live(metadata: dict[str, Any], at: int) -> bool:
+    """Whether a record belongs to generation `at` (records without generations always do)."""
+    return int(metadata.get(LIVE_FROM, 0)) <= at < int(metadata.get(LIVE_TO, FOREVER))
+
+
 def read_all(collection: Any, include: list[str]) -> dict[str, list]:
     """Every record of collection, read page by page; the same shape as collection.get()."""
     out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
@@ -65,6 +83,7 @@ class IndexInfo:
     """What the serving index holds."""
 
     version: int
+    generation: int
     documents: int
     chunks: int
     indexed_at: str
@@ -99,11 +118,12 @@ class KnowledgeStore:
             metadata={COMPLETE: False, VERSION: version, EMBED_MODEL: embed_model},
         )
 
-    def commit(self, collection: Any) -> None:
-        """Make collection the one readers use, then prune old and abandoned versions."""
+    def publish(self, collection: Any, at: int) -> None:
+        """Make generation `at` of collection the one readers use (one metadata write), then prune."""
         metadata = dict(collection.metadata or {})
-        metadata[COMPLETE] = True
-        metadata[INDEXED_AT] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        metadata.update(
+            {COMPLETE: True, GENERATION: at, INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        )
         collection.modify(metadata=metadata)
         self.prune()
 
@@ -134,12 +154,14 @@ class KnowledgeStore:
         col = self.current()
         if col is None:
             return None
-        sources = {m["source"] for m in read_all(col, ["metadatas"])["metadatas"]}
+        at = generation(col)
+        live = [m for m in read_all(col, ["metadatas"])["metadatas"] if is_live(m, at)]
         meta = col.metadata or {}
         return IndexInfo(
             version=meta.get(VERSION, 0),
-            documents=len(sources),
-            chunks=col.count(),
+            generation=at,
+            documents=len({m["source"] for m in live}),
+            chunks=len(live),
             indexed_at=meta.get(INDEXED_AT, ""),
             embed_model=meta.get(EMBED_MODEL, ""),
         )

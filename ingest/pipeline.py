@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -13,10 +14,11 @@ from typing import Any
 
 from bot.embedding import Embedder
 from bot.errors import ConfigError, IngestBusy
-from bot.store import EMBED_MODEL, VERSION, KnowledgeStore, read_all
+from bot.store import EMBED_MODEL, FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all
 from ingest.chunking import Chunk, chunk_document
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
+log = logging.getLogger(__name__)
 WRITE_BATCH = 1000  # well under Chroma's maximum batch size
 EMBED_BATCH = 256
 
@@ -97,26 +99,43 @@ def ingest_lock(data_dir: Path, *, wait: bool = False) -> Iterator[None]:
 
 @dataclass
 class _Previous:
-    """The serving index, as the ingest needs it: hashes and ids per source."""
+    """The serving index as the ingest needs it: per source its file hash and live chunks."""
 
     collection: Any = None
+    generation: int = 0
     file_hashes: dict[str, str] = field(default_factory=dict)
-    ids: dict[str, list[str]] = field(default_factory=dict)
-    by_content: dict[str, str] = field(default_factory=dict)  # content hash -> chunk id
-    content_of: dict[str, str] = field(default_factory=dict)  # chunk id -> content hash
+    chunks: dict[str, dict[str, str]] = field(default_factory=dict)  # source -> chunk id -> record id
+    by_content: dict[str, str] = field(default_factory=dict)  # content hash -> a record id holding it
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id -> metadata
+    expired: list[str] = field(default_factory=list)  # dead before this generation: safe to delete
+    stray: list[str] = field(default_factory=list)  # written by a build that never published
+    unmarked: list[str] = field(default_factory=list)  # marked dead by a build that never published
 
     @classmethod
     def load(cls, collection: Any, embed_model: str) -> _Previous:
-        prev = cls(collection=collection)
         if collection is None or (collection.metadata or {}).get(EMBED_MODEL) != embed_model:
-            return prev  # nothing reusable: a different model means re-embedding everything
+            return cls()  # nothing reusable: a different model means re-embedding everything
+        prev = cls(collection=collection, generation=generation(collection))
         got = read_all(collection, ["metadatas"])
-        for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+        for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+            gen_from, gen_to = int(meta.get(LIVE_FROM, 0)), int(meta.get(LIVE_TO, FOREVER))
+            if gen_from > prev.generation:
+                prev.stray.append(record_id)
+                continue
+            if gen_to <= prev.generation:
+                prev.expired.append(record_id)
+                continue
+            if gen_to != FOREVER:
+                prev.unmarked.append(record_id)
+                meta = {**meta, LIVE_TO: FOREVER}
+            prev.metadata[record_id] = meta
             prev.file_hashes[meta["source"]] = meta["file_hash"]
-            prev.ids.setdefault(meta["source"], []).append(chunk_id)
-            prev.by_content[meta["content_hash"]] = chunk_id
-            prev.content_of[chunk_id] = meta["content_hash"]
+            prev.chunks.setdefault(meta["source"], {})[meta["chunk_id"]] = record_id
+            prev.by_content[meta["content_hash"]] = record_id
         return prev
+
+    def content_of(self, record_id: str) -> str:
+        return self.metadata[record_id]["content_hash"]
 
 
 def run_ingest(
@@ -148,51 +167,76 @@ def _ingest(
     paths, unsupported = discover(root)
     summary.skipped += [Skipped(s, r) for s, r in unsupported]
 
-    keep: list[str] = []  # chunk ids copied unchanged from the serving index
+    live = 0  # chunks that stay as they are
     fresh: list[tuple[Chunk, str]] = []  # (chunk, file hash) to write
+    dead: list[str] = []  # record ids replaced or removed
     seen: set[str] = set()
     for path in paths:
         source = path.relative_to(root).as_posix()
         seen.add(source)
+        old = prev.chunks.get(source, {})
         try:
             data = read_bytes(path, max_file_bytes)
             digest = file_hash(data)
             if prev.file_hashes.get(source) == digest:
-                keep += prev.ids[source]
+                live += len(old)
                 summary.documents_unchanged += 1
                 continue
             chunks = chunk_document(parse(source, data), embedder.count_tokens, embedder.max_tokens)
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"could not be read ({e.strerror or e})"
-            kept = source in prev.ids
-            keep += prev.ids.get(source, [])
-            summary.skipped.append(Skipped(source, reason, kept_previous=kept))
+            live += len(old)  # its last good version keeps serving
+            summary.skipped.append(Skipped(source, reason, kept_previous=bool(old)))
             continue
-        (summary.documents_updated if source in prev.ids else summary.documents_added).append(source)
-        fresh += [(c, digest) for c in chunks]
-        old_ids = set(prev.ids.get(source, []))
-        new_ids = {c.id for c in chunks}
-        summary.chunks_added += len(new_ids - old_ids)
-        summary.chunks_removed += len(old_ids - new_ids)
-        summary.chunks_updated += sum(
-            1 for c in chunks if c.id in old_ids and prev.content_of.get(c.id) != _content_hash(c)
-        )
-    for source in sorted(set(prev.ids) - seen):
+        (summary.documents_updated if old else summary.documents_added).append(source)
+        new = {c.id: c for c in chunks}
+        for chunk in chunks:
+            record = old.get(chunk.id)
+            if record is not None and prev.content_of(record) == _content_hash(chunk):
+                live += 1
+                continue
+            fresh.append((chunk, digest))
+            if record is None:
+                summary.chunks_added += 1
+            else:
+                summary.chunks_updated += 1
+                dead.append(record)
+        gone = [record for chunk_id, record in old.items() if chunk_id not in new]
+        summary.chunks_removed += len(gone)
+        dead += gone
+    for source in sorted(set(prev.chunks) - seen):
         summary.documents_removed.append(source)
-        summary.chunks_removed += len(prev.ids[source])
+        summary.chunks_removed += len(prev.chunks[source])
+        dead += prev.chunks[source].values()
 
     summary.documents_total = (
         len({c.source for c, _ in fresh})
         + summary.documents_unchanged
         + sum(1 for s in summary.skipped if s.kept_previous)
     )
-    summary.chunks_total = len(keep) + len(fresh)
-    if summary.changed or (prev.collection is None and fresh):
-        summary.version = _publish(store, embedder, prev, keep, fresh, summary, progress)
+    summary.chunks_total = live + len(fresh)
+    if prev.stray or prev.unmarked:
+        _recover(prev)
+    if fresh or dead or (summary.changed and prev.collection is None):
+        summary.version = _publish(store, embedder, prev, fresh, dead, summary, progress)
     elif prev.collection is not None:
         summary.version = (prev.collection.metadata or {}).get(VERSION)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _recover(prev: _Previous) -> None:
+    """Undo what a killed reindex left behind: its unpublished records and its dead marks."""
+    log.warning("cleaning up after an interrupted reindex (%d records)", len(prev.stray) + len(prev.unmarked))
+    for start in range(0, len(prev.stray), WRITE_BATCH):
+        prev.collection.delete(ids=prev.stray[start : start + WRITE_BATCH])
+    _set_metadata(prev.collection, prev.unmarked, prev.metadata)
+
+
+def _set_metadata(collection: Any, ids: list[str], metadata: dict[str, dict[str, Any]], **changes: Any) -> None:
+    for start in range(0, len(ids), WRITE_BATCH):
+        batch = ids[start : start + WRITE_BATCH]
+        collection.update(ids=batch, metadatas=[{**metadata[i], **changes} for i in batch])
 
 
 def _content_hash(chunk: Chunk) -> str:
@@ -203,39 +247,62 @@ def _publish(
     store: KnowledgeStore,
     embedder: Embedder,
     prev: _Previous,
-    keep: list[str],
     fresh: list[tuple[Chunk, str]],
+    dead: list[str],
     summary: IngestSummary,
     progress: bool | None,
 ) -> int:
-    """Write a complete new version and switch readers to it; on any failure, drop it."""
+    """Write generation G+1 beside G, flip to it, then drop what no reader needs; undo on failure."""
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    collection = store.begin(embed_model=embedder.name)
+    collection = prev.collection if prev.collection is not None else store.begin(embed_model=embedder.name)
+    at = prev.generation + 1
+    # Dead since G or earlier: no reader needs them (a reader on G-1 has had a whole reindex to move on),
+    # and a new record may reuse one of their ids.
+    for start in range(0, len(prev.expired), WRITE_BATCH):
+        collection.delete(ids=prev.expired[start : start + WRITE_BATCH])
+    written: list[str] = []
     try:
-        for start in range(0, len(keep), WRITE_BATCH):
-            # Unchanged chunks are copied as stored: no re-embedding, no re-serialising.
-            got = prev.collection.get(
-                ids=keep[start : start + WRITE_BATCH], include=["embeddings", "documents", "metadatas"]
-            )
-            collection.add(
-                ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
-            )
         vector_store = ChromaVectorStore(chroma_collection=collection)
         for batch, vectors in _embedded(embedder, prev, fresh, summary, progress):
-            vector_store.add([_node(chunk, digest, v) for (chunk, digest), v in zip(batch, vectors, strict=True)])
-        store.commit(collection)
+            nodes = [_node(chunk, digest, vector, at) for (chunk, digest), vector in zip(batch, vectors, strict=True)]
+            vector_store.add(nodes)
+            written += [n.node_id for n in nodes]
+        _set_metadata(collection, dead, prev.metadata, **{LIVE_TO: at})
+        store.publish(collection, at)
     except BaseException:
-        store.abort(collection)
+        if prev.collection is None:
+            store.abort(collection)
+        else:
+            _rollback(collection, written, dead, prev)
         raise
     return (collection.metadata or {})[VERSION]
 
 
-def _node(chunk: Chunk, digest: str, vector: list[float]) -> Any:
+def _rollback(collection: Any, written: list[str], dead: list[str], prev: _Previous) -> None:
+    """Best effort: what is left over is cleaned up by the next ingest (see _recover)."""
+    try:
+        for start in range(0, len(written), WRITE_BATCH):
+            collection.delete(ids=written[start : start + WRITE_BATCH])
+        _set_metadata(collection, dead, prev.metadata)
+    except Exception:
+        log.exception("rollback incomplete; the next ingest will finish it")
+
+
+def _node(chunk: Chunk, digest: str, vector: list[float], at: int) -> Any:
+    """A record for the store: its id changes with its content, so old and new versions coexist."""
     from llama_index.core.schema import TextNode
 
-    metadata = {**chunk.metadata(), "file_hash": digest, "content_hash": _content_hash(chunk)}
-    return TextNode(id_=chunk.id, text=chunk.text, metadata=metadata, embedding=vector)
+    content = _content_hash(chunk)
+    metadata = {
+        **chunk.metadata(),
+        "chunk_id": chunk.id,
+        "file_hash": digest,
+        "content_hash": content,
+        LIVE_FROM: at,
+        LIVE_TO: FOREVER,
+    }
+    return TextNode(id_=f"{chunk.id}-{content[:12]}", text=chunk.text, metadata=metadata, embedding=vector)
 
 
 def _embedded(

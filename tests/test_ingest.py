@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import IngestBusy
-from bot.store import KnowledgeStore
+from bot.store import KnowledgeStore, generation, is_live
 from ingest.pipeline import ingest_lock, run_ingest
 from tests.conftest import GUIDE, REPO, FakeEmbedder, write_kb
 
@@ -17,8 +17,11 @@ def ingest(root: Path, settings, store, embedder, **kw):
 
 
 def snapshot(store: KnowledgeStore) -> dict[str, str]:
-    got = store.current().get(include=["documents"])
-    return dict(zip(got["ids"], got["documents"], strict=True))
+    """What a reader sees: chunk id -> text of the records live in the serving generation."""
+    col = store.current()
+    got = col.get(include=["documents", "metadatas"])
+    at = generation(col)
+    return {m["chunk_id"]: d for d, m in zip(got["documents"], got["metadatas"], strict=True) if is_live(m, at)}
 
 
 def test_real_model_cold_ingest_then_nothing_to_redo(tmp_path, settings, store, real_embedder):
@@ -67,8 +70,14 @@ def test_deleted_file_disappears_and_new_file_appears(tmp_path, settings, store)
     summary = ingest(root, settings, store, FakeEmbedder())
     assert summary.documents_removed == ["guidance/privacy.md"]
     assert summary.documents_added == ["guidance/bias.md"]
-    sources = {m["source"] for m in store.current().get(include=["metadatas"])["metadatas"]}
-    assert sources == {"checklists/launch.yaml", "guidance/hallucination.md", "guidance/bias.md"}
+    col = store.current()
+    live = [m for m in col.get(include=["metadatas"])["metadatas"] if is_live(m, generation(col))]
+    assert {m["source"] for m in live} == {"checklists/launch.yaml", "guidance/hallucination.md", "guidance/bias.md"}
+    # Kept one generation for readers that have not switched yet, then deleted for good.
+    (root / "guidance/bias.md").write_text(GUIDE.format(title="Bias", slug="bias", body="Audit it often."))
+    ingest(root, settings, store, FakeEmbedder())
+    stored = store.current().get(include=["metadatas"])["metadatas"]
+    assert "guidance/privacy.md" not in {m["source"] for m in stored}
 
 
 BAD_FILES = {
@@ -134,9 +143,11 @@ def test_a_failed_reindex_leaves_the_previous_index_serving(tmp_path, settings, 
     first = ingest(root, settings, store, FakeEmbedder())
     before = snapshot(store)
     (root / "guidance/new.md").write_text(GUIDE.format(title="New", slug="new", body="New body."))
+    stored = store.current().count()
     with pytest.raises(type(error)):
         ingest(root, settings, store, ExplodingEmbedder(error))
     assert snapshot(store) == before
+    assert store.current().count() == stored  # nothing half-written left behind
     assert (store.current().metadata or {})["adoptbot_version"] == first.version
     assert [c.name for c in store.client.list_collections()] == [store.current().name]
     assert ingest(root, settings, store, FakeEmbedder()).documents_added == ["guidance/new.md"]
@@ -219,7 +230,7 @@ def test_a_knowledge_base_larger_than_one_chroma_batch(tmp_path, settings, store
     summary = ingest(root, settings, store, FakeEmbedder())
     assert summary.chunks_total == 6000 == store.current().count()
     (root / "guidance/doc000.md").unlink()
-    assert ingest(root, settings, store, FakeEmbedder()).chunks_total == 5980 == store.current().count()
+    assert ingest(root, settings, store, FakeEmbedder()).chunks_total == 5980 == len(snapshot(store))
 
 
 def test_read_all_pages_through_a_collection(tmp_path, settings, store, monkeypatch):
@@ -229,3 +240,48 @@ def test_read_all_pages_through_a_collection(tmp_path, settings, store, monkeypa
     monkeypatch.setattr(bot.store, "READ_BATCH", 2)
     got = bot.store.read_all(store.current(), ["metadatas"])
     assert len(got["ids"]) == len(set(got["ids"])) == 5 == len(got["metadatas"])
+
+
+def test_a_failure_at_the_switch_is_rolled_back(tmp_path, settings, store, monkeypatch):
+    root = write_kb(tmp_path / "kb")
+    ingest(root, settings, store, FakeEmbedder())
+    before, stored = snapshot(store), store.current().count()
+    path = root / "guidance/privacy.md"
+    path.write_text(path.read_text().replace("data protection officer", "privacy team"))
+
+    def full_disk(collection, at):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "publish", full_disk)
+    with pytest.raises(OSError):
+        ingest(root, settings, store, FakeEmbedder())
+    monkeypatch.undo()
+    assert snapshot(store) == before and store.current().count() == stored
+    col = store.current()
+    assert all(m["gen_to"] > generation(col) for m in col.get(include=["metadatas"])["metadatas"])
+    assert ingest(root, settings, store, FakeEmbedder()).documents_updated == ["guidance/privacy.md"]
+
+
+def test_leftovers_of_a_killed_reindex_are_cleaned_up(tmp_path, settings, store):
+    root = write_kb(tmp_path / "kb")
+    ingest(root, settings, store, FakeEmbedder())
+    before = snapshot(store)
+    col = store.current()
+    at = generation(col)
+    got = col.get(include=["metadatas", "embeddings", "documents"], limit=1)
+    victim, meta = got["ids"][0], got["metadatas"][0]
+    # What a reindex killed between writing and switching leaves: a record of the next generation,
+    # and a live record already marked dead from it.
+    col.add(
+        ids=["stray"],
+        embeddings=[got["embeddings"][0]],
+        documents=["half-built"],
+        metadatas=[{**meta, "gen_from": at + 1, "chunk_id": "stray"}],
+    )
+    col.update(ids=[victim], metadatas=[{**meta, "gen_to": at + 1}])
+    assert snapshot(store) == before  # readers are not affected
+    summary = ingest(root, settings, store, FakeEmbedder())
+    assert not summary.changed and snapshot(store) == before
+    stored = col.get(include=["metadatas"])
+    assert "stray" not in stored["ids"]
+    assert dict(zip(stored["ids"], stored["metadatas"], strict=True))[victim]["gen_to"] > at + 1
