@@ -16,6 +16,7 @@ from bot.text import clean_question
 from bot.types import Answer, Citation, Passage, Question
 
 log = logging.getLogger(__name__)
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
 FOLLOW_UP_TERMS = 4  # a question this short leans on the previous one
 _MARKER = re.compile(r"\[(\d+)\]")
 

@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from bot.answerers.template import TemplateAnswerer
 from bot.reindex import Reindexer
 from bot.runtime import Runtime
 from bot.server import build_web_app
@@ -44,12 +45,12 @@ def slack_runtime(tmp_path_factory, real_embedder, starter_runtime):
     return runtime
 
 
-def serve(slack_runtime: Runtime, api: FakeSlackApi, reindexer: Reindexer | None = None):
+def serve(slack_runtime: Runtime, api: FakeSlackApi, reindexer: Reindexer | None = None, answerers=None):
     runtime = Runtime(
         dataclasses.replace(slack_runtime.settings, slack_api_base_url=api.api_url),
         embedder=slack_runtime.embedder,
         store=slack_runtime.store,
-        answerers=slack_runtime.answerers,
+        answerers=answerers or slack_runtime.answerers,
     )
     runtime.__dict__["reindexer"] = reindexer or slack_runtime.reindexer
     return runtime, BackgroundServer(build_web_app(index_info=runtime.index_info, slack=runtime.slack_app(http=True)))
@@ -395,3 +396,44 @@ def test_healthz_reports_the_index(slack):
     with urllib.request.urlopen(server.url + "/healthz", timeout=30) as response:
         health = json.loads(response.read())
     assert health["ok"] and health["slack"] and health["chunks"] > 40
+
+
+class BrokenOnVaes(TemplateAnswerer):
+    """Fails (a bug, not a backend error) for one question only."""
+
+    def answer(self, prompt):
+        if "VAE" in prompt.question:
+            raise RuntimeError("boom")
+        return super().answer(prompt)
+
+
+def test_a_failing_answer_gets_an_apology_and_others_are_unaffected(slack_runtime, caplog):
+    api = FakeSlackApi()
+    _, server = serve(slack_runtime, api, answerers={"template": BrokenOnVaes()})
+    try:
+        post(server, event_body(mention("What is a VAE?", ts="1700000011.000100"), "Ev12"))
+        post(server, event_body(mention("What is a GAN?", ts="1700000011.000200"), "Ev13"))
+        replies = {r["thread_ts"]: r for r in api.wait_for("chat.postMessage", 2)}
+        assert "Sorry, something went wrong" in replies["1700000011.000100"]["text"]
+        assert "discriminator" in replies["1700000011.000200"]["blocks"][0]["text"]["text"]
+        assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
+    finally:
+        server.close()
+        api.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "http", "names"),
+    [
+        ({"slack_bot_token": "xoxp-user-token"}, True, "SLACK_BOT_TOKEN"),
+        ({"slack_signing_secret": ""}, True, "SLACK_SIGNING_SECRET"),
+        ({"slack_app_token": ""}, False, "SLACK_APP_TOKEN"),
+        ({"slack_api_base_url": "slack.example.com"}, True, "SLACK_API_BASE_URL"),
+    ],
+)
+def test_bad_slack_configuration_stops_start_up_naming_the_variable(slack_runtime, changes, http, names):
+    from bot.errors import ConfigError
+    from bot.slack.app import check_slack_settings
+
+    with pytest.raises(ConfigError, match=names):
+        check_slack_settings(dataclasses.replace(slack_runtime.settings, **changes), http=http)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answering import Engine
+from bot.answering import APOLOGY, Engine
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import FeedbackStore
 from bot.reindex import Reindexer
@@ -22,7 +22,6 @@ from bot.types import Question, Turn
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
 
 
 def check_slack_settings(settings: Settings, *, http: bool) -> None:

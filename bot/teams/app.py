@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.answering import Engine
+from bot.answering import APOLOGY, Engine
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
@@ -23,7 +23,6 @@ from bot.types import Question, Turn
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
 COMMANDS = ("reindex", "status", "help")
 
 
