@@ -123,7 +123,7 @@ def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
     else:
         print(
             f"{info.documents} documents, {info.chunks} chunks, indexed {info.indexed_at} "
-            f"(version {info.version}, embeddings: {info.embed_model})."
+            f"(collection version {info.version}, generation {info.generation}, embeddings: {info.embed_model})."
         )
     return EXIT_OK
 

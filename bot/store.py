@@ -128,7 +128,7 @@ class KnowledgeStore:
         self.prune()
 
     def abort(self, collection: Any) -> None:
-        """Drop a collection that was never committed."""
+        """Drop a collection that was never published."""
         # Best effort: prune() removes leftovers on the next ingest.
         with contextlib.suppress(Exception):
             self.client.delete_collection(collection.name)
