@@ -115,7 +115,13 @@ class Runtime:
 
     @cached_property
     def reindexer(self) -> Reindexer:
-        return Reindexer(lambda: self.ingest(progress=False))
+        return Reindexer(self._reindex)
+
+    def _reindex(self) -> IngestSummary:
+        summary = self.ingest(progress=False)
+        if summary.changed and self.store.current() is not None:
+            self.warm_up()  # the next question should not pay for reloading passages and BM25
+        return summary
 
     def index_info(self) -> IndexInfo | None:
         """What the serving index holds, computed once per index version."""
