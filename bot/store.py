@@ -28,6 +28,7 @@ VERSION = "adoptbot_version"
 EMBED_MODEL = "adoptbot_embed_model"
 INDEXED_AT = "adoptbot_indexed_at"
 GENERATION = "adoptbot_generation"
+FORMAT, FORMAT_VERSION = "adoptbot_format", 2  # bump when record metadata changes: forces a rebuild
 LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
 FOREVER = 2**62
 KEEP_PREVIOUS = 1
@@ -53,6 +54,12 @@ def open_client(settings: Settings) -> Any:
         )
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+
+
+def reusable(collection: Any, embed_model: str) -> bool:
+    """Whether an ingest can update collection in place: same embedding model, same record format."""
+    metadata = collection.metadata or {}
+    return metadata.get(EMBED_MODEL) == embed_model and metadata.get(FORMAT) == FORMAT_VERSION
 
 
 def generation(collection: Any) -> int:
@@ -115,7 +122,7 @@ class KnowledgeStore:
         return self.client.create_collection(
             f"{self.prefix}-v{version:06d}",
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={COMPLETE: False, VERSION: version, EMBED_MODEL: embed_model},
+            metadata={COMPLETE: False, VERSION: version, EMBED_MODEL: embed_model, FORMAT: FORMAT_VERSION},
         )
 
     def publish(self, collection: Any, at: int) -> None:

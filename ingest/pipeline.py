@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.embedding import Embedder
 from bot.errors import ConfigError, IngestBusy
-from bot.store import EMBED_MODEL, FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all
+from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
 from ingest.chunking import Chunk, chunk_document
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
@@ -113,8 +113,8 @@ class _Previous:
 
     @classmethod
     def load(cls, collection: Any, embed_model: str) -> _Previous:
-        if collection is None or (collection.metadata or {}).get(EMBED_MODEL) != embed_model:
-            return cls()  # nothing reusable: a different model means re-embedding everything
+        if collection is None or not reusable(collection, embed_model):
+            return cls()  # a different model or record format: build a new collection from scratch
         prev = cls(collection=collection, generation=generation(collection))
         got = read_all(collection, ["metadatas"])
         for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):

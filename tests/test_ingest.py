@@ -285,3 +285,13 @@ def test_leftovers_of_a_killed_reindex_are_cleaned_up(tmp_path, settings, store)
     stored = col.get(include=["metadatas"])
     assert "stray" not in stored["ids"]
     assert dict(zip(stored["ids"], stored["metadatas"], strict=True))[victim]["gen_to"] > at + 1
+
+
+def test_an_index_from_another_model_or_format_is_rebuilt_then_replaced(tmp_path, settings, store):
+    root = write_kb(tmp_path / "kb")
+    ingest(root, settings, store, FakeEmbedder())
+    old = store.current()
+    old.modify(metadata={**(old.metadata or {}), "adoptbot_format": 1})
+    summary = ingest(root, settings, store, FakeEmbedder())
+    assert summary.chunks_embedded == summary.chunks_total == 5
+    assert store.current().name != old.name and len(snapshot(store)) == 5
