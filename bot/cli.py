@@ -252,9 +252,9 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
         http = args.slack_http or not settings.slack_app_token
         slack = runtime.slack_app(http=http)
         if not http:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.slack.app import connect_socket_mode
 
-            SocketModeHandler(slack, settings.slack_app_token).connect()
+            connect_socket_mode(slack, settings.slack_app_token)
             print("adoptbot: Slack connected over Socket Mode.", file=sys.stderr)
             slack = None  # events arrive over the socket, not over HTTP
         else:

@@ -20,6 +20,7 @@ class FakeSlackApi:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         outer = self
@@ -68,6 +69,8 @@ class FakeSlackApi:
             reply["messages"] = self.threads.get((args["channel"], args["ts"]), [])
         elif method == "conversations.history":
             reply["messages"] = []
+        elif method == "apps.connections.open":
+            reply["url"] = self.socket_url
         with self._changed:
             self.calls.append((method, args))
             self._changed.notify_all()

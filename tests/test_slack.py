@@ -437,3 +437,86 @@ def test_bad_slack_configuration_stops_start_up_naming_the_variable(slack_runtim
 
     with pytest.raises(ConfigError, match=names):
         check_slack_settings(dataclasses.replace(slack_runtime.settings, **changes), http=http)
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode end: a websocket that says hello, pushes envelopes and collects acks."""
+
+    def __init__(self) -> None:
+        from aiohttp import WSMsgType, web
+
+        self.acks: list[str] = []
+        self.outbox: list[dict] = []
+        self.connected = threading.Event()
+
+        async def link(request):
+            ws = web.WebSocketResponse(autoping=True)
+            await ws.prepare(request)
+            await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+            self.connected.set()
+            sent = 0
+            while not ws.closed:
+                while sent < len(self.outbox):
+                    await ws.send_json(self.outbox[sent])
+                    sent += 1
+                try:
+                    msg = await ws.receive(timeout=0.05)
+                except TimeoutError:
+                    continue
+                if msg.type == WSMsgType.TEXT:
+                    self.acks.append(json.loads(msg.data).get("envelope_id", ""))
+                elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/link", link)
+        self.server = BackgroundServer(app)
+        self.url = self.server.url.replace("http://", "ws://") + "/link"
+
+
+def test_socket_mode_receives_events_and_acknowledges_them(slack_runtime):
+    from bot.slack.app import connect_socket_mode
+
+    api, socket = FakeSlackApi(), FakeSocketMode()
+    api.socket_url = socket.url
+    runtime = Runtime(
+        dataclasses.replace(slack_runtime.settings, slack_api_base_url=api.api_url, slack_app_token="xapp-test"),
+        embedder=slack_runtime.embedder,
+        store=slack_runtime.store,
+        answerers=slack_runtime.answerers,
+    )
+    handler = connect_socket_mode(runtime.slack_app(http=False), "xapp-test")
+    try:
+        assert socket.connected.wait(30)
+        envelope = json.loads(event_body(mention("What is a VAE?", ts="1700000012.000100"), "Ev14"))
+        socket.outbox.append(
+            {
+                "envelope_id": "env-1",
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": 0,
+                "retry_reason": "",
+                "payload": envelope,
+            }
+        )
+        socket.outbox.append(
+            {
+                "envelope_id": "env-2",
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": 1,
+                "retry_reason": "timeout",
+                "payload": envelope,
+            }
+        )  # redelivery
+        [reply] = api.wait_for("chat.postMessage")
+        assert reply["thread_ts"] == "1700000012.000100" and "latent" in reply["blocks"][0]["text"]["text"]
+        settle(api)
+        assert len(api.called("chat.postMessage")) == 1
+        assert {"env-1", "env-2"} <= set(socket.acks)
+        assert api.called("apps.connections.open")
+    finally:
+        handler.close()
+        socket.server.close()
+        api.close()

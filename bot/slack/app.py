@@ -244,3 +244,12 @@ def build_slack_app(
     )
     register(app, assistant)
     return app
+
+
+def connect_socket_mode(app: Any, app_token: str) -> Any:
+    """Receive events over Slack's Socket Mode (no public URL); returns the connected handler."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    return handler
