@@ -25,8 +25,11 @@ def chroma_url(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -40,8 +43,9 @@ def chroma_url(tmp_path):
 
 
 def test_ingest_and_answer_through_a_chroma_server(tmp_path, chroma_url, real_embedder):
-    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=write_kb(tmp_path / "kb"), backend="template",
-                        chroma_url=chroma_url)
+    settings = Settings(
+        data_dir=tmp_path / "data", knowledge_dir=write_kb(tmp_path / "kb"), backend="template", chroma_url=chroma_url
+    )
     runtime = Runtime(settings, embedder=real_embedder)
     summary = runtime.ingest(progress=False)
     assert summary.chunks_total == 5 and not (tmp_path / "data" / "chroma").exists()
