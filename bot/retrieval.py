@@ -10,7 +10,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.embedding import Embedder
@@ -218,17 +218,8 @@ def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> li
                 continue
             done.add(cid)
             members = [snap.passages[i] for i in snap.checklists.get(cid, [passage.id])]
-            out.append(
-                Passage(
-                    **{
-                        **passage.__dict__,
-                        "id": members[0].id,
-                        "text": "\n".join(m.text for m in members),
-                        "section": "Checklist",
-                        "ordinal": members[0].ordinal,
-                    }
-                )
-            )
+            whole = "\n".join(m.text for m in members)
+            out.append(replace(passage, id=members[0].id, text=whole, section="Checklist", ordinal=members[0].ordinal))
         elif not (cid and cid in done):
             out.append(passage)
     return out
@@ -254,6 +245,6 @@ def _merge_neighbours(snap: _Snapshot, ranked: list[Passage]) -> list[Passage]:
         pos, neighbour_is_before = target
         host = merged[pos]
         text = f"{host.text}\n\n{passage.text}" if neighbour_is_before else f"{passage.text}\n\n{host.text}"
-        merged[pos] = Passage(**{**host.__dict__, "text": text})
+        merged[pos] = replace(host, text=text)
         index[(passage.source, passage.ordinal)] = pos
     return merged

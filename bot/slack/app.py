@@ -79,6 +79,7 @@ class SlackAssistant:
     pool: ThreadPoolExecutor
     seen: Deduper
     bot_user_id: str = ""
+    bot_id: str = ""
 
     # -- questions ------------------------------------------------------------------------------
     def submit_question(
@@ -143,7 +144,7 @@ class SlackAssistant:
         return tuple(turns[-HISTORY_TURNS:])
 
     def _is_me(self, message: dict[str, Any]) -> bool:
-        return bool(message.get("bot_id")) or message.get("user") == self.bot_user_id
+        return message.get("user") == self.bot_user_id or (bool(self.bot_id) and message.get("bot_id") == self.bot_id)
 
     def took_part_in(self, client: Any, channel: str, thread_ts: str) -> bool:
         """Whether the assistant already answered in this thread."""
@@ -232,6 +233,7 @@ def build_slack_app(
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    identity = app.client.auth_test()
     assistant = SlackAssistant(
         engine=engine,
         feedback=feedback,
@@ -240,7 +242,8 @@ def build_slack_app(
         settings=settings,
         pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="slack-answer"),
         seen=Deduper(),
-        bot_user_id=app.client.auth_test()["user_id"],
+        bot_user_id=identity["user_id"],
+        bot_id=identity.get("bot_id", ""),
     )
     register(app, assistant)
     return app

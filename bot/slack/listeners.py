@@ -9,7 +9,7 @@ from bot.slack.app import SlackAssistant
 from bot.slack.blocks import FEEDBACK_ACTIONS
 
 log = logging.getLogger(__name__)
-IGNORED_SUBTYPES_OK = {None, "thread_broadcast", "file_share"}  # a person's text, possibly with a file
+PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person's text, possibly with a file
 
 
 def register(app: Any, assistant: SlackAssistant) -> None:
@@ -77,7 +77,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
 
 def _from_a_person(event: dict) -> bool:
     """A person's new text: not a bot (ourselves included), not an edit, join or other subtype."""
-    return event.get("subtype") in IGNORED_SUBTYPES_OK and not event.get("bot_id") and bool(event.get("user"))
+    return event.get("subtype") in PERSON_SUBTYPES and not event.get("bot_id") and bool(event.get("user"))
 
 
 def _keys(event: dict, body: dict) -> tuple[str, str]:
