@@ -96,7 +96,7 @@ class Retriever:
             fused = _rrf(dense, lexical) if self.fusion == "rrf" else _score_fusion(dense, lexical)
         ranked = [snap.passages[i].with_score(s) for i, s in fused]
         ranked = _expand_checklists(snap, query, ranked)
-        passages = _merge_neighbours(snap, ranked)[:k]
+        passages = _merge_neighbours(ranked)[:k]
         return Retrieval(
             passages=passages,
             dense_best=dense[0][1] if dense else 0.0,
@@ -225,26 +225,33 @@ def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> li
     return out
 
 
-def _merge_neighbours(snap: _Snapshot, ranked: list[Passage]) -> list[Passage]:
-    """Adjacent chunks of one section become one passage, at the better one's rank."""
-    merged: list[Passage] = []
-    index: dict[tuple[str, int], int] = {}  # (source, ordinal) -> position in merged
-    for passage in ranked:
-        key_prev = (passage.source, passage.ordinal - 1)
-        key_next = (passage.source, passage.ordinal + 1)
-        target = None
-        for key, before in ((key_prev, True), (key_next, False)):
-            pos = index.get(key)
-            if pos is not None and merged[pos].section == passage.section and passage.section != "Checklist":
-                target = (pos, before)
-                break
-        if target is None:
-            index[(passage.source, passage.ordinal)] = len(merged)
-            merged.append(passage)
+def _merge_neighbours(ranked: list[Passage]) -> list[Passage]:
+    """Runs of adjacent chunks of one section become one passage, placed at its best member's rank."""
+    runs: dict[tuple[str, str], list[list[tuple[int, Passage]]]] = defaultdict(list)
+    for rank, passage in enumerate(ranked):
+        runs[(passage.source, passage.section)].append([(rank, passage)])
+    merged: list[tuple[int, Passage]] = []
+    for (_, section), singles in runs.items():
+        if section == "Checklist":  # already whole
+            merged += [run[0] for run in singles]
             continue
-        pos, neighbour_is_before = target
-        host = merged[pos]
-        text = f"{host.text}\n\n{passage.text}" if neighbour_is_before else f"{passage.text}\n\n{host.text}"
-        merged[pos] = replace(host, text=text)
-        index[(passage.source, passage.ordinal)] = pos
-    return merged
+        members = sorted((m for run in singles for m in run), key=lambda m: m[1].ordinal)
+        run = [members[0]]
+        for member in members[1:]:
+            if member[1].ordinal == run[-1][1].ordinal + 1:
+                run.append(member)
+            else:
+                merged.append(_join(run))
+                run = [member]
+        merged.append(_join(run))
+    return [p for _, p in sorted(merged, key=lambda rp: rp[0])]
+
+
+def _join(run: list[tuple[int, Passage]]) -> tuple[int, Passage]:
+    """One passage from consecutive chunks (in document order), ranked and scored as its best."""
+    best_rank, best = min(run, key=lambda m: m[0])
+    if len(run) == 1:
+        return best_rank, best
+    first = run[0][1]
+    text = "\n\n".join(p.text for _, p in run)
+    return best_rank, replace(best, id=first.id, text=text, ordinal=first.ordinal)
