@@ -88,6 +88,9 @@ class LlamaCppAnswerer(ChatModelAnswerer):
     def complete(self, messages: list[dict[str, str]]) -> str:
         model = self.model()
         with self._generate_lock:
+            # Reusing the previous prompt's KV cache changes the floating-point path, and with it
+            # the answer; a fresh evaluation keeps one question -> one answer.
+            model.reset()
             deadline = time.monotonic() + self.timeout_s
             pieces: list[str] = []
             stream = model.create_chat_completion(
