@@ -29,8 +29,11 @@ class FakeConnector:
                 self.end_headers()
                 self.wfile.write(data)
                 with outer._changed:
-                    outer.posts.append((self.path, body))
+                    outer.posts.append((self.path if self.command == "POST" else f"PUT {self.path}", body))
                     outer._changed.notify_all()
+
+            def do_PUT(self):  # an update of an activity the bot sent earlier
+                self.do_POST()
 
             def log_message(self, *args):
                 pass

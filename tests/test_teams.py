@@ -179,10 +179,22 @@ def test_feedback_is_recorded_in_the_shared_store(teams):
     connector, server, runtime = teams
     _, body = post(server, teams_activity("What is RLHF?", service_url=connector.url, expect_replies=True))
     action = replies(body)[0]["attachments"][0]["content"]["actions"][1]
-    _, body = post(server, teams_activity("", service_url=connector.url, expect_replies=True, value=action["data"]))
+    submit = teams_activity("", service_url=connector.url, value=action["data"])  # a card click: normal delivery
+    submit["replyToId"] = "reply-card-1"
+    post(server, submit)
+    [(path, card_update)] = [(p, b) for p, b in connector.posts if p.startswith("PUT ")]
+    assert path.endswith("/activities/reply-card-1")
+    card = card_update["attachments"][0]["content"]
+    assert "actions" not in card and "editors will look" in card["body"][-1]["text"]
+    assert card_update["entities"][0]["additionalType"] == ["AIGeneratedContent"]  # the answer itself stays
+    # Where the card cannot be updated (no message id, or no connector under expectReplies): a message.
+    _, body = post(
+        server,
+        teams_activity("", service_url=connector.url, expect_replies=True, value={**action["data"], "vote": "helpful"}),
+    )
     assert "Thanks" in replies(body)[0]["text"]
     [vote] = [v for v in runtime.feedback.votes() if v["answer_id"] == action["data"]["answer_id"]]
-    assert vote["vote"] == "not_helpful" and vote["user"] == "aad-user-1" and vote["platform"] == "teams"
+    assert vote["vote"] == "helpful" and vote["user"] == "aad-user-1" and vote["platform"] == "teams"  # changed mind
     assert vote["question"] == "What is RLHF?" and vote["sources"]
 
 

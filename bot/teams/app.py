@@ -51,6 +51,26 @@ def teams_sdk_config(settings: Settings) -> dict[str, Any]:
     return load_configuration_from_env(env)
 
 
+class Recent:
+    """A bounded map of the most recent items (replies sent, by feedback id)."""
+
+    def __init__(self, size: int = 2_000) -> None:
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._items.get(key)
+
+
 class Conversations:
     """Earlier turns per conversation (a 1:1 chat, or one reply chain of a channel)."""
 
@@ -86,6 +106,7 @@ class TeamsAssistant:
     conversations: Conversations
     adapter: Any = None
     pending: set[asyncio.Task] = field(default_factory=set)
+    sent: Recent = field(default_factory=Recent)
 
     async def on_message(self, context: Any) -> None:
         activity = context.activity
@@ -141,7 +162,9 @@ class TeamsAssistant:
             return Activity(type="message", text=APOLOGY)
         self.conversations.add(conversation_id, question.text, answer.text)
         feedback_id = self.feedback.record_answer("teams", answer)
-        return Activity.model_validate(cards.answer_activity(answer, feedback_id))
+        reply = cards.answer_activity(answer, feedback_id)
+        self.sent.put(feedback_id, reply)
+        return Activity.model_validate(reply)
 
     async def _reply_later(self, reference: tuple[Any, Any], future: asyncio.Future) -> None:
         await self._send_later(reference, await future)
@@ -195,9 +218,18 @@ class TeamsAssistant:
         if vote not in VOTES or not self.feedback.record_vote(answer_id, user.aad_object_id or user.id or "", vote):
             log.warning("ignored feedback %r for answer %r", vote, answer_id)
             return
-        await context.send_activity(
-            "Thanks for the feedback!" if vote == "helpful" else "Thanks for telling us; the editors will look at it."
-        )
+        from microsoft_agents.activity import Activity
+
+        original, message_id = self.sent.get(answer_id), context.activity.reply_to_id
+        if original is not None and message_id:
+            # Like Slack: the answer stays, its buttons give way to a thank-you.
+            updated = Activity.model_validate({**cards.thanked(original, vote), "id": message_id})
+            try:
+                await context.update_activity(updated)
+                return
+            except Exception as e:  # noqa: BLE001 - a thank-you message does as well
+                log.info("could not update the answer card (%s); thanking in a message", e)
+        await context.send_activity(cards.thanks(vote))
 
 
 def _typing() -> Any:

@@ -102,6 +102,24 @@ def answer_activity(answer: Answer, feedback_id: str | None = None) -> dict[str,
     }
 
 
+def thanks(vote: str) -> str:
+    return "Thanks, glad it helped!" if vote == "helpful" else "Thanks for telling us; the editors will look at it."
+
+
+def thanked(activity: dict[str, Any], vote: str) -> dict[str, Any]:
+    """The same reply with the card's buttons replaced by a thank-you."""
+    attachments = []
+    for attachment in activity.get("attachments", []):
+        card = dict(attachment["content"])
+        card.pop("actions", None)
+        card["body"] = [
+            *card.get("body", []),
+            {"type": "TextBlock", "text": thanks(vote), "wrap": True, "size": "Small", "isSubtle": True},
+        ]
+        attachments.append({**attachment, "content": card})
+    return {**activity, "attachments": attachments}
+
+
 def help_text() -> str:
     return (
         "I answer questions about adopting generative AI from our curated guidance, with sources. "
