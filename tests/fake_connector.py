@@ -6,8 +6,10 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.web import reply_json, start_http
 
 BOT = {"id": "28:bot-app-id", "name": "adoptbot"}
 
@@ -22,12 +24,7 @@ class FakeConnector:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                data = json.dumps({"id": f"reply-{next(outer._ids)}"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_json(self, {"id": f"reply-{next(outer._ids)}"})
                 with outer._changed:
                     outer.posts.append((self.path if self.command == "POST" else f"PUT {self.path}", body))
                     outer._changed.notify_all()
@@ -38,9 +35,8 @@ class FakeConnector:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, base = start_http(Handler)
+        self.url = base + "/"
 
     def messages(self) -> list[tuple[str, dict[str, Any]]]:
         return [(p, b) for p, b in self.posts if b.get("type") == "message"]

@@ -9,8 +9,10 @@ import json
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.web import reply_json, start_http
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -32,21 +34,13 @@ class FakeSlackApi:
                     args = json.loads(raw or "{}")
                 else:
                     args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
-                reply = outer._handle(self.path, args)
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_json(self, outer._handle(self.path, args))
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = start_http(Handler)
         self.api_url = self.url + "/api/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def _handle(self, path: str, args: dict[str, Any]) -> dict[str, Any]:
         method = path.removeprefix("/api/").lstrip("/")

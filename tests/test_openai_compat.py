@@ -1,14 +1,14 @@
 """The OpenAI-compatible backend against a local fake server (port 0) that records requests."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from bot.answerers.openai_compat import OpenAICompatibleAnswerer
 from bot.answering import Engine
 from bot.types import Question
+from tests.web import reply_json, start_http
 
 
 class FakeChatServer:
@@ -23,19 +23,13 @@ class FakeChatServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
                 payload = {"choices": [{"message": {"role": "assistant", "content": outer.reply}}]}
-                data = json.dumps(payload if outer.status == 200 else {"error": "boom"}).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_json(self, payload if outer.status == 200 else {"error": "boom"}, outer.status)
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, base = start_http(Handler)
+        self.url = base + "/v1"
 
     def close(self) -> None:
         self.server.shutdown()

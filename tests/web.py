@@ -1,9 +1,11 @@
-"""Run an aiohttp app on a loopback port 0 in a background thread, for tests over real HTTP."""
+"""Servers for tests over real HTTP: an aiohttp app, or a fake API, on a loopback port 0."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiohttp import web
 
@@ -32,3 +34,20 @@ class BackgroundServer:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(30)
+
+
+def reply_json(handler: BaseHTTPRequestHandler, payload: object, status: int = 200) -> None:
+    """Answer a request of a fake server with a JSON body."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def start_http(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """A fake server on a loopback port chosen by the system, serving in a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
