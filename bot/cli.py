@@ -245,11 +245,15 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
             "or CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID (with CLIENTSECRET and TENANTID) for Teams; "
             "see the README. Or run `adoptbot chat` for a terminal chat."
         )
+    http = args.slack_http or not settings.slack_app_token
+    if settings.slack_enabled:
+        from bot.slack.app import check_slack_settings
+
+        check_slack_settings(settings, http=http)  # configuration errors before any slow work
     teams = runtime.teams_endpoint() if (settings.teams_enabled or args.teams) else None
     ensure_index(runtime)
     slack = None
     if settings.slack_enabled:
-        http = args.slack_http or not settings.slack_app_token
         slack = runtime.slack_app(http=http)
         if not http:
             from bot.slack.app import connect_socket_mode

@@ -167,3 +167,18 @@ def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
         proc.terminate()
         proc.wait(30)
         api.close()
+
+
+def test_serve_reports_bad_platform_configuration_before_doing_any_work(tmp_path, capsys):
+    import dataclasses
+
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=tmp_path / "missing")
+    for changes, variable in (
+        ({"slack_bot_token": "xoxp-user"}, "SLACK_BOT_TOKEN"),
+        ({"slack_bot_token": "xoxb-bot"}, "SLACK_APP_TOKEN"),
+    ):
+        runtime = make_runtime(dataclasses.replace(settings, **changes), FakeEmbedder())
+        assert main(["serve"], runtime=runtime) == 2
+        assert variable in capsys.readouterr().err
