@@ -35,7 +35,8 @@ def check_slack_settings(settings: Settings, *, http: bool) -> None:
     if http and not settings.slack_signing_secret:
         raise ConfigError(
             "SLACK_SIGNING_SECRET is needed to verify requests in HTTP mode: find it at "
-            f"{where} -> Basic Information -> App Credentials -> Signing Secret."
+            f"{where} -> Basic Information -> App Credentials -> Signing Secret. Or set SLACK_APP_TOKEN "
+            "(xapp-...) to use Socket Mode, which needs no public URL."
         )
     if not http and not settings.slack_app_token.startswith("xapp-"):
         raise ConfigError(
