@@ -29,6 +29,10 @@ class Skipped:
     reason: str
     kept_previous: bool = False  # its last good version is still served
 
+    def describe(self) -> str:
+        """The reason, and whether the file's last good version is still served."""
+        return self.reason + (" (its previous version is still served)" if self.kept_previous else "")
+
 
 @dataclass
 class IngestSummary:
@@ -55,6 +59,14 @@ class IngestSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def document_changes(self) -> list[tuple[str, list[str]]]:
+        """(added|updated|removed, documents), for every way of reporting a reindex."""
+        return [
+            ("added", self.documents_added),
+            ("updated", self.documents_updated),
+            ("removed", self.documents_removed),
+        ]
+
     def render(self) -> str:
         lines = [
             f"Indexed {self.documents_total} documents as {self.chunks_total} chunks "
@@ -65,15 +77,9 @@ class IngestSummary:
             f"  chunks:    {self.chunks_added} added, {self.chunks_updated} updated, "
             f"{self.chunks_removed} removed, {self.chunks_embedded} embedded",
         ]
-        for name, docs in (
-            ("added", self.documents_added),
-            ("updated", self.documents_updated),
-            ("removed", self.documents_removed),
-        ):
+        for name, docs in self.document_changes():
             lines += [f"  {name}: {d}" for d in docs]
-        for s in self.skipped:
-            kept = " (its previous version is still served)" if s.kept_previous else ""
-            lines.append(f"  SKIPPED {s.source}: {s.reason}{kept}")
+        lines += [f"  SKIPPED {s.source}: {s.describe()}" for s in self.skipped]
         return "\n".join(lines)
 
 

@@ -147,14 +147,8 @@ def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
         f"Added {len(summary.documents_added)}, updated {len(summary.documents_updated)}, "
         f"removed {len(summary.documents_removed)}, skipped {len(summary.skipped)}.",
     ]
-    for label, docs in (
-        ("Added", summary.documents_added),
-        ("Updated", summary.documents_updated),
-        ("Removed", summary.documents_removed),
-    ):
+    for label, docs in summary.document_changes():
         if docs:
-            lines.append(f"*{label}:* " + ", ".join(f"`{escape(d)}`" for d in docs[:20]))
-    for s in summary.skipped[:20]:
-        kept = " (its previous version is still used)" if s.kept_previous else ""
-        lines.append(f":x: `{escape(s.source)}`: {escape(s.reason)}{kept}")
+            lines.append(f"*{label.capitalize()}:* " + ", ".join(f"`{escape(d)}`" for d in docs[:20]))
+    lines += [f":x: `{escape(s.source)}`: {escape(s.describe())}" for s in summary.skipped[:20]]
     return "\n".join(lines)[:SECTION_LIMIT]

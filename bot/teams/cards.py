@@ -147,8 +147,6 @@ def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
         f"{len(summary.documents_updated)}, removed {len(summary.documents_removed)}, skipped "
         f"{len(summary.skipped)}."
     ]
-    lines += [f"- added `{d}`" for d in summary.documents_added[:20]]
-    lines += [f"- updated `{d}`" for d in summary.documents_updated[:20]]
-    lines += [f"- removed `{d}`" for d in summary.documents_removed[:20]]
-    lines += [f"- skipped `{s.source}`: {s.reason}" for s in summary.skipped[:20]]
+    lines += [f"- {label} `{d}`" for label, docs in summary.document_changes() for d in docs[:20]]
+    lines += [f"- skipped `{s.source}`: {s.describe()}" for s in summary.skipped[:20]]
     return "\n".join(lines)
