@@ -31,18 +31,16 @@ class Retrieval:
 
     passages: list[Passage]
     dense_best: float  # cosine similarity of the best dense hit
-    lexical_best: float  # BM25 score of the best lexical hit
 
 
 @dataclass
 class _Snapshot:
-    """One index version in memory: passages by id, neighbours, and its BM25 index."""
+    """One index version in memory: live passages by id, checklist members, and its BM25 index."""
 
     version: tuple[str, int]  # (collection name, generation)
     collection: Any
     passages: dict[str, Passage]
     bm25: Any = None
-    by_position: dict[tuple[str, int], str] = field(default_factory=dict)
     checklists: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -100,12 +98,7 @@ class Retriever:
         return Retrieval(
             passages=passages,
             dense_best=dense[0][1] if dense else 0.0,
-            lexical_best=lexical[0][1] if lexical else 0.0,
         )
-
-    def topics(self) -> list[str]:
-        """Titles of every indexed document, for telling people what is covered."""
-        return sorted({p.title for p in self.snapshot().passages.values()})
 
     def _dense(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
         # Records of other generations (replaced ones, a reindex in progress) are skipped, so ask for
@@ -136,7 +129,6 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     got = read_all(collection, ["documents", "metadatas"])
     at = version[1]
     passages: dict[str, Passage] = {}
-    by_position: dict[tuple[str, int], str] = {}
     checklists: dict[str, list[str]] = defaultdict(list)
     for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
         if not is_live(meta, at):
@@ -156,12 +148,11 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
             ordinal=int(meta.get("ordinal", 0)),
         )
         passages[chunk_id] = passage
-        by_position[(passage.source, passage.ordinal)] = chunk_id
         if passage.checklist_id:
             checklists[passage.checklist_id].append(chunk_id)
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
-    return _Snapshot(version, collection, passages, by_position=by_position, checklists=dict(checklists))
+    return _Snapshot(version, collection, passages, checklists=dict(checklists))
 
 
 def _build_bm25(passages: Iterable[Passage], top_k: int) -> Any:

@@ -45,16 +45,6 @@ class SourceDoc:
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A file found in the knowledge folder, with the hash of its bytes."""
-
-    source: str
-    path: Path
-    size: int
-    file_hash: str = ""
-
-
 def discover(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files under root worth reading, and (source, reason) for files of an unsupported type."""
     found: list[Path] = []

@@ -84,18 +84,41 @@ class SlackAssistant:
 
     # -- questions ------------------------------------------------------------------------------
     def submit_question(
-        self, client: Any, *, channel: str, ts: str, thread_ts: str | None, text: str, user: str, in_thread: bool
+        self,
+        client: Any,
+        *,
+        channel: str,
+        ts: str,
+        thread_ts: str | None,
+        text: str,
+        user: str,
+        in_thread: bool,
+        only_if_joined: bool = False,
     ) -> None:
-        """Queue an answer; Slack has already been acknowledged."""
-        self.pool.submit(self._answer, client, channel, ts, thread_ts, text, user, in_thread)
+        """Queue an answer; Slack has already been acknowledged.
+
+        With only_if_joined, the question is answered only if the assistant already answered in its thread.
+        """
+        self.pool.submit(self._answer, client, channel, ts, thread_ts, text, user, in_thread, only_if_joined)
 
     def _answer(
-        self, client: Any, channel: str, ts: str, thread_ts: str | None, text: str, user: str, in_thread: bool
+        self,
+        client: Any,
+        channel: str,
+        ts: str,
+        thread_ts: str | None,
+        text: str,
+        user: str,
+        in_thread: bool,
+        only_if_joined: bool,
     ) -> None:
         reply_ts = thread_ts if in_thread else None
+        earlier = self._earlier_messages(client, channel, ts, thread_ts)  # one API call serves both uses
+        if only_if_joined and not any(m.get("user") == self.bot_user_id for m in earlier):
+            return  # a thread the assistant is not part of
         self._react(client, "reactions_add", channel, ts)
         try:
-            history = self._history(client, channel, ts, thread_ts)
+            history = self._history(earlier, ts)
             answer = self.engine.answer(Question(text, history=history, user=user))
             feedback_id = self.feedback.record_answer("slack", answer)
             client.chat_postMessage(
@@ -127,16 +150,17 @@ class SlackAssistant:
         except Exception as e:  # noqa: BLE001 - a missing reaction must not cost the answer
             log.debug("%s failed: %s", method, e)
 
-    def _history(self, client: Any, channel: str, ts: str, thread_ts: str | None) -> tuple[Turn, ...]:
-        """Earlier turns of the thread (or of the DM), oldest first, without the current message."""
+    def _earlier_messages(self, client: Any, channel: str, ts: str, thread_ts: str | None) -> list[dict[str, Any]]:
+        """The thread's messages (or the DM's latest), oldest first; none for a new channel message."""
         if thread_ts and thread_ts != ts:
-            messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)["messages"]
-        elif channel.startswith("D"):
-            messages = list(
-                reversed(client.conversations_history(channel=channel, latest=ts, limit=HISTORY_TURNS)["messages"])
-            )
-        else:
-            return ()
+            return client.conversations_replies(channel=channel, ts=thread_ts, limit=50)["messages"]
+        if channel.startswith("D"):
+            latest = client.conversations_history(channel=channel, latest=ts, limit=HISTORY_TURNS)["messages"]
+            return list(reversed(latest))
+        return []
+
+    def _history(self, messages: list[dict[str, Any]], ts: str) -> tuple[Turn, ...]:
+        """Earlier turns as Question history, without the current message."""
         turns = [
             Turn("assistant" if self._is_me(m) else "user", strip_markup(m.get("text", "")))
             for m in messages
@@ -146,11 +170,6 @@ class SlackAssistant:
 
     def _is_me(self, message: dict[str, Any]) -> bool:
         return message.get("user") == self.bot_user_id or (bool(self.bot_id) and message.get("bot_id") == self.bot_id)
-
-    def took_part_in(self, client: Any, channel: str, thread_ts: str) -> bool:
-        """Whether the assistant already answered in this thread."""
-        messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)["messages"]
-        return any(m.get("user") == self.bot_user_id for m in messages)
 
     # -- slash command --------------------------------------------------------------------------
     def command(self, text: str, user: str, respond: Callable[..., Any]) -> dict[str, Any]:

@@ -40,8 +40,6 @@ def register(app: Any, assistant: SlackAssistant) -> None:
             return  # mentions come as app_mention; plain channel chatter is not for us
         if not assistant.seen.first(*_keys(event, body)):
             return
-        if not direct and not assistant.took_part_in(client, channel, thread_ts):
-            return
         assistant.submit_question(
             client,
             channel=channel,
@@ -50,6 +48,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
             text=event.get("text", ""),
             user=event.get("user", ""),
             in_thread=bool(thread_ts) or not direct,
+            only_if_joined=not direct,
         )
 
     @app.command(assistant.settings.slack_command)
