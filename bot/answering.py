@@ -5,20 +5,28 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from bot.answerers import Answerer, Prompt
+from bot.conversation import Reading, read, smalltalk_reply
 from bot.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
-from bot.lexical import coverage, terms
+from bot.lexical import coverage
 from bot.retrieval import Retrieval, Retriever
 from bot.text import clean_question
 from bot.types import Answer, Citation, Passage, Question
+from bot.vocabulary import Expansions
 
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
-FOLLOW_UP_TERMS = 4  # a question this short leans on the previous one
+OWN_COVERAGE = 0.5  # "and what about X?": X's own words must be in the passages
 _MARKER = re.compile(r"\[(\d+)\]")
+_LIST_ASK = re.compile(
+    r"\b(?:list|lists|steps|items|stages|check\s?lists?|all the|every|use cases|examples"
+    r"|(?:two|three|four|five|six|seven|main|different)[ -]"
+    r"(?:types?|kinds?|steps?|stages?|families|risks|practices))\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Engine:
         gate: Gate | None = None,
         max_question_chars: int = 2000,
         escalation_contact: str = "",
+        expansions: Callable[[], Expansions] = Expansions,
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -58,6 +67,7 @@ class Engine:
         self.gate = gate or Gate()
         self.max_question_chars = max_question_chars
         self.escalation_contact = escalation_contact
+        self.expansions = expansions
 
     def answer(self, question: Question, *, backend: str | None = None) -> Answer:
         """Answer from the knowledge base only, or say it does not cover the question."""
@@ -65,13 +75,23 @@ class Engine:
         text, notes = clean_question(question.text, limit=self.max_question_chars)
         if not text:
             raise EmptyQuestion("Ask a question, for example: `What is on the pre-deployment checklist?`")
-        query = self._retrieval_query(text, question)
-        retrieval = self.retriever.retrieve(query)
-        retrieved = time.perf_counter()
-        if not self.gate.admits(query, retrieval):
-            answer = self._no_answer(text, retrieval.passages, notes)
+        reading = read(text, question.history, topic_terms=self.retriever.topic_terms)
+        if reading.kind == "smalltalk" and reading.smalltalk:
+            reply = smalltalk_reply(reading.smalltalk)
+            answer = Answer(question=text, status="smalltalk", text=reply, backend="none", notes=tuple(notes))
+            retrieved = time.perf_counter()
         else:
-            answer = self._generate(text, question, retrieval.passages, notes, backend or self.backend)
+            expansions = self.expansions()
+            retrieval = self.retriever.retrieve(expansions.expand(reading.query))
+            if reading.own:  # "and what about VAEs?": the VAE passages before the GAN ones
+                about = sorted(retrieval.passages, key=lambda p: coverage(reading.own, _words(p)) < OWN_COVERAGE)
+                retrieval = replace(retrieval, passages=about)
+            retrieved = time.perf_counter()
+            if not self._covers(reading, retrieval):
+                answer = self._no_answer(text, retrieval.passages, notes)
+            else:
+                keywords = expansions.added(reading.focus)
+                answer = self._generate(text, reading, question, retrieval, keywords, notes, backend or self.backend)
         done = time.perf_counter()
         answer.timings_ms.update(
             retrieve=round((retrieved - started) * 1000, 1),
@@ -89,17 +109,33 @@ class Engine:
         order = [n for n in ("openai", "llm") if n in self.answerers and self.answerers[n].available()]
         return [*order, "template"]
 
-    def _retrieval_query(self, text: str, question: Question) -> str:
-        earlier = [t.text for t in question.history if t.role == "user" and t.text.strip()]
-        if earlier and len(terms(text)) <= FOLLOW_UP_TERMS:
-            previous, _ = clean_question(earlier[-1], limit=self.max_question_chars)
-            return f"{previous} {text}"
-        return text
+    def _covers(self, reading: Reading, retrieval: Retrieval) -> bool:
+        """The gate, on the question as read; the new subject of "and what about X?" must be covered itself."""
+        if not self.gate.admits(reading.query, retrieval):
+            return False
+        if reading.own:
+            top = " ".join(_words(p) for p in retrieval.passages[:3])
+            return coverage(reading.own, top) >= OWN_COVERAGE
+        return True
 
     def _generate(
-        self, text: str, question: Question, passages: list[Passage], notes: list[str], choice: str
+        self,
+        text: str,
+        reading: Reading,
+        question: Question,
+        retrieval: Retrieval,
+        keywords: str,
+        notes: list[str],
+        choice: str,
     ) -> Answer:
-        prompt = Prompt(question=text, passages=passages, history=question.history)
+        passages = retrieval.passages
+        prompt = Prompt(
+            question=reading.focus,
+            passages=passages,
+            history=question.history,
+            whole_list=retrieval.whole_checklist or bool(_LIST_ASK.search(reading.focus)),
+            keywords=keywords,
+        )
         for name in self.backends_for(choice):
             try:
                 raw = self.answerers[name].answer(prompt)
@@ -128,6 +164,10 @@ class Engine:
         return Answer(
             question=text, status="no_answer", text=reply, backend="none", related=related, notes=tuple(notes)
         )
+
+
+def _words(passage: Passage) -> str:
+    return f"{passage.title} {passage.section} {passage.text}"
 
 
 def _cited(text: str, raw: str, passages: list[Passage], backend: str, notes: list[str]) -> Answer:

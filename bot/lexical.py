@@ -157,6 +157,7 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(*\[])")
 _MARKDOWN = re.compile(r"\*\*|__|`")
+_VOWEL = re.compile(r"[aeiouy]")
 
 
 @lru_cache(maxsize=1)
@@ -169,7 +170,19 @@ def _stemmer():
 def terms(text: str) -> list[str]:
     """Content words of text, lower-cased and stemmed, stopwords removed."""
     words = [w.lower() for w in _WORD.findall(text)]
-    return _stemmer().stemWords([w for w in words if w not in STOPWORDS])
+    return _stemmer().stemWords([_singular(w) for w in words if w not in STOPWORDS])
+
+
+def stems(text: str) -> list[str]:
+    """Every word of text, lower-cased and stemmed, stopwords kept: for matching phrases."""
+    return _stemmer().stemWords([_singular(w.lower()) for w in _WORD.findall(text)])
+
+
+def _singular(word: str) -> str:
+    # The stemmer keeps the s of acronyms without vowels ("LLMs"); people write both forms.
+    if len(word) >= 4 and word.endswith("s") and not _VOWEL.search(word[:-1]):
+        return word[:-1]
+    return word
 
 
 def coverage(query: str, text: str) -> float:

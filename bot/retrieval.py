@@ -31,6 +31,7 @@ class Retrieval:
 
     passages: list[Passage]
     dense_best: float  # cosine similarity of the best dense hit
+    whole_checklist: bool = False  # a checklist was asked for and is returned whole
 
 
 @dataclass
@@ -42,6 +43,7 @@ class _Snapshot:
     passages: dict[str, Passage]
     bm25: Any = None
     checklists: dict[str, list[str]] = field(default_factory=dict)
+    topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
 
 
 class Retriever:
@@ -77,6 +79,10 @@ class Retriever:
                 self._snapshot = _load(version, collection)
             return self._snapshot
 
+    def topic_terms(self) -> frozenset[str]:
+        """The words the knowledge base's titles and sections are made of (stemmed)."""
+        return self.snapshot().topics
+
     def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None) -> Retrieval:
         """The top k passages for query, neighbours merged, an asked-for checklist whole."""
         snap = self.snapshot()
@@ -93,12 +99,9 @@ class Retriever:
         else:
             fused = _rrf(dense, lexical) if self.fusion == "rrf" else _score_fusion(dense, lexical)
         ranked = [snap.passages[i].with_score(s) for i, s in fused]
-        ranked = _expand_checklists(snap, query, ranked)
+        ranked, whole = _expand_checklists(snap, query, ranked)
         passages = _merge_neighbours(ranked)[:k]
-        return Retrieval(
-            passages=passages,
-            dense_best=dense[0][1] if dense else 0.0,
-        )
+        return Retrieval(passages=passages, dense_best=dense[0][1] if dense else 0.0, whole_checklist=whole)
 
     def _dense(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
         # Records of other generations (replaced ones, a reindex in progress) are skipped, so ask for
@@ -152,7 +155,8 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
             checklists[passage.checklist_id].append(chunk_id)
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
-    return _Snapshot(version, collection, passages, checklists=dict(checklists))
+    topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
+    return _Snapshot(version, collection, passages, checklists=dict(checklists), topics=frozenset(topics))
 
 
 def _build_bm25(passages: Iterable[Passage], top_k: int) -> Any:
@@ -186,10 +190,11 @@ def _score_fusion(dense: list[tuple[str, float]], lexical: list[tuple[str, float
     return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
 
 
-def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> list[Passage]:
-    """A checklist comes back whole when asked for, or when it is the best hit.
+def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> tuple[list[Passage], bool]:
+    """A checklist comes back whole when asked for ("checklist", or its name) among the top three.
 
-    Asked for by name (every word of its id in the query) it also moves to the top.
+    Asked for by name (every word of its id in the query) it also moves to the top. Otherwise its
+    items stay separate passages, so "why does monitoring matter?" gets the monitoring item.
     """
     query_terms = set(terms(query))
     named = [
@@ -204,7 +209,7 @@ def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> li
     done: set[str] = set()
     for rank, passage in enumerate(ranked):
         cid = passage.checklist_id
-        if cid and (rank == 0 or (asked and rank < 3)):
+        if cid and asked and rank < 3:
             if cid in done:
                 continue
             done.add(cid)
@@ -213,7 +218,7 @@ def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> li
             out.append(replace(passage, id=members[0].id, text=whole, section="Checklist", ordinal=members[0].ordinal))
         elif not (cid and cid in done):
             out.append(passage)
-    return out
+    return out, bool(done)
 
 
 def _merge_neighbours(ranked: list[Passage]) -> list[Passage]:

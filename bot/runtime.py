@@ -18,6 +18,8 @@ from bot.reindex import Reindexer
 from bot.retrieval import Retriever
 from bot.settings import Settings
 from bot.store import IndexInfo, KnowledgeStore, generation, open_client
+from bot.vocabulary import FILE_NAME as VOCABULARY_FILE
+from bot.vocabulary import VocabularyFile
 from ingest.pipeline import IngestSummary, run_ingest
 
 
@@ -54,7 +56,7 @@ class Runtime:
     def answerers(self) -> dict[str, Answerer]:
         s = self.settings
         answerers: dict[str, Answerer] = {
-            "template": TemplateAnswerer(),
+            "template": TemplateAnswerer(embedder=self.embedder),
             "llm": LlamaCppAnswerer(
                 model_path=s.llm_model_path or None,
                 max_tokens=s.llm_max_tokens,
@@ -95,6 +97,7 @@ class Runtime:
             ),
             max_question_chars=s.max_question_chars,
             escalation_contact=s.escalation_contact,
+            expansions=VocabularyFile(s.knowledge_dir / VOCABULARY_FILE).current,
         )
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
-Status = Literal["answered", "no_answer"]
+Status = Literal["answered", "no_answer", "smalltalk"]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ TEXT_SUFFIXES = {".txt"}
 CHECKLIST_SUFFIXES = {".yaml", ".yml"}
 SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES
 NOT_INDEXED_DIRS = {"eval"}
-NOT_INDEXED_FILES = {"readme.md"}
+NOT_INDEXED_FILES = {"readme.md", "synonyms.yaml"}  # synonyms: bot/vocabulary.py
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
 
 

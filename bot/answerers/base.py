@@ -15,9 +15,11 @@ from bot.types import Passage, Turn
 class Prompt:
     """What an answerer gets: the question, passages numbered from 1, earlier turns."""
 
-    question: str
+    question: str  # with any reference to earlier turns resolved
     passages: list[Passage]
     history: tuple[Turn, ...] = ()
+    whole_list: bool = False  # a list or checklist was asked for: no length budget
+    keywords: str = ""  # the knowledge base's words for the question's (from the synonyms file)
 
 
 class Answerer(ABC):

@@ -1,13 +1,30 @@
-"""The template backend: no model; the best passage, plus the best sentence of the runners-up."""
+"""The template backend: no model; the sentences and list items of the best passages that answer the question.
+
+Units (sentences, list items, checklist items with their "why") of the top passages are ranked by
+how close they are to the question (the embedding model already loaded for retrieval, plus shared
+words) and kept in document order within a length budget, so a follow-up gets the part of a
+passage it asked about, not the whole passage again.
+"""
 
 from __future__ import annotations
 
-from bot.answerers.base import Answerer, Prompt
-from bot.lexical import plain, terms, units
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 
-LEAD_WORDS = 130  # the top passage is quoted whole up to this length
-EXTRA_WORDS = 60  # room for one sentence from each runner-up passage
+from bot.answerers.base import Answerer, Prompt
+from bot.embedding import Embedder
+from bot.lexical import plain, terms, units
+from bot.types import Passage
+
+BUDGET_CHARS = 600  # about three sentences, unless a list or a checklist was asked for
+CONTEXT_CHARS = 400  # a chosen sentence brings its neighbours up to this length
+LIST_BUDGET_CHARS = 1600
 TOP_PASSAGES = 3
+RANK_PRIOR = (0.12, 0.04, 0.0)  # the best passage is usually the right one
+KEEP_RELATIVE = 0.8  # a unit joins the answer when it scores at least this share of the best
+WORD_WEIGHT = 0.06  # per question term the unit shares
+LABEL_WEIGHT = 0.3  # the unit is labelled with a question term ("Audio: ...", "Mitigations: ...")
 
 Unit = tuple[int, int, str, bool]  # (passage number, position, text, is list item)
 
@@ -17,66 +34,139 @@ class TemplateAnswerer(Answerer):
 
     name = "template"
 
+    def __init__(self, *, embedder: Embedder | None = None, cache_size: int = 20_000) -> None:
+        self.embedder = embedder
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
     def answer(self, prompt: Prompt) -> str:
         first = prompt.passages[0]
-        if first.kind == "checklist":
+        if first.kind == "checklist" and prompt.whole_list:
             return _checklist(first.title, first.text)
-        wanted = set(terms(prompt.question))
-        earlier = {t for turn in prompt.history if turn.role == "user" for t in terms(turn.text)}
+        candidates = [
+            (n, pos, plain(text), item)
+            for n, passage in enumerate(prompt.passages[:TOP_PASSAGES], start=1)
+            for pos, (text, item) in enumerate(units(passage.text))
+        ]
+        scores = self._scores(f"{prompt.question} {prompt.keywords}".strip(), candidates)
+        chosen = _select(candidates, scores, whole_list=prompt.whole_list)
+        return _render(chosen, prompt.passages)
 
-        def score(text: str) -> float:
-            words = set(terms(text))
-            return len(words & wanted) + 0.5 * len(words & (earlier - wanted))
+    def _scores(self, question: str, candidates: list[Unit]) -> list[float]:
+        wanted = set(terms(question))
+        similarity = self._similarity(question, [u[2] for u in candidates])
+        return [
+            similarity[i]
+            + WORD_WEIGHT * len(set(terms(u[2])) & wanted)
+            + LABEL_WEIGHT * bool(set(terms(_label(u[2]))) & wanted)
+            + RANK_PRIOR[u[0] - 1]
+            for i, u in enumerate(candidates)
+        ]
 
-        lead = [(1, pos, plain(text), item) for pos, (text, item) in enumerate(units(first.text))]
-        if sum(len(u[2].split()) for u in lead) > LEAD_WORDS:
-            lead = _best(lead, score, LEAD_WORDS)
-        chosen = list(lead)
-        covered = {t for u in lead for t in terms(u[2])}
-        for n, passage in enumerate(prompt.passages[1:TOP_PASSAGES], start=2):
-            candidates = [(n, pos, plain(text), item) for pos, (text, item) in enumerate(units(passage.text))]
-            best = max(candidates, key=lambda u: score(u[2]), default=None)
-            if best is None or len(best[2].split()) > EXTRA_WORDS:
-                continue
-            # A runner-up sentence must match the question well and cover a term the answer lacks.
-            best_terms = set(terms(best[2]))
-            if score(best[2]) >= max(2.0, len(wanted) / 2) and (best_terms & wanted) - covered:
-                chosen.append(best)
-                covered |= best_terms
-        return _render(chosen)
-
-
-def _best(units_: list[Unit], score, budget: int) -> list[Unit]:  # noqa: ANN001 - a scoring function
-    """The highest-scoring units within budget words, kept in document order; the first always."""
-    ranked = sorted(units_[1:], key=lambda u: score(u[2]), reverse=True)
-    chosen, used = [units_[0]], len(units_[0][2].split())
-    for unit in ranked:
-        size = len(unit[2].split())
-        if used + size <= budget and score(unit[2]) > 0:
-            chosen.append(unit)
-            used += size
-    return sorted(chosen, key=lambda u: (u[0], u[1]))
+    def _similarity(self, question: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity of each text to the question; zeros without an embedder."""
+        if self.embedder is None or not texts:
+            return [0.0] * len(texts)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        vectors = self.embedder.embed([question, *missing])
+        with self._lock:
+            for text, vector in zip(missing, vectors[1:], strict=True):
+                self._vectors[text] = vector
+            while len(self._vectors) > self._cache_size:
+                self._vectors.popitem(last=False)
+            known = [self._vectors.get(t) for t in texts]
+        q = vectors[0]
+        return [sum(a * b for a, b in zip(q, v, strict=True)) if v is not None else 0.0 for v in known]
 
 
-def _render(chosen: list[Unit]) -> str:
+def _select(candidates: list[Unit], scores: list[float], *, whole_list: bool) -> list[Unit]:
+    """The best unit with its context, then close runners-up within the budget; in document order.
+
+    Asked for a list, the best unit's passage is given whole (up to a larger budget). A sentence
+    brings its neighbours for context; a list item (a checklist item with its why) stands alone.
+    """
+    ranked = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
+    best = ranked[0]
+    same = [i for i in range(len(candidates)) if candidates[i][0] == candidates[best][0]]
+    if whole_list:
+        chosen, used = [], 0
+        for i in same:
+            if used + len(candidates[i][2]) <= LIST_BUDGET_CHARS:
+                chosen.append(i)
+                used += len(candidates[i][2]) + 1
+        return [candidates[i] for i in chosen]
+    chosen, used = [best], len(candidates[best][2])
+    at = same.index(best)
+    if candidates[best][3]:
+        lead = next((i for i in reversed(same[:at]) if not candidates[i][3]), None)
+        if lead is not None and candidates[lead][2].endswith(":"):  # the sentence that introduces the list
+            chosen.append(lead)
+            used += len(candidates[lead][2]) + 1
+    else:
+        following = same[at + 1] if at + 1 < len(same) else None
+        if following is not None and candidates[following][3]:
+            # A sentence that introduces a list ("... depends on the kind of content:") brings the list.
+            for i in same[at + 1 :]:
+                size = len(candidates[i][2]) + 1
+                if not candidates[i][3] or used + size > BUDGET_CHARS:
+                    break
+                chosen.append(i)
+                used += size
+        else:
+            for i in _around(same, at):
+                size = len(candidates[i][2]) + 1
+                if candidates[i][3] or used + size > CONTEXT_CHARS:
+                    break
+                chosen.append(i)
+                used += size
+    for i in ranked[1:]:
+        size = len(candidates[i][2]) + 1
+        if i in chosen or scores[i] < KEEP_RELATIVE * scores[best] or used + size > BUDGET_CHARS:
+            continue
+        chosen.append(i)
+        used += size
+    return sorted((candidates[i] for i in chosen), key=lambda u: (u[0], u[1]))
+
+
+def _label(text: str) -> str:
+    """The label of a unit such as "Audio: regularities in pitch...", or nothing."""
+    head, colon, _ = text.partition(":")
+    return head if colon and len(head.split()) <= 4 else ""
+
+
+def _around(ids: list[int], at: int) -> list[int]:
+    """Neighbours of ids[at], nearest first, the following one before the preceding one."""
+    out: list[int] = []
+    for step in range(1, len(ids)):
+        out += [ids[j] for j in (at + step, at - step) if 0 <= j < len(ids)]
+    return out
+
+
+def _render(chosen: list[Unit], passages: Sequence[Passage]) -> str:
     """Paragraphs and lists as in the source; a [n] closes each run of text from passage n."""
-    blocks: list[str] = []
+    blocks: list[tuple[str, str]] = []
     for i, (n, _, text, is_item) in enumerate(chosen):
         nxt = chosen[i + 1] if i + 1 < len(chosen) else None
         ends_run = nxt is None or nxt[0] != n or nxt[3] != is_item or is_item
         piece = _cite(text, n) if ends_run else text
         if is_item:
-            blocks.append(("item", f"- {piece}"))
+            starts_list = not blocks or blocks[-1][0] != f"item{n}"
+            if starts_list and passages[n - 1].kind == "checklist":
+                blocks.append((f"para{n}", f"From the *{passages[n - 1].title}*:"))
+            blocks.append((f"item{n}", f"- {piece}"))
         elif blocks and blocks[-1][0] == f"para{n}":
             blocks[-1] = (f"para{n}", f"{blocks[-1][1]} {piece}")
         else:
             blocks.append((f"para{n}", piece))
     out = ""
+    previous = ""
     for kind, text in blocks:
-        sep = (
-            "\n" if kind == "item" and out.endswith(tuple("]).:")) and out.split("\n")[-1].startswith("- ") else "\n\n"
-        )
+        joined = kind.startswith("item") and (previous == kind or previous.startswith("para"))
+        sep = "\n" if joined and out.endswith((":", "]", ".", ")")) else "\n\n"
         out = f"{out}{sep}{text}" if out else text
+        previous = kind
     return out
 
 
