@@ -135,6 +135,7 @@ class Engine:
             history=question.history,
             whole_list=retrieval.whole_checklist or bool(_LIST_ASK.search(reading.focus)),
             keywords=keywords,
+            emphasis=reading.own,
         )
         for name in self.backends_for(choice):
             try:

@@ -58,6 +58,7 @@ _ORDINAL_AFTER = re.compile(
 _LEADING = re.compile(
     r"^(?:and|but|also|so|ok(?:ay)?|then|plus)?\s*(?:what|how)\s+about\s+(.+)$|^(?:and|but|also|plus)\s+(.+)$"
 )
+_ASPECT = re.compile(r"^(?:for|in|with|on|to|at|by|during|regarding)\b")
 _PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|theirs|they're|he|she|him|her)\b")
 _DEMONSTRATIVE = re.compile(r"\b(this|that|these|those)\b(?:\s+(\w+))?")
 _THERE = re.compile(r"\b(?:on|in|from|of)\s+there\b")
@@ -276,6 +277,8 @@ def _substitution(rest: str, previous: str, topic_terms: frozenset[str]) -> Read
     Retrieval searches X with the whole previous question (passages about X come first); the answer
     addresses the previous question with its subject replaced by X.
     """
+    if _ASPECT.match(rest):  # "and for images?": the same question, narrowed
+        return Reading("question", f"{rest} {previous}", f"{previous} ({rest})", link="substitution", own=rest)
     frame = " ".join(w for w in previous.split() if not (set(terms(w)) & topic_terms))
     return Reading("question", f"{rest} {previous}", f"{rest} {frame}".strip(), link="substitution", own=rest)
 

@@ -20,6 +20,7 @@ class Prompt:
     history: tuple[Turn, ...] = ()
     whole_list: bool = False  # a list or checklist was asked for: no length budget
     keywords: str = ""  # the knowledge base's words for the question's (from the synonyms file)
+    emphasis: str = ""  # what a follow-up adds ("and for images?"): it weighs most
 
 
 class Answerer(ABC):

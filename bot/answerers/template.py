@@ -24,6 +24,7 @@ TOP_PASSAGES = 3
 RANK_PRIOR = (0.12, 0.04, 0.0)  # the best passage is usually the right one
 KEEP_RELATIVE = 0.8  # a unit joins the answer when it scores at least this share of the best
 WORD_WEIGHT = 0.06  # per question term the unit shares
+EMPHASIS_WEIGHT = 0.15  # per term of what a follow-up adds ("and for images?")
 LABEL_WEIGHT = 0.3  # the unit is labelled with a question term ("Audio: ...", "Mitigations: ...")
 
 Unit = tuple[int, int, str, bool]  # (passage number, position, text, is list item)
@@ -49,16 +50,17 @@ class TemplateAnswerer(Answerer):
             for n, passage in enumerate(prompt.passages[:TOP_PASSAGES], start=1)
             for pos, (text, item) in enumerate(units(passage.text))
         ]
-        scores = self._scores(f"{prompt.question} {prompt.keywords}".strip(), candidates)
+        scores = self._scores(f"{prompt.question} {prompt.keywords}".strip(), candidates, prompt.emphasis)
         chosen = _select(candidates, scores, whole_list=prompt.whole_list)
         return _render(chosen, prompt.passages)
 
-    def _scores(self, question: str, candidates: list[Unit]) -> list[float]:
-        wanted = set(terms(question))
+    def _scores(self, question: str, candidates: list[Unit], emphasis: str = "") -> list[float]:
+        wanted, stressed = set(terms(question)), set(terms(emphasis))
         similarity = self._similarity(question, [u[2] for u in candidates])
         return [
             similarity[i]
             + WORD_WEIGHT * len(set(terms(u[2])) & wanted)
+            + EMPHASIS_WEIGHT * len(set(terms(u[2])) & stressed)
             + LABEL_WEIGHT * bool(set(terms(_label(u[2]))) & wanted)
             + RANK_PRIOR[u[0] - 1]
             for i, u in enumerate(candidates)
