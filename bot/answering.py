@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.answerers import Answerer, Prompt
@@ -60,6 +60,8 @@ class Engine:
         max_question_chars: int = 2000,
         escalation_contact: str = "",
         expansions: Callable[[], Expansions] = Expansions,
+        auto: Sequence[str] = ("openai", "llm"),
+        auto_reason: str = "",
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -68,6 +70,8 @@ class Engine:
         self.max_question_chars = max_question_chars
         self.escalation_contact = escalation_contact
         self.expansions = expansions
+        self.auto = tuple(auto)
+        self.auto_reason = auto_reason
 
     def answer(self, question: Question, *, backend: str | None = None) -> Answer:
         """Answer from the knowledge base only, or say it does not cover the question."""
@@ -106,8 +110,15 @@ class Engine:
             if choice not in self.answerers:
                 raise ConfigError(f"Unknown backend {choice!r}: use auto, llm, template or openai.")
             return [choice]
-        order = [n for n in ("openai", "llm") if n in self.answerers and self.answerers[n].available()]
+        order = [n for n in self.auto if n in self.answerers and self.answerers[n].available()]
         return [*order, "template"]
+
+    def describe_backend(self) -> str:
+        """Which backend answers, and why: for `status` on every platform."""
+        if self.backend != "auto":
+            return f"{self.backend} (set by ADOPTBOT_BACKEND)"
+        first = self.backends_for("auto")[0]
+        return f"{first} (auto: {self.auto_reason or 'the first available of ' + ', '.join(self.auto)})"
 
     def _covers(self, reading: Reading, retrieval: Retrieval) -> bool:
         """The gate, on the question as read; the new subject of "and what about X?" must be covered itself."""

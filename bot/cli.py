@@ -125,6 +125,8 @@ def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
             f"{info.documents} documents, {info.chunks} chunks, indexed {info.indexed_at} "
             f"(collection version {info.version}, generation {info.generation}, embeddings: {info.embed_model})."
         )
+    if not args.json:
+        print(f"Answers with: {runtime.engine.describe_backend()}.")
     return EXIT_OK
 
 
@@ -154,8 +156,9 @@ def render_answer(answer: Answer) -> str:
         lines.append("Related:" if answer.answered else "Nearest topics:")
         lines += [f"  - {_cite_line(c)}" for c in answer.related]
     lines += [f"Note: {n}" for n in answer.notes]
-    lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
-    return "\n".join(lines)
+    if answer.status != "smalltalk":
+        lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
+    return "\n".join(lines).rstrip()
 
 
 def _cite_line(c: Citation) -> str:
@@ -172,15 +175,34 @@ def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                answer = engine.answer(Question(line.rstrip("\n")), backend=args.backend)
+                answer = engine.answer(question_from_line(line), backend=args.backend)
                 out = answer.to_dict() if args.json else render_answer(answer)
-            except EmptyQuestion as e:
-                out = {"question": line.strip(), "status": "error", "error": str(e)} if args.json else str(e)
+            except (EmptyQuestion, ValueError) as e:
+                out = {"question": line.strip()[:200], "status": "error", "error": str(e)} if args.json else str(e)
             print(json.dumps(out) if args.json else f"{out}\n", flush=True)
         return EXIT_OK
     answer = engine.answer(Question(" ".join(args.question)), backend=args.backend)
     print(json.dumps(answer.to_dict()) if args.json else render_answer(answer))
     return EXIT_OK
+
+
+def question_from_line(line: str) -> Question:
+    """A plain line is a question; a JSON line is `{"question": ..., "history": [{"role", "text"}, ...]}`."""
+    if not line.lstrip().startswith("{"):
+        return Question(line.rstrip("\n"))
+    try:
+        raw = json.loads(line)
+        history = tuple(Turn(t["role"], str(t["text"])) for t in raw.get("history") or [])
+        if not isinstance(raw["question"], str) or any(t.role not in ("user", "assistant") for t in history):
+            raise TypeError
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e.msg}, column {e.colno})") from None
+    except (KeyError, TypeError, AttributeError):
+        raise ValueError(
+            'a JSON line needs "question" (text) and optionally "history": '
+            '[{"role": "user" or "assistant", "text": ...}, ...]'
+        ) from None
+    return Question(raw["question"], history=history)
 
 
 def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:

@@ -23,6 +23,27 @@ from bot.vocabulary import VocabularyFile
 from ingest.pipeline import IngestSummary, run_ingest
 
 
+def auto_backends(s: Settings) -> dict[str, Any]:
+    """What `auto` tries before the template, and why, from what the operator configured.
+
+    The shipped SmolLM2-135M answers worse than the template on our eval set (docs/benchmarks.md),
+    so `auto` uses a local model only when one was chosen with ADOPTBOT_LLM_MODEL_PATH.
+    """
+    auto = ["openai"] if s.openai_base_url else []
+    if s.llm_model_path:
+        auto.append("llm")
+    if s.openai_base_url:
+        reason = f"the OpenAI-compatible server at {s.openai_base_url} when it answers"
+    elif s.llm_model_path:
+        reason = f"the local model {Path(s.llm_model_path).name} (ADOPTBOT_LLM_MODEL_PATH)"
+    else:
+        reason = (
+            "no OpenAI-compatible server or larger local model is configured, and the shipped SmolLM2-135M "
+            "answers worse than the template; set ADOPTBOT_OPENAI_BASE_URL or ADOPTBOT_LLM_MODEL_PATH to generate"
+        )
+    return {"auto": tuple(auto), "auto_reason": reason}
+
+
 class Runtime:
     """Holds the shared embedder, store, models and engine; pass collaborators in to replace them."""
 
@@ -98,6 +119,7 @@ class Runtime:
             max_question_chars=s.max_question_chars,
             escalation_contact=s.escalation_contact,
             expansions=VocabularyFile(s.knowledge_dir / VOCABULARY_FILE).current,
+            **auto_backends(s),
         )
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:

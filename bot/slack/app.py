@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.answering import APOLOGY, Engine
+from bot.conversation import addressed_to_bot, smalltalk
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import FeedbackStore
 from bot.reindex import Reindexer
@@ -22,6 +24,8 @@ from bot.types import Question, Turn
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6
+THANKS_REACTION = "pray"
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def check_slack_settings(settings: Settings, *, http: bool) -> None:
@@ -113,14 +117,19 @@ class SlackAssistant:
         only_if_joined: bool,
     ) -> None:
         reply_ts = thread_ts if in_thread else None
+        if only_if_joined and not self._for_me(text):
+            return  # chatter between people in the thread, or a message for someone else
         earlier = self._earlier_messages(client, channel, ts, thread_ts)  # one API call serves both uses
         if only_if_joined and not any(m.get("user") == self.bot_user_id for m in earlier):
             return  # a thread the assistant is not part of
+        if only_if_joined and smalltalk(strip_markup(text)):
+            self._react(client, "reactions_add", channel, ts, name=THANKS_REACTION)  # thanks: a nod, no message
+            return
         self._react(client, "reactions_add", channel, ts)
         try:
             history = self._history(earlier, ts)
             answer = self.engine.answer(Question(text, history=history, user=user))
-            feedback_id = self.feedback.record_answer("slack", answer)
+            feedback_id = self.feedback.record_answer("slack", answer) if answer.status != "smalltalk" else None
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=reply_ts,
@@ -144,9 +153,17 @@ class SlackAssistant:
         finally:
             self._react(client, "reactions_remove", channel, ts)
 
-    def _react(self, client: Any, method: str, channel: str, ts: str) -> None:
+    def _for_me(self, text: str) -> bool:
+        """An un-mentioned thread reply is for the assistant when it asks something or thanks it."""
+        others = {m for m in _MENTION.findall(text) if m != self.bot_user_id}
+        if others:
+            return False  # "@dana can you check this?" is for Dana
+        plain = strip_markup(text)
+        return bool(smalltalk(plain) == "thanks" or addressed_to_bot(plain))
+
+    def _react(self, client: Any, method: str, channel: str, ts: str, *, name: str = "eyes") -> None:
         try:
-            getattr(client, method)(channel=channel, timestamp=ts, name="eyes")
+            getattr(client, method)(channel=channel, timestamp=ts, name=name)
         except Exception as e:  # noqa: BLE001 - a missing reaction must not cost the answer
             log.debug("%s failed: %s", method, e)
 
@@ -182,13 +199,13 @@ class SlackAssistant:
         if verb == "reindex":
             return self._reindex(user, respond)
         if verb == "status":
-            return {"text": blocks.status_text(self.index_info(), self.settings.backend)}
+            return {"text": blocks.status_text(self.index_info(), self.engine.describe_backend())}
         return {"text": "adoptbot help", "blocks": blocks.help_blocks(self.settings.slack_command)}
 
     def _ask_ephemeral(self, text: str, user: str, respond: Callable[..., Any]) -> None:
         try:
             answer = self.engine.answer(Question(text, user=user))
-            feedback_id = self.feedback.record_answer("slack", answer)
+            feedback_id = self.feedback.record_answer("slack", answer) if answer.status != "smalltalk" else None
             respond(
                 text=blocks.answer_text(answer),
                 blocks=blocks.answer_blocks(answer, feedback_id),

@@ -161,6 +161,8 @@ class TeamsAssistant:
             log.exception("answering a Teams message failed")
             return Activity(type="message", text=APOLOGY)
         self.conversations.add(conversation_id, question.text, answer.text)
+        if answer.status == "smalltalk":
+            return Activity(type="message", text=answer.text)  # no sources, no feedback buttons
         feedback_id = self.feedback.record_answer("teams", answer)
         reply = cards.answer_activity(answer, feedback_id)
         self.sent.put(feedback_id, reply)
@@ -188,7 +190,7 @@ class TeamsAssistant:
             await context.send_activity(cards.help_text())
         elif command == "status":
             info = await asyncio.get_running_loop().run_in_executor(None, self.index_info)
-            await context.send_activity(cards.status_text(info, self.settings.backend))
+            await context.send_activity(cards.status_text(info, self.engine.describe_backend()))
         else:
             await self._reindex(context)
 
