@@ -23,7 +23,6 @@ from bot.settings import BACKENDS, Settings
 from bot.types import Answer, Citation, Question, Turn
 
 USAGE_ERRORS = (ConfigError, IngestBusy, IndexEmpty, EmptyQuestion, BackendUnavailable)
-DEFAULT_QUESTIONS = Path("knowledge/eval/questions.jsonl")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -68,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=BACKENDS, help="answer backend for the terminal chat")
 
     ev = sub.add_parser("eval", help="score the assistant on a question set")
-    ev.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL question set")
+    ev.add_argument(
+        "--questions",
+        type=Path,
+        nargs="+",
+        help="JSONL question sets, or folders of them (default: the eval folder of the knowledge base)",
+    )
     ev.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
     ev.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
     ev.add_argument("--fusion", choices=["rrf", "score"], help="how hybrid retrieval fuses (default: rrf)")
@@ -76,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--min-pass", type=float, default=0.0, help="fail below this in-scope pass rate (0-1)")
     ev.add_argument("--min-abstain", type=float, default=0.0, help="fail below this out-of-scope abstention rate")
     ev.add_argument("--min-hit5", type=float, default=0.0, help="fail below this retrieval hit@5")
+    ev.add_argument("--min-conv-pass", type=float, default=0.0, help="fail below this in-scope conversation rate")
+    ev.add_argument(
+        "--min-conv-abstain", type=float, default=0.0, help="fail below this rate of off-topic follow-ups declined"
+    )
+    ev.add_argument("--min-smalltalk", type=float, default=0.0, help="fail below this small-talk recognition rate")
     return parser
 
 
@@ -234,7 +243,7 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
-    questions = load_questions(args.questions)
+    questions = load_questions(*(args.questions or [runtime.settings.knowledge_dir / "eval"]))
     if args.retrieval:
         runtime.retriever.mode = args.retrieval
     if args.fusion:
@@ -250,6 +259,13 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     hit5 = report.hit5 / report.with_source if report.with_source else 0.0
     if args.min_hit5 and hit5 < args.min_hit5:
         below.append(f"hit@5 {hit5:.1%} < {args.min_hit5:.0%}")
+    for name, score, bar in (
+        ("in-scope conversations", report.conversation_in, args.min_conv_pass),
+        ("off-topic follow-ups declined", report.conversation_out, args.min_conv_abstain),
+        ("small talk recognised", report.smalltalk, args.min_smalltalk),
+    ):
+        if bar and score.rate < bar:
+            below.append(f"{name} {score.rate:.1%} < {bar:.0%}")
     for problem in below:
         print(f"adoptbot eval: below threshold: {problem}", file=sys.stderr)
     return EXIT_FAILED if below else EXIT_OK

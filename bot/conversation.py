@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.lexical import terms
+from bot.lexical import STOPWORDS, terms
 from bot.types import Turn
 
 Kind = Literal["question", "smalltalk"]
@@ -59,6 +59,7 @@ _LEADING = re.compile(
     r"^(?:and|but|also|so|ok(?:ay)?|then|plus)?\s*(?:what|how)\s+about\s+(.+)$|^(?:and|but|also|plus)\s+(.+)$"
 )
 _ASPECT = re.compile(r"^(?:for|in|with|on|to|at|by|during|regarding)\b")
+_REPLACEABLE = re.compile(r"\b(?:it|they|them|this|that|these|those)\b(?!\s+(?:is|are|was)\b\s*$)", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|theirs|they're|he|she|him|her)\b")
 _DEMONSTRATIVE = re.compile(r"\b(this|that|these|those)\b(?:\s+(\w+))?")
 _THERE = re.compile(r"\b(?:on|in|from|of)\s+there\b")
@@ -267,8 +268,14 @@ _ASKING = frozenset(
 
 
 def _reference(text: str, questions: list[str], topic_terms: frozenset[str]) -> Reading:
+    """The subject of the last question in place of the pronoun ("how is it trained?" -> "how is LLM trained?")."""
     topic = _topic_of(questions, topic_terms)
-    return Reading("question", f"{text} {topic}".strip(), f"{text} ({topic})" if topic else text, link="reference")
+    if not topic:
+        return Reading("question", text, text, link="reference")
+    resolved, n = _REPLACEABLE.subn(topic, text, count=1)
+    if not n:
+        resolved = f"{text} ({topic})"
+    return Reading("question", resolved, resolved, link="reference")
 
 
 def _substitution(rest: str, previous: str, topic_terms: frozenset[str]) -> Reading:
@@ -315,6 +322,9 @@ def _refers_back(lowered: str, topic_terms: Callable[[], frozenset[str]]) -> boo
     if _PRONOUN.search(without) or _THERE.search(without):
         return True
     for match in _DEMONSTRATIVE.finditer(without):
+        before = without[: match.start()].split()[-1:]
+        if before and before[0] not in STOPWORDS:
+            continue  # "a model that makes images": a relative clause, not a reference
         following = match.group(2)
         if following is None or not (set(terms(following)) & topic_terms()):
             return True

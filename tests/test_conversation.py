@@ -1,0 +1,145 @@
+"""The rule that reads a message against its conversation, and the editors' synonyms file."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation import addressed_to_bot, read, smalltalk
+from bot.lexical import terms
+from bot.types import Turn
+from bot.vocabulary import VocabularyError, VocabularyFile, parse
+
+TOPICS = frozenset(terms("generative adversarial networks GANs variational autoencoders VAEs hallucinations checklist"))
+
+
+def topics() -> frozenset[str]:
+    return TOPICS
+
+
+def history(*pairs: tuple[str, str]) -> tuple[Turn, ...]:
+    return tuple(t for q, a in pairs for t in (Turn("user", q), Turn("assistant", a)))
+
+
+GAN = history(("What is a GAN?", "A GAN trains two networks against each other [1].\n\nSources:\n[1] Architectures"))
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [
+        ("What is a VAE?", "none"),  # names its own subject
+        ("What's the weather tomorrow in Paris?", "none"),  # off topic: read alone, so it is declined
+        ("how do I book a meeting room?", "none"),
+        ("Is there a model that makes images?", "none"),  # "is there" is not a reference
+        ("and what about VAEs?", "substitution"),
+        ("and for images?", "substitution"),
+        ("How do we reduce them?", "reference"),
+        ("why?", "reference"),
+        ("give me an example", "reference"),
+        ("why does that matter?", "reference"),
+        ("what is the second step?", "reference"),  # no list in the last answer to pick from
+        ("why does the generator lose sometimes?", "none"),
+    ],
+)
+def test_a_message_leans_on_the_thread_only_when_it_refers_back(text, link):
+    assert read(text, GAN, topic_terms=topics).link == link
+
+
+def test_a_first_message_stands_on_its_own_whatever_it_says():
+    reading = read("How do we reduce them?", (), topic_terms=topics)
+    assert (reading.link, reading.query) == ("none", "How do we reduce them?")
+
+
+def test_a_reference_is_resolved_to_the_subject_of_the_last_question():
+    reading = read("How do we reduce them?", history(("What is a hallucination?", "...")), topic_terms=topics)
+    assert "hallucination" in reading.query and "hallucination" in reading.focus
+
+
+def test_and_what_about_asks_the_last_question_about_the_new_subject():
+    reading = read("and what about VAEs?", history(("What are GANs good for?", "...")), topic_terms=topics)
+    assert reading.own == "vaes" and "GANs" in reading.query  # searched with the old question
+    assert "GANs" not in reading.focus and "good for" in reading.focus  # answered about VAEs
+
+
+def test_an_ordinal_picks_the_item_of_the_last_answers_list():
+    answer = (
+        "The *Launch checklist* has 3 items [1]:\n1. Name an owner.\n2. Put human review on risky outputs.\n3. Log."
+    )
+    reading = read("what's the second item?", history(("What is on the checklist?", answer)), topic_terms=topics)
+    assert reading.link == "ordinal" and "human review" in reading.query
+    last = read("and the last one?", history(("What is on the checklist?", answer)), topic_terms=topics)
+    assert "Log" in last.query
+
+
+def test_a_question_about_a_line_of_the_last_answer_is_searched_with_that_line():
+    answer = "The checklist [1]:\n1. Define objectives.\n5. Establish monitoring - track performance."
+    reading = read("why does monitoring matter?", history(("What is on the checklist?", answer)), topic_terms=topics)
+    assert reading.link == "mention" and "track performance" in reading.query
+    assert reading.focus == "why does monitoring matter?"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hello", "greeting"),
+        ("Hi there!", "greeting"),
+        ("good morning adoptbot", "greeting"),
+        ("how are you?", "greeting"),
+        ("thanks!", "thanks"),
+        ("great, thank you 🙏", "thanks"),
+        ("cheers, that helps", "thanks"),
+        ("ok cool", "thanks"),
+        ("who are you?", "about"),
+        ("What can you do?", "about"),
+        ("help", "about"),
+        ("bye!", "goodbye"),
+        ("What is a GAN?", None),
+        ("thanks, and what about VAEs?", None),
+        ("hi, how do I get started with an LLM pilot?", None),
+        ("great question: what is RLHF?", None),
+    ],
+)
+def test_small_talk_is_told_apart_from_questions(text, kind):
+    assert smalltalk(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "for_bot"),
+    [
+        ("and what about VAEs?", True),
+        ("why does monitoring matter", True),
+        ("Explain the second step", True),
+        ("ok I'll book a slot with the vendor tomorrow", False),
+        ("lunch?", True),  # a question: better answered (and declined) than ignored
+        ("nice one", False),
+        ("", False),
+    ],
+)
+def test_thread_replies_without_a_mention_are_for_the_bot_only_when_they_ask(text, for_bot):
+    assert addressed_to_bot(text) is for_bot
+
+
+def test_synonyms_expand_phrases_by_their_word_forms():
+    expansions = parse("- when: [go live, switch on]\n  add: production deployment\n")
+    assert expansions.expand("When are we going live?") == "When are we going live? production deployment"
+    assert expansions.expand("What is a GAN?") == "What is a GAN?"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["- when: [go live]\n", "just a string", "- {when: [], add: x}", "[unclosed"],
+    ids=["no-add", "str", "empty", "yaml"],
+)
+def test_a_broken_synonyms_file_is_refused_with_the_reason(text):
+    with pytest.raises(VocabularyError, match=r"synonyms\.yaml"):
+        parse(text)
+
+
+def test_a_broken_edit_keeps_the_last_good_synonyms(tmp_path, caplog):
+    path = tmp_path / "synonyms.yaml"
+    vocabulary = VocabularyFile(path)
+    assert vocabulary.current().rules == ()  # no file: no expansions
+    path.write_text("- when: [go live]\n  add: production\n")
+    assert vocabulary.current().expand("go live") == "go live production"
+    path.write_text("- when: [go live]\n  add: production\n- oops: [\n")
+    assert vocabulary.current().expand("go live") == "go live production"
+    assert "keeping the previous synonyms" in caplog.text
