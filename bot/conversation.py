@@ -306,9 +306,10 @@ def _picked_up(text: str, answer: str) -> str:
 def _topic_of(questions: list[str], topic_terms: frozenset[str]) -> str:
     """The subject of the most recent earlier question that had one: its knowledge-base words, else its content."""
     for question in reversed(questions):
-        words = [w for w in re.findall(r"[\w\-]+", question) if set(terms(w)) & topic_terms]
-        if words:
-            return " ".join(dict.fromkeys(words))
+        words = re.findall(r"[\w\-]+", question)
+        hits = [i for i, w in enumerate(words) if set(terms(w)) & topic_terms]
+        if hits:  # the span, so "human in the loop" keeps its small words
+            return " ".join(words[hits[0] : hits[-1] + 1])
     for question in reversed(questions):
         words = [w for w in re.findall(r"[\w\-]+", question) if set(terms(w)) - GENERIC]
         if words:
