@@ -91,6 +91,8 @@ def _select(candidates: list[Unit], scores: list[float], *, whole_list: bool) ->
     """
     ranked = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
     best = ranked[0]
+    if whole_list:  # the list is in the passage of the best list item
+        best = next((i for i in ranked if candidates[i][3]), best)
     same = [i for i in range(len(candidates)) if candidates[i][0] == candidates[best][0]]
     if whole_list:
         chosen, used = [], 0
