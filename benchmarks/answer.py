@@ -23,11 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.answerers.base import Prompt, build_messages  # noqa: E402
+from bot.evaluation import load_questions  # noqa: E402
 from bot.retrieval import Retriever  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store import KnowledgeStore, open_client  # noqa: E402
-from bot.types import Question  # noqa: E402
+from bot.types import Question, Turn  # noqa: E402
 
 
 def pct(values: list[float], p: int) -> float:
@@ -110,6 +111,11 @@ def main() -> None:
         retrieval_latency(runtime.retriever, qs, "starter")
 
         engine = runtime.engine
+        first = [engine.answer(Question(q), backend="template").timings_ms["total"] for q in in_scope]
+        print(
+            f"  answer  template (first pass: sentence embeddings computed) p50 {pct(first, 50):7.1f} ms   "
+            f"p95 {pct(first, 95):7.1f} ms"
+        )
         for backend in ("template", "llm"):
             engine.answer(Question(in_scope[0]), backend=backend)  # warm
             results = [engine.answer(Question(q), backend=backend) for q in in_scope]
@@ -119,6 +125,18 @@ def main() -> None:
                 f"  answer  {backend:8s} (warm, {len(in_scope)} in-scope)  p50 {pct(totals, 50):7.1f} ms   "
                 f"p95 {pct(totals, 95):7.1f} ms   produced by {used}"
             )
+        conversations = load_questions(REPO / "knowledge/eval/conversations.jsonl")
+        last_turns = []
+        for item in conversations:
+            history = []
+            for text in item.turns:
+                answer = engine.answer(Question(text, history=tuple(history)), backend="template")
+                history += [Turn("user", text), Turn("assistant", answer.text)]
+            last_turns.append(answer.timings_ms["total"])
+        print(
+            f"  answer  template, follow-up turn of {len(conversations)} conversations   "
+            f"p50 {pct(last_turns, 50):7.1f} ms   p95 {pct(last_turns, 95):7.1f} ms"
+        )
         print(f"  peak RSS with the embedding model and the LLM loaded: {rss_mb():.0f} MB")
 
         llm = runtime.answerers["llm"]

@@ -118,7 +118,10 @@ class Engine:
         if self.backend != "auto":
             return f"{self.backend} (set by ADOPTBOT_BACKEND)"
         first = self.backends_for("auto")[0]
-        return f"{first} (auto: {self.auto_reason or 'the first available of ' + ', '.join(self.auto)})"
+        reason = self.auto_reason or "the first available of " + ", ".join(self.auto)
+        if self.auto and first == "template":
+            reason += f"; {self.auto[0]} is not available, so the template answers"
+        return f"{first} (auto: {reason})"
 
     def _covers(self, reading: Reading, retrieval: Retrieval) -> bool:
         """The gate, on the question as read; the new subject of "and what about X?" must be covered itself."""

@@ -145,3 +145,37 @@ def test_missing_model_file_falls_back_in_auto_and_is_an_error_when_asked_for(st
     assert engine.answer(Question("How does a GAN work?")).backend == "template"
     with pytest.raises(BackendUnavailable, match=r"nope\.gguf"):
         engine.answer(Question("How does a GAN work?"), backend="llm")
+
+
+def test_auto_answers_with_the_template_unless_a_model_was_chosen_and_says_why(tmp_path, real_embedder):
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+
+    default = Runtime(Settings(data_dir=tmp_path / "a"), embedder=real_embedder).engine
+    assert default.backends_for("auto") == ["template"]
+    assert default.describe_backend().startswith("template (auto: ") and "SmolLM2" in default.describe_backend()
+    chosen = Runtime(
+        Settings(data_dir=tmp_path / "b", llm_model_path=str(tmp_path / "big.gguf")), embedder=real_embedder
+    )
+    assert chosen.engine.auto == ("llm",) and "big.gguf" in chosen.engine.describe_backend()
+    server = Runtime(
+        Settings(data_dir=tmp_path / "c", openai_base_url="http://127.0.0.1:9/v1", openai_model="m"),
+        embedder=real_embedder,
+    )
+    assert server.engine.backends_for("auto") == ["openai", "template"]
+
+
+def test_a_follow_up_on_a_checklist_gets_the_item_it_asks_about_not_the_whole_list(starter_runtime):
+    engine = starter_runtime.engine
+    checklist = engine.answer(Question("What is on the pre-deployment checklist?"))
+    history = (Turn("user", "What is on the pre-deployment checklist?"), Turn("assistant", checklist.text))
+    follow_up = engine.answer(Question("why does monitoring matter?", history=history))
+    assert follow_up.status == "answered" and len(follow_up.text) <= 600 < len(checklist.text)
+    assert "monitor" in follow_up.text.lower() and follow_up.sources[0].source == "checklists/pre-deployment.yaml"
+
+
+@pytest.mark.parametrize("text", ["hello", "thanks!", "who are you?"])
+def test_small_talk_is_answered_without_retrieval_or_sources(starter_runtime, text):
+    answer = starter_runtime.engine.answer(Question(text, history=(Turn("user", "What is a GAN?"),)))
+    assert answer.status == "smalltalk" and not answer.sources and not answer.related
+    assert "What is on the pre-deployment checklist?" in answer.text  # example questions
