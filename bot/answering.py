@@ -129,7 +129,8 @@ class Engine:
             return False
         if reading.own:
             top = " ".join(_words(p) for p in retrieval.passages[:3])
-            return coverage(reading.own, top) >= OWN_COVERAGE
+            own = f"{reading.own} {self.expansions().added(reading.own)}"  # "bigger": "larger" will do
+            return coverage(own, top) >= OWN_COVERAGE
         return True
 
     def _generate(

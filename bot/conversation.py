@@ -6,6 +6,7 @@ A follow-up is recognised by how it leans on the earlier turns, never by its len
     substitution "and what about VAEs?", "and privacy?"                -> the last question, about VAEs
     reference    "how do we reduce them?", "why?", "give me an example" -> the topic of the last question
     mention      "why does monitoring matter?" after a checklist      -> searched with the line it picks up
+    loose        "is bigger always better?" (no subject of its own)   -> the last subject, if its words are covered
 
 A message without such a cue is read on its own, even in a long thread: "what's the weather in
 Paris?" after "what is a GAN?" is declined exactly like a first question. Topic words are the
@@ -16,14 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.lexical import STOPWORDS, terms
 from bot.types import Turn
 
 Kind = Literal["question", "smalltalk"]
-Link = Literal["none", "ordinal", "substitution", "reference", "mention"]
+Link = Literal["none", "ordinal", "substitution", "reference", "mention", "loose"]
 SmallTalk = Literal["greeting", "thanks", "about", "goodbye"]
 
 EXAMPLES = (
@@ -37,7 +38,8 @@ GENERIC = frozenset(
     terms(
         "good better best bad matter matters important mean means meaning work works example examples "
         "detail details elaborate more else tell give say talk kind sort way ways main really "
-        "reason reasons point happen case cases sure okay ok yes thing stuff something anything"
+        "reason reasons point happen case cases sure okay ok yes thing stuff something anything "
+        "always never ever usually often sometimes actually still even"
     )
 )
 PICKED_UP = 0.5  # share of a question's specific words that must be in one line of the last answer
@@ -178,6 +180,11 @@ def read(
     line = _picked_up(text, _last_answer(turns))
     if line:
         return Reading("question", f"{text} {line}", text, link="mention")
+    if not set(terms(lowered)) & topic_terms():
+        # No subject of its own ("is bigger always better?"): about the last subject, provided the
+        # passages found also cover its own words, so "how do I book a room?" is still declined.
+        reading = _reference(text, questions, topic_terms())
+        return replace(reading, link="loose", own=" ".join(sorted(set(terms(lowered)) - GENERIC)))
     return Reading("question", text, text)
 
 

@@ -169,7 +169,8 @@ def _stemmer():
 
 def terms(text: str) -> list[str]:
     """Content words of text, lower-cased and stemmed, stopwords removed."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    # A lone letter is a contraction's ("what's") or a possessive's, not a word.
+    words = [w.lower() for w in _WORD.findall(text) if len(w) > 1 or w.isdigit()]
     return _stemmer().stemWords([_singular(w) for w in words if w not in STOPWORDS])
 
 
