@@ -127,10 +127,9 @@ class Engine:
         """The gate, on the question as read; the new subject of "and what about X?" must be covered itself."""
         if not self.gate.admits(reading.query, retrieval):
             return False
-        if reading.own:
-            top = " ".join(_words(p) for p in retrieval.passages[:3])
+        if reading.own:  # one passage must hold its words: scattered common words do not count
             own = f"{reading.own} {self.expansions().added(reading.own)}"  # "bigger": "larger" will do
-            return coverage(own, top) >= OWN_COVERAGE
+            return max(coverage(own, _words(p)) for p in retrieval.passages[:3]) >= OWN_COVERAGE
         return True
 
     def _generate(

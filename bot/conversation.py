@@ -39,7 +39,8 @@ GENERIC = frozenset(
         "good better best bad matter matters important mean means meaning work works example examples "
         "detail details elaborate more else tell give say talk kind sort way ways main really "
         "reason reasons point happen case cases sure okay ok yes thing stuff something anything "
-        "always never ever usually often sometimes actually still even"
+        "always never ever usually often sometimes actually still even though anyway exactly again please now "
+        "come really so"
     )
 )
 PICKED_UP = 0.5  # share of a question's specific words that must be in one line of the last answer
@@ -82,6 +83,7 @@ _ABOUT = re.compile(
 _GOODBYE = re.compile(
     r"^(?:bye|goodbye|bye bye|see you|see ya|cya|later|have a (?:good|nice|great) (?:day|one))(?: .*)?$"
 )
+_OPENER = re.compile(r"^(?:(?:hi|hello|hey|there|ok|okay|cool|great|thanks|right|alright|well|so)\s+)+")
 _THANKS = frozenset(["thanks", "thank", "thx", "ty", "cheers", "ta", "appreciated", "appreciate", "kudos"])
 _ACK = frozenset(
     [
@@ -172,10 +174,14 @@ def read(
     leading = _LEADING.match(lowered)
     if leading:
         rest = (leading.group(1) or leading.group(2) or "").strip()
+        if leading.group(2) and rest.split()[0] in _ASKING:  # "and who approves my expenses?": a new question
+            return read(rest, turns, topic_terms=topic_terms)
         if _content(rest):
             return _substitution(rest, questions[-1], topic_terms())
         return _reference(text, questions, topic_terms())
-    if _refers_back(lowered, topic_terms) or not _content(lowered):
+    if not _content(lowered):  # "why?", "why though?", "how come?": the last question, asked again
+        return Reading("question", f"{questions[-1]} {text}", f"{text} ({questions[-1]})", link="reference")
+    if _refers_back(lowered, topic_terms):
         return _reference(text, questions, topic_terms())
     line = _picked_up(text, _last_answer(turns))
     if line:
@@ -195,9 +201,10 @@ def smalltalk(text: str) -> SmallTalk | None:
         return None
     if _GREETING.match(lowered):
         return "greeting"
-    if _ABOUT.match(lowered):
+    rest = _OPENER.sub("", lowered)  # "hi there, who are you?", "ok cool, bye for now"
+    if _ABOUT.match(lowered) or _ABOUT.match(rest):
         return "about"
-    if _GOODBYE.match(lowered) and len(lowered.split()) <= 6:
+    if (_GOODBYE.match(lowered) or _GOODBYE.match(rest)) and len(lowered.split()) <= 6:
         return "goodbye"
     words = lowered.replace("'", " ").split()
     if words and all(w in _THANKS or w in _ACK for w in words):

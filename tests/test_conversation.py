@@ -40,6 +40,7 @@ GAN = history(("What is a GAN?", "A GAN trains two networks against each other [
         ("why does that matter?", "reference"),
         ("what is the second step?", "reference"),  # no list in the last answer to pick from
         ("why does the generator lose sometimes?", "none"),
+        ("and who approves my expense reports?", "loose"),  # a new question after "and", not "about X"
     ],
 )
 def test_a_message_leans_on_the_thread_only_when_it_refers_back(text, link):
@@ -51,6 +52,11 @@ def test_a_message_without_a_subject_of_its_own_carries_its_words_for_the_covera
     assert set(reading.own.split()) == set(terms("weather tomorrow Paris"))  # the engine declines unless covered
     bigger = read("is bigger always better?", GAN, topic_terms=topics)
     assert bigger.own == "bigger" and "GAN" in bigger.query
+
+
+def test_a_bare_why_asks_the_last_question_again():
+    reading = read("why though?", history(("do we need a person checking what the bot says?", "...")), topic_terms=topics)
+    assert reading.link == "reference" and "person checking" in reading.query
 
 
 def test_a_first_message_stands_on_its_own_whatever_it_says():
@@ -101,6 +107,8 @@ def test_a_question_about_a_line_of_the_last_answer_is_searched_with_that_line()
         ("What can you do?", "about"),
         ("help", "about"),
         ("bye!", "goodbye"),
+        ("hi there, who are you?", "about"),
+        ("ok cool, bye for now", "goodbye"),
         ("What is a GAN?", None),
         ("thanks, and what about VAEs?", None),
         ("hi, how do I get started with an LLM pilot?", None),
