@@ -55,7 +55,9 @@ def test_a_message_without_a_subject_of_its_own_carries_its_words_for_the_covera
 
 
 def test_a_bare_why_asks_the_last_question_again():
-    reading = read("why though?", history(("do we need a person checking what the bot says?", "...")), topic_terms=topics)
+    reading = read(
+        "why though?", history(("do we need a person checking what the bot says?", "...")), topic_terms=topics
+    )
     assert reading.link == "reference" and "person checking" in reading.query
 
 
