@@ -16,7 +16,7 @@ from bot.embedding import Embedder
 from bot.errors import ConfigError, IngestBusy
 from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
 from ingest.chunking import Chunk, chunk_document
-from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
+from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 1000  # well under Chroma's maximum batch size
@@ -78,8 +78,8 @@ class IngestSummary:
             f"{self.chunks_removed} removed, {self.chunks_embedded} embedded",
         ]
         for name, docs in self.document_changes():
-            lines += [f"  {name}: {d}" for d in docs]
-        lines += [f"  SKIPPED {s.source}: {s.describe()}" for s in self.skipped]
+            lines += [f"  {name}: {visible(d)}" for d in docs]
+        lines += [f"  SKIPPED {visible(s.source)}: {visible(s.describe())}" for s in self.skipped]
         return "\n".join(lines)
 
 
@@ -182,7 +182,7 @@ def _ingest(
         seen.add(source)
         old = prev.chunks.get(source, {})
         try:
-            data = read_bytes(path, max_file_bytes)
+            data = read_bytes(path, max_file_bytes, inside=root)
             digest = file_hash(data)
             if prev.file_hashes.get(source) == digest:
                 live += len(old)

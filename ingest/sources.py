@@ -1,9 +1,16 @@
-"""Read knowledge files into documents, or say exactly why a file cannot be used."""
+"""Read knowledge files into documents, or say exactly why a file cannot be used.
+
+Only files inside the knowledge folder are read: a symlink is followed while it stays inside, and
+a file reached twice is indexed once.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +23,10 @@ SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES
 NOT_INDEXED_DIRS = {"eval"}
 NOT_INDEXED_FILES = {"readme.md"}
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
+
+# Zero-width (non-)joiners shape Persian and Indic text and emoji; every other format character is invisible.
+_JOINERS = {"\u200c", "\u200d"}
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 class BadFile(Exception):
@@ -45,38 +56,143 @@ class SourceDoc:
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
 
 
+def is_invisible(ch: str) -> bool:
+    """Whether ch is a control or invisible formatting character (line breaks, U+202E, ...)."""
+    return unicodedata.category(ch) in _INVISIBLE_CATEGORIES and ch not in _JOINERS
+
+
+def visible(text: str, keep: str = "") -> str:
+    """text with control and invisible formatting characters written as escapes (\\n, \\u202e), except keep."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch in keep or not is_invisible(ch) else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch in "\n\r\t":
+        return repr(ch)[1:-1]
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
 def discover(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files under root worth reading, and (source, reason) for files of an unsupported type."""
-    found: list[Path] = []
-    unsupported: list[tuple[str, str]] = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        if rel.parts[0] in NOT_INDEXED_DIRS or rel.as_posix().lower() in NOT_INDEXED_FILES:
-            continue
-        if path.suffix.lower() in SUPPORTED:
-            found.append(path)
-        else:
-            unsupported.append(
+    """Files under root worth reading, and (source, reason) for entries skipped with a reason."""
+    walk = _Walk(root)
+    walk.folder(root)
+    while walk.links:  # after every real file and folder, so links never take their place
+        walk.link(walk.links.pop(0))
+    return sorted(walk.found), sorted(walk.refused)
+
+
+class _Walk:
+    """The state of one discover(): symlinks are followed only inside root, and each file is taken once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.inside = root.resolve()
+        self.found: list[Path] = []
+        self.refused: list[tuple[str, str]] = []
+        self.files: dict[Path, str] = {}  # resolved file -> the source it is indexed as
+        self.folders: dict[Path, str] = {self.inside: "."}  # resolved folder -> where it is walked
+        self.links: list[Path] = []
+
+    def folder(self, folder: Path) -> None:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as e:
+            if folder == self.root:
+                raise  # an unreadable knowledge folder must not look like an empty one
+            reason = f"the folder could not be read ({e.strerror or e}): make it readable by the user running adoptbot"
+            self.refused.append((folder.relative_to(self.root).as_posix(), reason))
+            return
+        for path in entries:
+            rel = path.relative_to(self.root)
+            if path.name.startswith(".") or (len(rel.parts) == 1 and path.name in NOT_INDEXED_DIRS):
+                continue
+            if visible(path.name) != path.name:
+                self.refused.append(
+                    (
+                        visible(rel.as_posix()),
+                        "the name has a line break or an invisible control character in it (written here as an "
+                        "escape such as \\u202e): rename it"
+                        + (", then its files are indexed" if path.is_dir() else ""),
+                    )
+                )
+            elif path.is_symlink():
+                self.links.append(path)
+            elif path.is_dir():
+                self.folders[path.resolve()] = rel.as_posix()
+                self.folder(path)
+            else:
+                self.file(path, path.resolve())
+
+    def file(self, path: Path, target: Path) -> None:
+        rel = path.relative_to(self.root).as_posix()
+        if rel.lower() in NOT_INDEXED_FILES:
+            return
+        if not target.is_file():
+            self.refused.append((rel, "not a regular file (a pipe, socket or device): remove it"))
+        elif path.suffix.lower() not in SUPPORTED:
+            self.refused.append(
                 (
-                    rel.as_posix(),
-                    f"unsupported file type '{path.suffix or path.name}': save guidance as "
+                    rel,
+                    f"unsupported file type '{visible(path.suffix or path.name)}': save guidance as "
                     "Markdown (.md) or plain text (.txt), checklists as YAML (.yaml)",
                 )
             )
-    return found, unsupported
+        else:
+            self.files[target] = rel
+            self.found.append(path)
+
+    def link(self, path: Path) -> None:
+        rel = path.relative_to(self.root).as_posix()
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing target, or a loop of links
+            self.refused.append(
+                (rel, "a symlink whose target does not exist (or a loop of links): fix or delete the link")
+            )
+            return
+        if not target.is_relative_to(self.inside):
+            self.refused.append(
+                (
+                    rel,
+                    "a symlink to something outside the knowledge folder, which adoptbot never reads: "
+                    "copy what it points to into the knowledge folder instead of linking to it",
+                )
+            )
+        elif target in self.folders or target in self.files:
+            where = self.folders.get(target) or self.files[target]
+            what = "the knowledge folder itself" if where == "." else f"{where}, which is indexed already"
+            self.refused.append((rel, f"a symlink to {what}: delete the link (each file is indexed once)"))
+        elif target.is_dir():
+            self.folders[target] = rel
+            self.folder(path)
+        else:
+            self.file(path, target)
 
 
-def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refusing files over max_bytes before reading them."""
-    size = path.stat().st_size
-    if size > max_bytes:
+def read_bytes(path: Path, max_bytes: int, *, inside: Path | None = None) -> bytes:
+    """The file's bytes, refusing files over max_bytes, and (with inside) files that resolve outside it."""
+    target = path.resolve()
+    if inside is not None and not target.is_relative_to(inside.resolve()):
+        raise BadFile("it now points outside the knowledge folder, which adoptbot never reads: copy the file in")
+    # O_NOFOLLOW: the resolved path must not have become a link since; O_NONBLOCK: a pipe must not hang us.
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadFile("not a regular file (a pipe, socket or device): remove it")
+        if info.st_size > max_bytes:
+            raise BadFile(
+                f"file is too large ({info.st_size:,} bytes; the limit is {max_bytes:,}): split it into "
+                "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+            )
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew while we read it
         raise BadFile(
-            f"file is too large ({size:,} bytes; the limit is {max_bytes:,}): split it into "
-            "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+            f"file is too large (the limit is {max_bytes:,} bytes): split it, or raise ADOPTBOT_MAX_FILE_BYTES"
         )
-    return path.read_bytes()
+    return data
 
 
 def file_hash(data: bytes) -> str:
