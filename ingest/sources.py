@@ -1,7 +1,8 @@
 """Read knowledge files into documents, or say exactly why a file cannot be used.
 
 Only files inside the knowledge folder are read: a symlink is followed while it stays inside, and
-a file reached twice is indexed once.
+a file reached twice is indexed once. YAML is read with limits (nesting depth, and how much anchors
+and aliases may repeat), so one file cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,6 +25,12 @@ SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES
 NOT_INDEXED_DIRS = {"eval"}
 NOT_INDEXED_FILES = {"readme.md"}
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
+
+# YAML limits: nesting depth, and how much anchors and aliases (&name, *name) may add to a file
+# (values plus characters repeated), which is what stops a "billion laughs" file.
+MAX_YAML_DEPTH = 50
+ALIAS_BUDGET = 10_000
+_SATURATED = 10**12  # sizes beyond this are all "too big"; keeps the arithmetic small
 
 # Zero-width (non-)joiners shape Persian and Indic text and emoji; every other format character is invisible.
 _JOINERS = {"\u200c", "\u200d"}
@@ -72,6 +80,12 @@ def _escape(ch: str) -> str:
     if ch in "\n\r\t":
         return repr(ch)[1:-1]
     return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
+def _quote(value: object, limit: int = 60) -> str:
+    """A value for an error message: escaped, and cut if long."""
+    text = visible(str(value))
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def discover(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -256,13 +270,93 @@ def _split_front_matter(text: str) -> tuple[dict | None, str]:
         end = text.find("\n---", end + 4)
     if end == -1:
         raise BadFile("front matter is not closed: add a line with just '---' after it")
-    try:
-        front = yaml.safe_load(text[4:end])
-    except yaml.YAMLError as e:
-        raise BadFile(f"front matter is not valid YAML ({_yaml_where(e)})") from None
+    front = _load_yaml(text[4:end], "front matter")
     if not isinstance(front, dict):
         raise BadFile("front matter must be 'key: value' lines (title, owner, last_reviewed)")
     return front, text[end + 4 :].lstrip("\n")
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """The safe loader, refusing YAML nested deeper than MAX_YAML_DEPTH."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self._depth >= MAX_YAML_DEPTH:
+            raise BadFile(f"YAML nested more than {MAX_YAML_DEPTH} levels deep: flatten it")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _load_yaml(text: str, what: str) -> Any:
+    """YAML text as Python data, within the depth and alias limits; BadFile names `what` was wrong."""
+    loader = None
+    try:
+        loader = _LimitedLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node)
+        return loader.construct_document(node)
+    except yaml.YAMLError as e:
+        raise BadFile(f"{what} is not valid YAML ({_yaml_where(e)})") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as e:
+        # PyYAML builds dates, numbers and tagged values (!!int, !!timestamp) with Python's own
+        # constructors, which raise these for values like 2026-02-30.
+        detail = f" ({_quote(e, 120)})" if isinstance(e, ValueError) else ""
+        raise BadFile(
+            f"{what} has a value YAML cannot build{detail}: write dates as real dates (YYYY-MM-DD) and put "
+            "other text in quotes"
+        ) from None
+    except RecursionError:
+        raise BadFile(f"{what} is nested too deeply: flatten it") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    """Refuse YAML whose anchors and aliases would repeat more than ALIAS_BUDGET values and characters."""
+    expanded: dict[int, int] = {}  # id(node) -> its size with every alias written out
+    written = 0  # the size of each distinct node, once
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # depth-first without recursion: a chain of aliases can be long
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            on_path.discard(key)
+            own = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+            written += own
+            expanded[key] = min(_SATURATED, own + sum(expanded[id(c)] for c in children))
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            raise BadFile("a YAML alias (*name) refers to the value it is part of: write the value out instead")
+        on_path.add(key)
+        stack.append((node, True))
+        stack += [(c, False) for c in children if id(c) not in expanded]
+    extra = expanded[id(root)] - written
+    if extra > ALIAS_BUDGET:
+        raise BadFile(
+            f"YAML anchors and aliases (&name, *name) would repeat {extra:,} values and characters, over the "
+            f"limit of {ALIAS_BUDGET:,}: write the repeated text out in full instead (see knowledge/README.md)"
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _check_fields(meta: dict) -> dict:
@@ -295,10 +389,7 @@ def _check_fields(meta: dict) -> dict:
 
 
 def _parse_checklist(source: str, text: str) -> SourceDoc:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise BadFile(f"not valid YAML ({_yaml_where(e)})") from None
+    data = _load_yaml(text, "the checklist")
     if not isinstance(data, dict):
         raise BadFile("a checklist must be a YAML mapping with id, title, owner, items")
     checklist_id = str(data.get("id") or "").strip()
@@ -338,8 +429,9 @@ def _parse_checklist(source: str, text: str) -> SourceDoc:
 
 def _yaml_where(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "syntax error"
-    return f"line {mark.line + 1}: {problem}" if mark else str(problem)
+    problem = getattr(error, "problem", None) or getattr(error, "reason", None) or "syntax error"
+    where = f"line {mark.line + 1}: {problem}" if mark else str(problem)
+    return visible(where[:200])
 
 
 def _title_from_name(source: str) -> str:

@@ -1,13 +1,23 @@
-"""Knowledge files as untrusted input: symlinks, and names that fool a terminal."""
+"""Knowledge files as untrusted input: symlinks, YAML bombs, names that fool a terminal."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
+
+import pytest
 
 from bot.cli import main
 from bot.store import KnowledgeStore, generation, is_live
 from ingest.pipeline import run_ingest
-from tests.conftest import FakeEmbedder, make_runtime, write_kb
+from ingest.sources import (
+    ALIAS_BUDGET,
+    BadFile,
+    parse,
+)
+from tests.conftest import CHECKLIST, REPO, FakeEmbedder, make_runtime, write_kb
 
 STANDARD = ["checklists/launch.yaml", "guidance/hallucination.md", "guidance/privacy.md"]
 
@@ -112,6 +122,87 @@ def test_broken_and_looping_symlinks_are_reported(tmp_path, settings, store):
     assert set(reasons) == {"guidance/gone.md", "guidance/a.md", "guidance/b.md"}
     assert all("does not exist" in r for r in reasons.values())
     assert summary.documents_added == STANDARD
+
+
+# -- Row 2: YAML bombs -------------------------------------------------------------------------------
+
+LAUGHS = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+BOMBS = {
+    "guidance/laughs.md": f"---\n{LAUGHS}title: *i\nowner: o\nlast_reviewed: 2026-01-01\n---\n\nBody.\n",
+    "checklists/laughs.yaml": (
+        f"id: laughs\n{LAUGHS}title: Laughs\nowner: o\nlast_reviewed: 2026-01-01\nitems:\n  - text: *i\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("source", sorted(BOMBS))
+def test_a_billion_laughs_file_is_refused_within_a_memory_limit(tmp_path, source):
+    """The parse runs in a process limited to 1 GB of address space: expanding the aliases would exceed it."""
+    path = tmp_path / Path(source).name
+    path.write_text(BOMBS[source])
+    assert path.stat().st_size < 600  # a few hundred bytes, as in the issue
+    script = textwrap.dedent(
+        """
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        from pathlib import Path
+        from ingest.sources import BadFile, parse
+        try:
+            parse(sys.argv[1], Path(sys.argv[2]).read_bytes())
+        except BadFile as e:
+            print("BadFile:", e)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, source, str(path)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # a MemoryError would end it with a traceback
+    assert done.stdout.startswith("BadFile: YAML anchors and aliases")
+    assert f"over the limit of {ALIAS_BUDGET:,}" in done.stdout and "write the repeated text out" in done.stdout
+
+
+def test_bombs_are_skipped_and_everything_else_is_indexed(tmp_path, settings, store):
+    root = write_kb(tmp_path / "kb", BOMBS)
+    summary = ingest(root, settings, store)
+    assert {s.source for s in summary.skipped} == set(BOMBS)
+    assert all("anchors and aliases" in s.reason for s in summary.skipped)
+    assert summary.documents_added == STANDARD
+
+
+def test_a_few_aliases_still_work(tmp_path):
+    checklist = CHECKLIST.replace("why: Someone must answer for the system.", "why: &why Someone must answer.")
+    checklist += "  - id: again\n    text: Name a deputy.\n    why: *why\n"
+    doc = parse("checklists/launch.yaml", checklist.encode())
+    assert [i.why for i in doc.items] == ["Someone must answer.", "", "Someone must answer."]
+
+
+@pytest.mark.parametrize(
+    ("front", "reason"),
+    [
+        ("title: &t [a, *t]", "refers to the value it is part of"),
+        ("title: " + "[" * 200 + "x" + "]" * 200, "nested more than"),
+        ("title: &big " + "x" * 6000 + "\nsubtitle: [*big, *big]", "anchors and aliases"),
+        ("title: T\nlast_reviewed: 2026-02-30", "real dates"),
+        ("title: T\nlast_reviewed: 0000-01-01", "real dates"),
+        ("title: T\nlast_reviewed: !!timestamp soon", "real dates"),
+        ("title: !!int " + "9" * 5000, "YAML cannot build"),
+        ("title: T\ncontrol: \x1b[2J", "not valid YAML"),
+    ],
+    ids=["self-reference", "deep", "big-alias", "feb-30", "year-0", "bad-timestamp", "huge-int", "escape-char"],
+)
+def test_yaml_that_used_to_crash_or_blow_up_is_a_bad_file(front, reason):
+    text = f"---\n{front}\nowner: o\n" + ("" if "last_reviewed" in front else "last_reviewed: 2026-01-01\n")
+    with pytest.raises(BadFile, match=reason):
+        parse("guidance/x.md", f"{text}---\n\nBody.\n".encode())
 
 
 # -- Cosmetic: names and fields that would fool a terminal -------------------------------------------
