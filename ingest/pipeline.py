@@ -34,6 +34,14 @@ class Skipped:
         return self.reason + (" (its previous version is still served)" if self.kept_previous else "")
 
 
+@dataclass(frozen=True)
+class FileWarning:
+    """Something cut or cleaned in a file that was indexed all the same."""
+
+    source: str
+    message: str
+
+
 @dataclass
 class IngestSummary:
     """What an ingest changed; `render()` for people, `to_dict()` for --json."""
@@ -43,6 +51,7 @@ class IngestSummary:
     documents_removed: list[str] = field(default_factory=list)
     documents_unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)
     chunks_added: int = 0
     chunks_updated: int = 0
     chunks_removed: int = 0
@@ -79,6 +88,7 @@ class IngestSummary:
         ]
         for name, docs in self.document_changes():
             lines += [f"  {name}: {visible(d)}" for d in docs]
+        lines += [f"  WARNING {visible(w.source)}: {visible(w.message)}" for w in self.warnings]
         lines += [f"  SKIPPED {visible(s.source)}: {visible(s.describe())}" for s in self.skipped]
         return "\n".join(lines)
 
@@ -188,13 +198,16 @@ def _ingest(
                 live += len(old)
                 summary.documents_unchanged += 1
                 continue
-            chunks = chunk_document(parse(source, data), embedder.count_tokens, embedder.max_tokens)
+            doc = parse(source, data)
+            warnings = list(doc.warnings)
+            chunks = chunk_document(doc, embedder.count_tokens, embedder.max_tokens, warn=warnings.append)
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"could not be read ({e.strerror or e})"
             live += len(old)  # its last good version keeps serving
             summary.skipped.append(Skipped(source, reason, kept_previous=bool(old)))
             continue
         (summary.documents_updated if old else summary.documents_added).append(source)
+        summary.warnings += [FileWarning(source, w) for w in warnings]
         new = {c.id: c for c in chunks}
         for chunk in chunks:
             record = old.get(chunk.id)

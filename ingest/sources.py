@@ -2,7 +2,8 @@
 
 Only files inside the knowledge folder are read: a symlink is followed while it stays inside, and
 a file reached twice is indexed once. YAML is read with limits (nesting depth, and how much anchors
-and aliases may repeat), so one file cannot exhaust memory.
+and aliases may repeat), and front-matter fields are capped, so one file cannot exhaust memory or
+flood every citation.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ NOT_INDEXED_DIRS = {"eval"}
 NOT_INDEXED_FILES = {"readme.md"}
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
 
+# Caps on what one file may put into every citation (characters).
+MAX_TITLE = 200
+MAX_OWNER = 200
+MAX_URL = 2000
+MAX_TAG = 50
+MAX_TAGS = 20
+MAX_ID = 100  # checklist and item ids
+MAX_ITEM_TEXT = 1000  # a checklist item's text, and its why
 # YAML limits: nesting depth, and how much anchors and aliases (&name, *name) may add to a file
 # (values plus characters repeated), which is what stops a "billion laughs" file.
 MAX_YAML_DEPTH = 50
@@ -62,6 +71,7 @@ class SourceDoc:
     body: str = ""
     checklist_id: str = ""
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()  # fields that were cut or cleaned; the file is indexed all the same
 
 
 def is_invisible(ch: str) -> bool:
@@ -236,13 +246,15 @@ def parse(source: str, data: bytes) -> SourceDoc:
             "missing front matter: start the file with a '---' block giving title, owner "
             "and last_reviewed (see knowledge/README.md)"
         )
-    meta = _check_fields(front)
+    warnings: list[str] = []
+    meta = _check_fields(front, warnings)
     if not body.strip():
         raise BadFile("the document has front matter but no text below it")
     return SourceDoc(
         source=source,
         kind="guidance" if suffix in GUIDANCE_SUFFIXES else "text",
         body=body,
+        warnings=tuple(warnings),
         **meta,
     )
 
@@ -359,8 +371,23 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _check_fields(meta: dict) -> dict:
-    missing = [k for k in REQUIRED_FIELDS if not str(meta.get(k) or "").strip()]
+def _text(value: object, name: str, cap: int, warnings: list[str]) -> str:
+    """A field as one line of visible text, at most cap characters; what was changed goes into warnings."""
+    text = " ".join(str(value).split())  # line breaks and tabs become spaces first
+    cleaned = " ".join("".join(ch for ch in text if not is_invisible(ch)).split())
+    if cleaned != text:
+        warnings.append(f"{name} had invisible control characters (such as \\u202e); they were removed")
+    if len(cleaned) > cap:
+        warnings.append(
+            f"{name} is {len(cleaned):,} characters long, over the limit of {cap:,}: it was cut to {cap:,}; shorten it"
+        )
+        cleaned = cleaned[: cap - 1].rstrip() + "…"
+    return cleaned
+
+
+def _check_fields(meta: dict, warnings: list[str]) -> dict:
+    values = {k: _text(meta.get(k) or "", k, cap, warnings) for k, cap in (("title", MAX_TITLE), ("owner", MAX_OWNER))}
+    missing = [k for k in REQUIRED_FIELDS if not (values[k] if k in values else str(meta.get(k) or "").strip())]
     if missing:
         raise BadFile(f"front matter is missing {', '.join(missing)}")
     reviewed = meta["last_reviewed"]
@@ -370,32 +397,44 @@ def _check_fields(meta: dict) -> dict:
         try:
             reviewed = dt.date.fromisoformat(str(reviewed).strip())
         except ValueError:
-            raise BadFile(f"last_reviewed {reviewed!r} is not a date: write it as YYYY-MM-DD") from None
+            raise BadFile(f"last_reviewed {_quote(reviewed)} is not a date: write it as YYYY-MM-DD") from None
     tags = meta.get("tags") or []
     if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",")]
+        tags = tags.split(",")
     if not isinstance(tags, list):
         raise BadFile("tags must be a list, for example: tags: [risks, privacy]")
-    url = str(meta.get("url") or "").strip()
-    if url and not url.startswith(("http://", "https://")):
-        raise BadFile(f"url {url!r} must start with http:// or https://")
+    tags = [t for t in (_text(t, "a tag", MAX_TAG, warnings) for t in tags) if t]
+    if len(tags) > MAX_TAGS:
+        warnings.append(f"{len(tags)} tags, over the limit of {MAX_TAGS}: only the first {MAX_TAGS} are kept")
     return {
-        "title": " ".join(str(meta["title"]).split()),
-        "owner": str(meta["owner"]).strip(),
+        **values,
         "last_reviewed": reviewed.isoformat(),
-        "url": url,
-        "tags": tuple(str(t).strip() for t in tags if str(t).strip()),
+        "url": _check_url(meta.get("url"), warnings),
+        "tags": tuple(tags[:MAX_TAGS]),
     }
+
+
+def _check_url(value: object, warnings: list[str]) -> str:
+    url = str(value or "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise BadFile(f"url {_quote(url)} must start with http:// or https://")
+    if any(ch.isspace() or is_invisible(ch) for ch in url):
+        raise BadFile(f"url {_quote(url)} has spaces or invisible characters in it: write a space as %20")
+    if len(url) > MAX_URL:
+        warnings.append(f"url is {len(url):,} characters long, over the limit of {MAX_URL:,}: it was left out")
+        return ""
+    return url
 
 
 def _parse_checklist(source: str, text: str) -> SourceDoc:
     data = _load_yaml(text, "the checklist")
     if not isinstance(data, dict):
         raise BadFile("a checklist must be a YAML mapping with id, title, owner, items")
-    checklist_id = str(data.get("id") or "").strip()
+    warnings: list[str] = []
+    checklist_id = _text(data.get("id") or "", "id", MAX_ID, warnings)
     if not checklist_id:
         raise BadFile("the checklist has no id: add e.g. 'id: pre-deployment'")
-    meta = _check_fields(data)
+    meta = _check_fields(data, warnings)
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         raise BadFile("the checklist has no items: add an 'items:' list")
@@ -406,15 +445,15 @@ def _parse_checklist(source: str, text: str) -> SourceDoc:
             raw = {"text": raw}
         if not isinstance(raw, dict) or not str(raw.get("text") or "").strip():
             raise BadFile(f"item {n} has no text: give every item a 'text:'")
-        item_id = str(raw.get("id") or f"item-{n}").strip()
+        item_id = _text(raw.get("id") or f"item-{n}", f"item {n} id", MAX_ID, warnings)
         if item_id in seen:
-            raise BadFile(f"item id {item_id!r} is used twice: item ids must be unique")
+            raise BadFile(f"item id {_quote(item_id)} is used twice: item ids must be unique")
         seen.add(item_id)
         items.append(
             ChecklistItem(
                 id=item_id,
-                text=" ".join(str(raw["text"]).split()),
-                why=" ".join(str(raw.get("why") or "").split()),
+                text=_text(raw["text"], f"item {n} text", MAX_ITEM_TEXT, warnings),
+                why=_text(raw.get("why") or "", f"item {n} why", MAX_ITEM_TEXT, warnings),
             )
         )
     return SourceDoc(
@@ -423,6 +462,7 @@ def _parse_checklist(source: str, text: str) -> SourceDoc:
         body=" ".join(str(data.get("summary") or "").split()),
         checklist_id=checklist_id,
         items=tuple(items),
+        warnings=tuple(warnings),
         **meta,
     )
 

@@ -1,20 +1,35 @@
-"""Knowledge files as untrusted input: symlinks, YAML bombs, names that fool a terminal."""
+"""Knowledge files as untrusted input: symlinks, YAML bombs, oversized fields, names that fool a terminal."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.cli import main
 from bot.store import KnowledgeStore, generation, is_live
+from ingest.chunking import MAX_HEADING, MAX_SECTION, chunk_document
 from ingest.pipeline import run_ingest
 from ingest.sources import (
     ALIAS_BUDGET,
+    MAX_ITEM_TEXT,
+    MAX_OWNER,
+    MAX_TAG,
+    MAX_TAGS,
+    MAX_TITLE,
     BadFile,
+    SourceDoc,
+    is_invisible,
     parse,
 )
 from tests.conftest import CHECKLIST, REPO, FakeEmbedder, make_runtime, write_kb
@@ -43,6 +58,26 @@ def guide(title: str = "Doc", body: str = "Some guidance text.", **fields: str) 
     front = {"title": title, "owner": "AI CoE", "last_reviewed": "2026-11-01", **fields}
     lines = "".join(f"{k}: {v}\n" for k, v in front.items())
     return f"---\n{lines}---\n\n{body}\n"
+
+
+class Hung(Exception):
+    """Raised in the test when work that should finish at once is still running."""
+
+
+@contextmanager
+def no_hang(seconds: float) -> Iterator[None]:
+    """Turn a hang into a failure (not a speed check: the work guarded here takes milliseconds)."""
+
+    def stop(signum, frame):
+        raise Hung(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # -- Row 1: nothing outside the knowledge folder is read ----------------------------------------------
@@ -205,6 +240,67 @@ def test_yaml_that_used_to_crash_or_blow_up_is_a_bad_file(front, reason):
         parse("guidance/x.md", f"{text}---\n\nBody.\n".encode())
 
 
+# -- Row 7: fields that would flood every citation ---------------------------------------------------
+
+
+def test_a_huge_title_is_cut_reported_and_the_file_still_indexed(tmp_path, settings, store, capsys):
+    title = "Very long title " * 100_000  # 1.6 MB
+    root = write_kb(tmp_path / "kb", {"guidance/long.md": guide(title=title, body="Text about long titles.")})
+    runtime = make_runtime(settings, FakeEmbedder())
+    assert main(["ingest", str(root)], runtime=runtime) == 0
+    out = capsys.readouterr().out
+    assert "added: guidance/long.md" in out
+    assert "WARNING guidance/long.md: title is 1,599,999 characters long, over the limit of 200" in out
+    assert len(out) < 5_000
+    [(text, meta)] = served(runtime.store)["guidance/long.md"]
+    assert len(meta["title"]) <= MAX_TITLE and meta["title"].startswith("Very long title") and text
+
+
+def test_every_capped_field_is_cut_with_a_warning_naming_it():
+    many_tags = "[" + ", ".join(f"t{i}" for i in range(30)) + ", " + "x" * 80 + "]"
+    text = guide(title="T", owner="O" * 500, url="https://x.example/" + "a" * 3000, tags=many_tags)
+    doc = parse("guidance/x.md", text.encode())
+    assert len(doc.owner) == MAX_OWNER and doc.url == "" and len(doc.tags) == MAX_TAGS
+    warnings = "\n".join(doc.warnings)
+    assert "owner is 500 characters long, over the limit of 200" in warnings
+    assert "url is 3,018 characters long, over the limit of 2,000: it was left out" in warnings
+    assert f"a tag is 80 characters long, over the limit of {MAX_TAG}" in warnings
+    assert "31 tags, over the limit of 20" in warnings
+
+
+def test_checklist_items_and_ids_are_capped_with_warnings():
+    checklist = CHECKLIST.replace("Name an accountable owner.", "owner " * 400).replace(
+        "id: review", "id: " + "r" * 150
+    )
+    checklist = checklist.replace("Someone must answer for the system.", "because " * 200)
+    doc = parse("checklists/launch.yaml", checklist.encode())
+    assert len(doc.items[0].text) == MAX_ITEM_TEXT and len(doc.items[0].why) == MAX_ITEM_TEXT
+    assert len(doc.items[1].id) == 100
+    warnings = "\n".join(doc.warnings)
+    assert "item 1 text is 2,399 characters long, over the limit of 1,000" in warnings
+    assert "item 1 why is 1,599 characters long, over the limit of 1,000" in warnings
+    assert "item 2 id is 150 characters long, over the limit of 100" in warnings
+
+
+def test_long_headings_are_cut_in_citations_and_reported(tmp_path, settings, store):
+    heading = "Heading " * 300
+    body = f"# Doc\n\n## {heading}\n\nFirst.\n\n### {heading}\n\nSecond."
+    root = write_kb(tmp_path / "kb", {"guidance/headings.md": guide(title="Doc", body=body)})
+    summary = ingest(root, settings, store)
+    sections = [m["section"] for _, m in served(store)["guidance/headings.md"]]
+    assert len(sections) == 2 and all(len(s) <= MAX_SECTION for s in sections)
+    assert sections[0].startswith("Heading Heading") and sections[0].endswith("…") and len(sections[0]) <= MAX_HEADING
+    messages = [w.message for w in summary.warnings if w.source == "guidance/headings.md"]
+    assert len(messages) == 2 and all("2,399 characters long, over the limit of 200" in m for m in messages)
+
+
+def test_a_heading_line_of_many_spaces_does_not_hang_the_ingest():
+    doc = parse("guidance/x.md", guide(body="## a" + " " * 100_000 + "b\n\nText.").encode())
+    with no_hang(60):  # the old heading pattern backtracked for hours on this line
+        [chunk] = chunk_document(doc, lambda s: len(s.split()), 256)
+    assert chunk.section == "a b"
+
+
 # -- Cosmetic: names and fields that would fool a terminal -------------------------------------------
 
 
@@ -221,3 +317,141 @@ def test_file_names_with_line_breaks_or_bidi_overrides_are_refused_and_shown_esc
     assert "\u202e" not in out and "two\nlines" not in out
     assert "SKIPPED guidance/invoice\\u202etxt.md: the name has a line break or an invisible control" in out
     assert "SKIPPED guidance/two\\nlines.md: the name has" in out
+
+
+def test_invisible_characters_in_titles_and_headings_are_removed_with_a_warning(tmp_path, settings, store):
+    body = "## Sec\u202etion\n\nText."
+    root = write_kb(tmp_path / "kb", {"guidance/rtl.md": guide(title="Evil\u202eTitle", body=body)})
+    summary = ingest(root, settings, store)
+    [(_, meta)] = served(store)["guidance/rtl.md"]
+    assert (meta["title"], meta["section"]) == ("EvilTitle", "Section")
+    messages = [w.message for w in summary.warnings]
+    assert any(m.startswith("title had invisible control characters") for m in messages)
+    assert any(m.startswith("heading 'Section' had invisible control characters") for m in messages)
+
+
+# -- Properties: any bytes give a document or a BadFile, never another exception, never a hang -------
+
+NAMES = st.sampled_from(["guidance/a.md", "guidance/a.txt", "checklists/c.yaml", "guidance/a.markdown"])
+YAMLISH = st.lists(
+    st.sampled_from(
+        [
+            "---\n",
+            "title: ",
+            "owner: ",
+            "last_reviewed: ",
+            "2026-01-01",
+            "0000-13-45",
+            "url: ",
+            "https://x/",
+            "tags: ",
+            "items:\n",
+            "  - ",
+            "text: ",
+            "why: ",
+            "id: ",
+            "&a ",
+            "*a",
+            "&b ",
+            "*b",
+            "<<: ",
+            "[",
+            "]",
+            "{",
+            "}",
+            ", ",
+            ": ",
+            "- ",
+            "? ",
+            "\n",
+            "  ",
+            "\t",
+            "!!",
+            "!!binary ",
+            "!!timestamp ",
+            "!!set ",
+            "!!python/object ",
+            "'",
+            '"',
+            "#",
+            "|\n",
+            ">\n",
+            "x",
+            "1e9999",
+            "~",
+            "null",
+            "\u202e",
+            "\x1b",
+            "\x00",
+            "\ufeff",
+            "é",
+            "# H\n",
+            "## ",
+            "```\n",
+            "%YAML 1.1\n",
+            "...\n",
+        ]
+    ),
+    max_size=60,
+).map("".join)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=50), st.dates())
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+)
+FRONT = st.fixed_dictionaries(
+    {},
+    optional={
+        k: VALUES | st.text(max_size=300)
+        for k in ("title", "owner", "last_reviewed", "url", "tags", "id", "items", "summary")
+    },
+)
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check_outcome(source: str, data: bytes) -> None:
+    """parse gives a SourceDoc whose cited fields are capped and visible, or raises BadFile; chunking works."""
+    with no_hang(20):
+        try:
+            doc = parse(source, data)
+        except BadFile as e:
+            assert str(e)
+            return
+        assert isinstance(doc, SourceDoc)
+        for value in (doc.title, doc.owner, *doc.tags, doc.checklist_id, *(i.id for i in doc.items)):
+            assert len(value) <= MAX_TITLE and not any(is_invisible(ch) for ch in value)
+        assert doc.url == "" or doc.url.startswith(("http://", "https://"))
+        for chunk in chunk_document(doc, lambda s: len(s.split()), 64):
+            assert len(chunk.section) <= MAX_SECTION and not any(is_invisible(ch) for ch in chunk.section)
+
+
+@PROPERTY
+@given(source=NAMES, data=st.binary(max_size=400))
+def test_any_bytes_parse_to_a_document_or_a_bad_file(source, data):
+    check_outcome(source, data)
+
+
+@PROPERTY
+@given(source=NAMES, text=YAMLISH, body=st.text(max_size=200))
+def test_any_yamlish_text_parses_to_a_document_or_a_bad_file(source, text, body):
+    check_outcome(source, text.encode())
+    check_outcome(source, f"---\n{text}\n---\n{body}".encode())
+
+
+@PROPERTY
+@given(source=NAMES, front=FRONT, body=st.text(max_size=300))
+def test_any_front_matter_parses_to_a_document_or_a_bad_file(source, front, body):
+    dumped = yaml.safe_dump(front, allow_unicode=True)
+    check_outcome(source, f"---\n{dumped}---\n{body}".encode())
+    if source.endswith(".yaml"):
+        check_outcome(source, dumped.encode())
+
+
+def test_the_hang_guard_itself_fires():
+    """no_hang must turn a real hang into a failure, or the properties above could not catch one."""
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(Hung), no_hang(0.2):
+            os.read(read_end, 1)  # nothing is ever written: blocks for ever
+    finally:
+        os.close(read_end)
+        os.close(write_end)
