@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 from bot.cli import main
@@ -182,3 +183,27 @@ def test_serve_reports_bad_platform_configuration_before_doing_any_work(tmp_path
         runtime = make_runtime(dataclasses.replace(settings, **changes), FakeEmbedder())
         assert main(["serve"], runtime=runtime) == 2
         assert variable in capsys.readouterr().err
+
+
+def test_citations_never_print_control_or_bidi_characters_raw(tmp_path, settings, capsys):
+    """An index written before names and fields were cleaned (or by another writer) still prints safely."""
+    runtime = make_runtime(dataclasses.replace(settings, backend="template"), FakeEmbedder())
+    main(["ingest", str(write_kb(tmp_path / "kb"))], runtime=runtime)
+    col = runtime.store.current()
+    got = col.get(include=["metadatas"])
+    hostile = {
+        "title": "Invoice\u202egpj.exe",
+        "section": "First line\nSecond line",
+        "source": "guidance/\x1b[2Jcleared.md",
+        "url": "https://intranet.example.com/\u2028x",
+    }
+    col.update(ids=got["ids"], metadatas=[{**m, **hostile} for m in got["metadatas"]])
+    capsys.readouterr()
+
+    assert main(["ask", "Is it ok to put personal data into prompts?"], runtime=runtime) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\u202e\x1b\u2028")
+    cited = [line for line in out.splitlines() if "Invoice" in line]
+    assert cited and all(
+        "Invoice\\u202egpj.exe - First line\\nSecond line (guidance/\\u001b[2Jcleared.md" in c for c in cited
+    )
