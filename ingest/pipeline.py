@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.embedding import Embedder
-from bot.errors import ConfigError, IngestBusy
+from bot.errors import ConfigError, DataDirUnusable, IngestBusy
 from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
 from ingest.chunking import Chunk, chunk_document
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
@@ -98,15 +98,19 @@ def ingest_lock(data_dir: Path, *, wait: bool = False) -> Iterator[None]:
     """One ingest at a time per data directory; refuse at once unless wait is set."""
     from filelock import FileLock, Timeout
 
-    data_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(data_dir / "ingest.lock"))
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=-1 if wait else 0)
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         raise IngestBusy(
             f"Another ingest is already running on {data_dir}. Wait for it to finish, "
             "or run `adoptbot ingest --wait` to start as soon as it does."
         ) from None
+    except OSError as e:
+        raise DataDirUnusable(
+            data_dir, e, fix="an ingest writes its lock file there, so make it writable by the user running adoptbot"
+        ) from e
     try:
         yield
     finally:
