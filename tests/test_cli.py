@@ -1,6 +1,7 @@
 import ctypes
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -9,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.runtime import Runtime
 from bot.settings import Settings
+from tests import test_chroma_server
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
+
+chroma_url = test_chroma_server.chroma_url  # the fixture: a real `chroma run` on a free loopback port
 
 
 def test_ingest_json_summary_and_strict_exit(tmp_path, settings, capsys):
@@ -277,6 +282,74 @@ def test_a_read_only_index_is_reported_because_embedded_chroma_cannot_open_one(t
     finally:
         for path in tree:
             path.chmod(modes[path])
+
+
+def test_with_a_chroma_server_an_unwritable_data_dir_still_answers(tmp_path, chroma_url, real_embedder, capsys, caplog):
+    kb = write_kb(tmp_path / "kb")
+    writer = Runtime(
+        Settings(data_dir=tmp_path / "data", knowledge_dir=kb, chroma_url=chroma_url), embedder=real_embedder
+    )
+    writer.ingest(progress=False)
+    settings = Settings(data_dir=Path("/proc/nope"), knowledge_dir=kb, chroma_url=chroma_url, backend="template")
+    runtime = Runtime(settings, embedder=real_embedder)
+
+    assert main(["ask", "--json", "Is it ok to put personal data into prompts?"], runtime=runtime) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["source"] == "guidance/privacy.md"
+    with caplog.at_level(logging.WARNING):
+        assert not runtime.feedback.available  # Slack and Teams answer without feedback buttons
+    assert any("/proc/nope" in r.getMessage() and "without feedback buttons" in r.getMessage() for r in caplog.records)
+    assert main(["ingest"], runtime=runtime) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "Cannot use the data directory /proc/nope" in line and "lock file" in line
+
+
+def test_serve_starts_with_an_unwritable_data_dir_when_the_index_is_on_a_chroma_server(
+    tmp_path, chroma_url, real_embedder
+):
+    """The real composition root: Teams (anonymous, development mode) served, feedback off with a warning."""
+    import socket
+    import time
+    import urllib.request
+
+    kb = write_kb(tmp_path / "kb")
+    Runtime(
+        Settings(data_dir=tmp_path / "data", knowledge_dir=kb, chroma_url=chroma_url), embedder=real_embedder
+    ).ingest(progress=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOPTBOT_", "SLACK_", "CONNECTIONS__"))}
+    env.update(
+        ADOPTBOT_TEAMS_ALLOW_ANONYMOUS="true",
+        ADOPTBOT_DATA_DIR="/proc/nope",
+        ADOPTBOT_CHROMA_URL=chroma_url,
+        ADOPTBOT_KNOWLEDGE_DIR=str(kb),
+        ADOPTBOT_BACKEND="template",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        health = None
+        deadline = time.monotonic() + 120
+        while health is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                    health = json.loads(response.read())
+            except OSError:
+                time.sleep(0.5)
+        assert health is not None, proc.stderr.read() if proc.poll() is not None else "no answer on /healthz"
+        assert health["ok"] and health["teams"] and health["chunks"] == 5
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    err = proc.stderr.read()
+    assert "Cannot use the data directory /proc/nope" in err and "without feedback buttons" in err
+    assert "Traceback" not in err
 
 
 def test_citations_never_print_control_or_bidi_characters_raw(tmp_path, settings, capsys):
