@@ -21,6 +21,7 @@ from bot.evaluation import load_questions, run_eval
 from bot.runtime import Runtime
 from bot.settings import BACKENDS, Settings
 from bot.types import Answer, Citation, Question, Turn
+from ingest.sources import visible
 
 USAGE_ERRORS = (ConfigError, IngestBusy, IndexEmpty, EmptyQuestion, BackendUnavailable)
 
@@ -96,10 +97,10 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
         runtime = runtime or Runtime(Settings.from_env())
         return COMMANDS[args.command](runtime, args)
     except USAGE_ERRORS as e:
-        print(f"adoptbot: {e}", file=sys.stderr)
+        print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except AdoptbotError as e:
-        print(f"adoptbot: {e}", file=sys.stderr)
+        print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("adoptbot: interrupted; the previous index is still serving.", file=sys.stderr)
@@ -114,7 +115,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     except Exception as e:
         logging.getLogger("adoptbot.ingest").exception("ingest failed")
         print(
-            f"adoptbot: ingest failed ({type(e).__name__}: {e}); the previous index is still "
+            f"adoptbot: ingest failed ({type(e).__name__}: {visible(str(e))}); the previous index is still "
             "serving. Fix the cause (disk space? permissions?) and run `adoptbot ingest` again.",
             file=sys.stderr,
         )
@@ -131,8 +132,9 @@ def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
         print("The knowledge base has not been indexed yet: run `adoptbot ingest`.")
     else:
         print(
-            f"{info.documents} documents, {info.chunks} chunks, indexed {info.indexed_at} "
-            f"(collection version {info.version}, generation {info.generation}, embeddings: {info.embed_model})."
+            f"{info.documents} documents, {info.chunks} chunks, indexed {visible(info.indexed_at)} "
+            f"(collection version {info.version}, generation {info.generation}, "
+            f"embeddings: {visible(info.embed_model)})."
         )
     if not args.json:
         print(f"Answers with: {runtime.engine.describe_backend()}.")
@@ -156,24 +158,25 @@ def ensure_index(runtime: Runtime) -> None:
 
 
 def render_answer(answer: Answer) -> str:
-    """An answer and its sources for a person reading a terminal."""
-    lines = [answer.text, ""]
+    """An answer and its sources for a person reading a terminal; nothing from the files reaches it raw."""
+    lines = [visible(answer.text, keep="\n\t"), ""]
     if answer.sources:
         lines.append("Sources:")
         lines += [f"  [{c.n}] {_cite_line(c)}" for c in answer.sources]
     if answer.related:
         lines.append("Related:" if answer.answered else "Nearest topics:")
         lines += [f"  - {_cite_line(c)}" for c in answer.related]
-    lines += [f"Note: {n}" for n in answer.notes]
+    lines += [f"Note: {visible(n)}" for n in answer.notes]
     if answer.status != "smalltalk":
         lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
     return "\n".join(lines).rstrip()
 
 
 def _cite_line(c: Citation) -> str:
+    """One citation on one line: line breaks and invisible characters (U+202E) in metadata are escaped."""
     reviewed = f", reviewed {c.last_reviewed}" if c.last_reviewed else ""
     url = f" <{c.url}>" if c.url else ""
-    return f"{c.title} - {c.section} ({c.source}{reviewed}){url}"
+    return visible(f"{c.title} - {c.section} ({c.source}{reviewed}){url}")
 
 
 def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -236,7 +239,7 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
         try:
             answer = engine.answer(Question(line, history=tuple(history)), backend=args.backend)
         except EmptyQuestion as e:
-            print(e)
+            print(visible(str(e)))
             continue
         print("\nadoptbot> " + render_answer(answer))
         history += [Turn("user", line), Turn("assistant", answer.text)]

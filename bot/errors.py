@@ -2,6 +2,7 @@
 
     AdoptbotError
     ├── ConfigError      a setting is missing or invalid (names the variable)
+    │   └── DataDirUnusable   the data directory cannot be created or written (names it and ADOPTBOT_DATA_DIR)
     ├── IngestBusy       another ingest holds the lock
     ├── IndexEmpty       nothing has been indexed yet
     ├── EmptyQuestion    the question has no words in it
@@ -12,6 +13,10 @@
 Third-party exceptions are mapped to these at the boundary where they occur.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class AdoptbotError(Exception):
     """Base class: the message is meant for the person running adoptbot."""
@@ -19,6 +24,19 @@ class AdoptbotError(Exception):
 
 class ConfigError(AdoptbotError):
     """A setting is missing or invalid."""
+
+
+class DataDirUnusable(ConfigError):
+    """The data directory (ADOPTBOT_DATA_DIR) cannot be created or written."""
+
+    def __init__(self, directory: Path, problem: BaseException, fix: str = "") -> None:
+        self.directory = directory
+        detail = " ".join(str(problem).split())
+        super().__init__(
+            f"Cannot use the data directory {directory} ({detail}): "
+            + (fix or "make it writable by the user running adoptbot")
+            + ", or set ADOPTBOT_DATA_DIR to a directory that is."
+        )
 
 
 class IngestBusy(AdoptbotError):

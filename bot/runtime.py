@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +14,8 @@ from bot.answerers.openai_compat import OpenAICompatibleAnswerer
 from bot.answerers.template import TemplateAnswerer
 from bot.answering import Engine, Gate
 from bot.embedding import Embedder, SentenceTransformerEmbedder
-from bot.feedback import FeedbackStore
+from bot.errors import ConfigError
+from bot.feedback import FeedbackStore, user_hash_key
 from bot.reindex import Reindexer
 from bot.retrieval import Retriever
 from bot.settings import Settings
@@ -21,6 +23,8 @@ from bot.store import IndexInfo, KnowledgeStore, generation, open_client
 from bot.vocabulary import FILE_NAME as VOCABULARY_FILE
 from bot.vocabulary import VocabularyFile
 from ingest.pipeline import IngestSummary, run_ingest
+
+log = logging.getLogger(__name__)
 
 
 def auto_backends(s: Settings) -> dict[str, Any]:
@@ -136,7 +140,14 @@ class Runtime:
 
     @cached_property
     def feedback(self) -> FeedbackStore:
-        return FeedbackStore(self.settings.feedback_path)
+        """The feedback store; when the data directory cannot hold it, one that keeps nothing (and says so)."""
+        s = self.settings
+        try:
+            key = user_hash_key(s.data_dir, s.user_hash_key)
+            return FeedbackStore(s.feedback_path, user_key=key, retention_days=s.retention_days)
+        except ConfigError as e:
+            log.warning("%s Until then answers are sent without feedback buttons and nothing is recorded.", e)
+            return FeedbackStore.unavailable()
 
     @cached_property
     def reindexer(self) -> Reindexer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,9 @@ class Settings:
     min_term_coverage: float = 0.75
     max_question_chars: int = 2000
     escalation_contact: str = ""
+    # Privacy and retention
+    retention_days: int = 90  # answers and votes older than this are deleted from the feedback store
+    user_hash_key: str = field(default="", repr=False)  # empty: a random key kept in data_dir, created 0600
     # Serving
     host: str = "0.0.0.0"
     port: int = 3000

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, DataDirUnusable
 from bot.settings import Settings
 
 COMPLETE = "adoptbot_complete"
@@ -39,6 +39,7 @@ def open_client(settings: Settings) -> Any:
     """A Chroma client: a server when ADOPTBOT_CHROMA_URL is set, else the embedded store."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
+    from chromadb.errors import ChromaError
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
@@ -52,8 +53,19 @@ def open_client(settings: Settings) -> Any:
             ssl=scheme == "https",
             settings=chroma_settings,
         )
-    settings.store_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    try:
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except OSError as e:
+        raise DataDirUnusable(settings.data_dir, e) from e
+    except ChromaError as e:
+        # Chroma's embedded store writes to its SQLite file when it opens, so it cannot serve a read-only copy.
+        raise DataDirUnusable(
+            settings.data_dir,
+            e,
+            fix=f"the embedded Chroma store needs write access to {settings.store_dir} even to answer, so make it "
+            "writable by the user running adoptbot, or serve the index from a Chroma server (ADOPTBOT_CHROMA_URL)",
+        ) from e
 
 
 def reusable(collection: Any, embed_model: str) -> bool:

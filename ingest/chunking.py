@@ -7,12 +7,16 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.sources import SourceDoc
+from ingest.sources import SourceDoc, is_invisible
 
 TokenCounter = Callable[[str], int]
+Warn = Callable[[str], None]
 
 OVERVIEW = "Overview"
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+MAX_HEADING = 200  # characters of one heading in a citation
+MAX_SECTION = 300  # characters of a heading path ("A > B > C")
+# No backtracking: a heading line of many spaces must not take minutes (the closing #s are trimmed in code).
+_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -57,14 +61,16 @@ class Chunk:
         }
 
 
-def chunk_document(doc: SourceDoc, count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:
-    """Chunks of doc, each embed_text at most max_tokens word pieces (special tokens included)."""
+def chunk_document(
+    doc: SourceDoc, count_tokens: TokenCounter, max_tokens: int, *, warn: Warn | None = None
+) -> list[Chunk]:
+    """Chunks of doc, each embed_text at most max_tokens word pieces; warn(message) for headings that were cut."""
     if doc.kind == "checklist":
         pieces = list(_checklist_pieces(doc, count_tokens, max_tokens))
     else:
         pieces = [
             (section, text, "")
-            for section, body in _sections(doc.body)
+            for section, body in _sections(doc.body, warn or (lambda message: None))
             for text in _pack(_blocks(body), count_tokens, _budget(doc, section, count_tokens, max_tokens))
         ]
     chunks: list[Chunk] = []
@@ -103,7 +109,7 @@ def _budget(doc: SourceDoc, section: str, count_tokens: TokenCounter, max_tokens
     return max(32, max_tokens - 2 - header)
 
 
-def _sections(body: str) -> Iterator[tuple[str, str]]:
+def _sections(body: str, warn: Warn) -> Iterator[tuple[str, str]]:
     """(heading path, text) per section; a lone top-level heading is the title, not a section."""
     lines = body.split("\n")
     headings = [_HEADING.match(line) for line in _outside_fences(lines)]
@@ -114,7 +120,10 @@ def _sections(body: str) -> Iterator[tuple[str, str]]:
     def flush() -> Iterator[tuple[str, str]]:
         text = "\n".join(current).strip()
         if text:
-            yield (" > ".join(t for _, t in path) or OVERVIEW), text
+            section = " > ".join(t for _, t in path) or OVERVIEW
+            if len(section) > MAX_SECTION:
+                section = section[: MAX_SECTION - 1].rstrip() + "…"
+            yield section, text
 
     for line, match in zip(lines, headings, strict=True):
         if match is None:
@@ -122,12 +131,31 @@ def _sections(body: str) -> Iterator[tuple[str, str]]:
             continue
         yield from flush()
         current = []
-        level, title = len(match.group(1)), match.group(2).strip()
+        level, title = len(match.group(1)), _heading_text(match.group(2), warn)
         if level == 1 and h1_count == 1:
             path = []
             continue
         path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
     yield from flush()
+
+
+def _heading_text(raw: str, warn: Warn) -> str:
+    """A heading as it is cited: closing #s trimmed, invisible characters removed, at most MAX_HEADING long."""
+    title = raw.strip()
+    unclosed = title.rstrip("#")
+    if unclosed != title and (not unclosed or unclosed[-1].isspace()):
+        title = unclosed.strip()
+    title = " ".join(title.split())  # tabs become spaces before invisible characters are dropped
+    cleaned = " ".join("".join(ch for ch in title if not is_invisible(ch)).split())
+    if cleaned != title:
+        warn(f"heading {cleaned[:60]!r} had invisible control characters (such as \\u202e); they were removed")
+    if len(cleaned) > MAX_HEADING:
+        warn(
+            f"heading {cleaned[:40]!r}... is {len(cleaned):,} characters long, over the limit of {MAX_HEADING}: "
+            "it was cut; shorten it"
+        )
+        cleaned = cleaned[: MAX_HEADING - 1].rstrip() + "…"
+    return cleaned
 
 
 def _outside_fences(lines: list[str]) -> Iterator[str]:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.embedding import Embedder
-from bot.errors import ConfigError, IngestBusy
+from bot.errors import ConfigError, DataDirUnusable, IngestBusy
 from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
 from ingest.chunking import Chunk, chunk_document
-from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
+from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 1000  # well under Chroma's maximum batch size
@@ -34,6 +34,14 @@ class Skipped:
         return self.reason + (" (its previous version is still served)" if self.kept_previous else "")
 
 
+@dataclass(frozen=True)
+class FileWarning:
+    """Something cut or cleaned in a file that was indexed all the same."""
+
+    source: str
+    message: str
+
+
 @dataclass
 class IngestSummary:
     """What an ingest changed; `render()` for people, `to_dict()` for --json."""
@@ -43,6 +51,7 @@ class IngestSummary:
     documents_removed: list[str] = field(default_factory=list)
     documents_unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)
     chunks_added: int = 0
     chunks_updated: int = 0
     chunks_removed: int = 0
@@ -78,8 +87,9 @@ class IngestSummary:
             f"{self.chunks_removed} removed, {self.chunks_embedded} embedded",
         ]
         for name, docs in self.document_changes():
-            lines += [f"  {name}: {d}" for d in docs]
-        lines += [f"  SKIPPED {s.source}: {s.describe()}" for s in self.skipped]
+            lines += [f"  {name}: {visible(d)}" for d in docs]
+        lines += [f"  WARNING {visible(w.source)}: {visible(w.message)}" for w in self.warnings]
+        lines += [f"  SKIPPED {visible(s.source)}: {visible(s.describe())}" for s in self.skipped]
         return "\n".join(lines)
 
 
@@ -88,15 +98,19 @@ def ingest_lock(data_dir: Path, *, wait: bool = False) -> Iterator[None]:
     """One ingest at a time per data directory; refuse at once unless wait is set."""
     from filelock import FileLock, Timeout
 
-    data_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(data_dir / "ingest.lock"))
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=-1 if wait else 0)
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         raise IngestBusy(
             f"Another ingest is already running on {data_dir}. Wait for it to finish, "
             "or run `adoptbot ingest --wait` to start as soon as it does."
         ) from None
+    except OSError as e:
+        raise DataDirUnusable(
+            data_dir, e, fix="an ingest writes its lock file there, so make it writable by the user running adoptbot"
+        ) from e
     try:
         yield
     finally:
@@ -182,19 +196,22 @@ def _ingest(
         seen.add(source)
         old = prev.chunks.get(source, {})
         try:
-            data = read_bytes(path, max_file_bytes)
+            data = read_bytes(path, max_file_bytes, inside=root)
             digest = file_hash(data)
             if prev.file_hashes.get(source) == digest:
                 live += len(old)
                 summary.documents_unchanged += 1
                 continue
-            chunks = chunk_document(parse(source, data), embedder.count_tokens, embedder.max_tokens)
+            doc = parse(source, data)
+            warnings = list(doc.warnings)
+            chunks = chunk_document(doc, embedder.count_tokens, embedder.max_tokens, warn=warnings.append)
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"could not be read ({e.strerror or e})"
             live += len(old)  # its last good version keeps serving
             summary.skipped.append(Skipped(source, reason, kept_previous=bool(old)))
             continue
         (summary.documents_updated if old else summary.documents_added).append(source)
+        summary.warnings += [FileWarning(source, w) for w in warnings]
         new = {c.id: c for c in chunks}
         for chunk in chunks:
             record = old.get(chunk.id)

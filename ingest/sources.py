@@ -1,11 +1,21 @@
-"""Read knowledge files into documents, or say exactly why a file cannot be used."""
+"""Read knowledge files into documents, or say exactly why a file cannot be used.
+
+Only files inside the knowledge folder are read: a symlink is followed while it stays inside, and
+a file reached twice is indexed once. YAML is read with limits (nesting depth, and how much anchors
+and aliases may repeat), and front-matter fields are capped, so one file cannot exhaust memory or
+flood every citation.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -16,6 +26,24 @@ SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES
 NOT_INDEXED_DIRS = {"eval"}
 NOT_INDEXED_FILES = {"readme.md", "synonyms.yaml"}  # synonyms: bot/vocabulary.py
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
+
+# Caps on what one file may put into every citation (characters).
+MAX_TITLE = 200
+MAX_OWNER = 200
+MAX_URL = 2000
+MAX_TAG = 50
+MAX_TAGS = 20
+MAX_ID = 100  # checklist and item ids
+MAX_ITEM_TEXT = 1000  # a checklist item's text, and its why
+# YAML limits: nesting depth, and how much anchors and aliases (&name, *name) may add to a file
+# (values plus characters repeated), which is what stops a "billion laughs" file.
+MAX_YAML_DEPTH = 50
+ALIAS_BUDGET = 10_000
+_SATURATED = 10**12  # sizes beyond this are all "too big"; keeps the arithmetic small
+
+# Zero-width (non-)joiners shape Persian and Indic text and emoji; every other format character is invisible.
+_JOINERS = {"\u200c", "\u200d"}
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 class BadFile(Exception):
@@ -43,40 +71,152 @@ class SourceDoc:
     body: str = ""
     checklist_id: str = ""
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()  # fields that were cut or cleaned; the file is indexed all the same
+
+
+def is_invisible(ch: str) -> bool:
+    """Whether ch is a control or invisible formatting character (line breaks, U+202E, ...)."""
+    return unicodedata.category(ch) in _INVISIBLE_CATEGORIES and ch not in _JOINERS
+
+
+def visible(text: str, keep: str = "") -> str:
+    """text with control and invisible formatting characters written as escapes (\\n, \\u202e), except keep."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch in keep or not is_invisible(ch) else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch in "\n\r\t":
+        return repr(ch)[1:-1]
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
+def _quote(value: object, limit: int = 60) -> str:
+    """A value for an error message: escaped, and cut if long."""
+    text = visible(str(value))
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def discover(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files under root worth reading, and (source, reason) for files of an unsupported type."""
-    found: list[Path] = []
-    unsupported: list[tuple[str, str]] = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        if rel.parts[0] in NOT_INDEXED_DIRS or rel.as_posix().lower() in NOT_INDEXED_FILES:
-            continue
-        if path.suffix.lower() in SUPPORTED:
-            found.append(path)
-        else:
-            unsupported.append(
+    """Files under root worth reading, and (source, reason) for entries skipped with a reason."""
+    walk = _Walk(root)
+    walk.folder(root)
+    while walk.links:  # after every real file and folder, so links never take their place
+        walk.link(walk.links.pop(0))
+    return sorted(walk.found), sorted(walk.refused)
+
+
+class _Walk:
+    """The state of one discover(): symlinks are followed only inside root, and each file is taken once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.inside = root.resolve()
+        self.found: list[Path] = []
+        self.refused: list[tuple[str, str]] = []
+        self.files: dict[Path, str] = {}  # resolved file -> the source it is indexed as
+        self.folders: dict[Path, str] = {self.inside: "."}  # resolved folder -> where it is walked
+        self.links: list[Path] = []
+
+    def folder(self, folder: Path) -> None:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as e:
+            if folder == self.root:
+                raise  # an unreadable knowledge folder must not look like an empty one
+            reason = f"the folder could not be read ({e.strerror or e}): make it readable by the user running adoptbot"
+            self.refused.append((folder.relative_to(self.root).as_posix(), reason))
+            return
+        for path in entries:
+            rel = path.relative_to(self.root)
+            if path.name.startswith(".") or (len(rel.parts) == 1 and path.name in NOT_INDEXED_DIRS):
+                continue
+            if visible(path.name) != path.name:
+                self.refused.append(
+                    (
+                        visible(rel.as_posix()),
+                        "the name has a line break or an invisible control character in it (written here as an "
+                        "escape such as \\u202e): rename it"
+                        + (", then its files are indexed" if path.is_dir() else ""),
+                    )
+                )
+            elif path.is_symlink():
+                self.links.append(path)
+            elif path.is_dir():
+                self.folders[path.resolve()] = rel.as_posix()
+                self.folder(path)
+            else:
+                self.file(path, path.resolve())
+
+    def file(self, path: Path, target: Path) -> None:
+        rel = path.relative_to(self.root).as_posix()
+        if rel.lower() in NOT_INDEXED_FILES:
+            return
+        if not target.is_file():
+            self.refused.append((rel, "not a regular file (a pipe, socket or device): remove it"))
+        elif path.suffix.lower() not in SUPPORTED:
+            self.refused.append(
                 (
-                    rel.as_posix(),
-                    f"unsupported file type '{path.suffix or path.name}': save guidance as "
+                    rel,
+                    f"unsupported file type '{visible(path.suffix or path.name)}': save guidance as "
                     "Markdown (.md) or plain text (.txt), checklists as YAML (.yaml)",
                 )
             )
-    return found, unsupported
+        else:
+            self.files[target] = rel
+            self.found.append(path)
+
+    def link(self, path: Path) -> None:
+        rel = path.relative_to(self.root).as_posix()
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing target, or a loop of links
+            self.refused.append(
+                (rel, "a symlink whose target does not exist (or a loop of links): fix or delete the link")
+            )
+            return
+        if not target.is_relative_to(self.inside):
+            self.refused.append(
+                (
+                    rel,
+                    "a symlink to something outside the knowledge folder, which adoptbot never reads: "
+                    "copy what it points to into the knowledge folder instead of linking to it",
+                )
+            )
+        elif target in self.folders or target in self.files:
+            where = self.folders.get(target) or self.files[target]
+            what = "the knowledge folder itself" if where == "." else f"{where}, which is indexed already"
+            self.refused.append((rel, f"a symlink to {what}: delete the link (each file is indexed once)"))
+        elif target.is_dir():
+            self.folders[target] = rel
+            self.folder(path)
+        else:
+            self.file(path, target)
 
 
-def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refusing files over max_bytes before reading them."""
-    size = path.stat().st_size
-    if size > max_bytes:
+def read_bytes(path: Path, max_bytes: int, *, inside: Path | None = None) -> bytes:
+    """The file's bytes, refusing files over max_bytes, and (with inside) files that resolve outside it."""
+    target = path.resolve()
+    if inside is not None and not target.is_relative_to(inside.resolve()):
+        raise BadFile("it now points outside the knowledge folder, which adoptbot never reads: copy the file in")
+    # O_NOFOLLOW: the resolved path must not have become a link since; O_NONBLOCK: a pipe must not hang us.
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadFile("not a regular file (a pipe, socket or device): remove it")
+        if info.st_size > max_bytes:
+            raise BadFile(
+                f"file is too large ({info.st_size:,} bytes; the limit is {max_bytes:,}): split it into "
+                "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+            )
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew while we read it
         raise BadFile(
-            f"file is too large ({size:,} bytes; the limit is {max_bytes:,}): split it into "
-            "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+            f"file is too large (the limit is {max_bytes:,} bytes): split it, or raise ADOPTBOT_MAX_FILE_BYTES"
         )
-    return path.read_bytes()
+    return data
 
 
 def file_hash(data: bytes) -> str:
@@ -106,13 +246,15 @@ def parse(source: str, data: bytes) -> SourceDoc:
             "missing front matter: start the file with a '---' block giving title, owner "
             "and last_reviewed (see knowledge/README.md)"
         )
-    meta = _check_fields(front)
+    warnings: list[str] = []
+    meta = _check_fields(front, warnings)
     if not body.strip():
         raise BadFile("the document has front matter but no text below it")
     return SourceDoc(
         source=source,
         kind="guidance" if suffix in GUIDANCE_SUFFIXES else "text",
         body=body,
+        warnings=tuple(warnings),
         **meta,
     )
 
@@ -140,17 +282,112 @@ def _split_front_matter(text: str) -> tuple[dict | None, str]:
         end = text.find("\n---", end + 4)
     if end == -1:
         raise BadFile("front matter is not closed: add a line with just '---' after it")
-    try:
-        front = yaml.safe_load(text[4:end])
-    except yaml.YAMLError as e:
-        raise BadFile(f"front matter is not valid YAML ({_yaml_where(e)})") from None
+    front = _load_yaml(text[4:end], "front matter")
     if not isinstance(front, dict):
         raise BadFile("front matter must be 'key: value' lines (title, owner, last_reviewed)")
     return front, text[end + 4 :].lstrip("\n")
 
 
-def _check_fields(meta: dict) -> dict:
-    missing = [k for k in REQUIRED_FIELDS if not str(meta.get(k) or "").strip()]
+class _LimitedLoader(yaml.SafeLoader):
+    """The safe loader, refusing YAML nested deeper than MAX_YAML_DEPTH."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self._depth >= MAX_YAML_DEPTH:
+            raise BadFile(f"YAML nested more than {MAX_YAML_DEPTH} levels deep: flatten it")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _load_yaml(text: str, what: str) -> Any:
+    """YAML text as Python data, within the depth and alias limits; BadFile names `what` was wrong."""
+    loader = None
+    try:
+        loader = _LimitedLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node)
+        return loader.construct_document(node)
+    except yaml.YAMLError as e:
+        raise BadFile(f"{what} is not valid YAML ({_yaml_where(e)})") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as e:
+        # PyYAML builds dates, numbers and tagged values (!!int, !!timestamp) with Python's own
+        # constructors, which raise these for values like 2026-02-30.
+        detail = f" ({_quote(e, 120)})" if isinstance(e, ValueError) else ""
+        raise BadFile(
+            f"{what} has a value YAML cannot build{detail}: write dates as real dates (YYYY-MM-DD) and put "
+            "other text in quotes"
+        ) from None
+    except RecursionError:
+        raise BadFile(f"{what} is nested too deeply: flatten it") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    """Refuse YAML whose anchors and aliases would repeat more than ALIAS_BUDGET values and characters."""
+    expanded: dict[int, int] = {}  # id(node) -> its size with every alias written out
+    written = 0  # the size of each distinct node, once
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # depth-first without recursion: a chain of aliases can be long
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            on_path.discard(key)
+            own = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+            written += own
+            expanded[key] = min(_SATURATED, own + sum(expanded[id(c)] for c in children))
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            raise BadFile("a YAML alias (*name) refers to the value it is part of: write the value out instead")
+        on_path.add(key)
+        stack.append((node, True))
+        stack += [(c, False) for c in children if id(c) not in expanded]
+    extra = expanded[id(root)] - written
+    if extra > ALIAS_BUDGET:
+        raise BadFile(
+            f"YAML anchors and aliases (&name, *name) would repeat {extra:,} values and characters, over the "
+            f"limit of {ALIAS_BUDGET:,}: write the repeated text out in full instead (see knowledge/README.md)"
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _text(value: object, name: str, cap: int, warnings: list[str]) -> str:
+    """A field as one line of visible text, at most cap characters; what was changed goes into warnings."""
+    text = " ".join(str(value).split())  # line breaks and tabs become spaces first
+    cleaned = " ".join("".join(ch for ch in text if not is_invisible(ch)).split())
+    if cleaned != text:
+        warnings.append(f"{name} had invisible control characters (such as \\u202e); they were removed")
+    if len(cleaned) > cap:
+        warnings.append(
+            f"{name} is {len(cleaned):,} characters long, over the limit of {cap:,}: it was cut to {cap:,}; shorten it"
+        )
+        cleaned = cleaned[: cap - 1].rstrip() + "…"
+    return cleaned
+
+
+def _check_fields(meta: dict, warnings: list[str]) -> dict:
+    values = {k: _text(meta.get(k) or "", k, cap, warnings) for k, cap in (("title", MAX_TITLE), ("owner", MAX_OWNER))}
+    missing = [k for k in REQUIRED_FIELDS if not (values[k] if k in values else str(meta.get(k) or "").strip())]
     if missing:
         raise BadFile(f"front matter is missing {', '.join(missing)}")
     reviewed = meta["last_reviewed"]
@@ -160,35 +397,44 @@ def _check_fields(meta: dict) -> dict:
         try:
             reviewed = dt.date.fromisoformat(str(reviewed).strip())
         except ValueError:
-            raise BadFile(f"last_reviewed {reviewed!r} is not a date: write it as YYYY-MM-DD") from None
+            raise BadFile(f"last_reviewed {_quote(reviewed)} is not a date: write it as YYYY-MM-DD") from None
     tags = meta.get("tags") or []
     if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",")]
+        tags = tags.split(",")
     if not isinstance(tags, list):
         raise BadFile("tags must be a list, for example: tags: [risks, privacy]")
-    url = str(meta.get("url") or "").strip()
-    if url and not url.startswith(("http://", "https://")):
-        raise BadFile(f"url {url!r} must start with http:// or https://")
+    tags = [t for t in (_text(t, "a tag", MAX_TAG, warnings) for t in tags) if t]
+    if len(tags) > MAX_TAGS:
+        warnings.append(f"{len(tags)} tags, over the limit of {MAX_TAGS}: only the first {MAX_TAGS} are kept")
     return {
-        "title": " ".join(str(meta["title"]).split()),
-        "owner": str(meta["owner"]).strip(),
+        **values,
         "last_reviewed": reviewed.isoformat(),
-        "url": url,
-        "tags": tuple(str(t).strip() for t in tags if str(t).strip()),
+        "url": _check_url(meta.get("url"), warnings),
+        "tags": tuple(tags[:MAX_TAGS]),
     }
 
 
+def _check_url(value: object, warnings: list[str]) -> str:
+    url = str(value or "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise BadFile(f"url {_quote(url)} must start with http:// or https://")
+    if any(ch.isspace() or is_invisible(ch) for ch in url):
+        raise BadFile(f"url {_quote(url)} has spaces or invisible characters in it: write a space as %20")
+    if len(url) > MAX_URL:
+        warnings.append(f"url is {len(url):,} characters long, over the limit of {MAX_URL:,}: it was left out")
+        return ""
+    return url
+
+
 def _parse_checklist(source: str, text: str) -> SourceDoc:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise BadFile(f"not valid YAML ({_yaml_where(e)})") from None
+    data = _load_yaml(text, "the checklist")
     if not isinstance(data, dict):
         raise BadFile("a checklist must be a YAML mapping with id, title, owner, items")
-    checklist_id = str(data.get("id") or "").strip()
+    warnings: list[str] = []
+    checklist_id = _text(data.get("id") or "", "id", MAX_ID, warnings)
     if not checklist_id:
         raise BadFile("the checklist has no id: add e.g. 'id: pre-deployment'")
-    meta = _check_fields(data)
+    meta = _check_fields(data, warnings)
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         raise BadFile("the checklist has no items: add an 'items:' list")
@@ -199,15 +445,15 @@ def _parse_checklist(source: str, text: str) -> SourceDoc:
             raw = {"text": raw}
         if not isinstance(raw, dict) or not str(raw.get("text") or "").strip():
             raise BadFile(f"item {n} has no text: give every item a 'text:'")
-        item_id = str(raw.get("id") or f"item-{n}").strip()
+        item_id = _text(raw.get("id") or f"item-{n}", f"item {n} id", MAX_ID, warnings)
         if item_id in seen:
-            raise BadFile(f"item id {item_id!r} is used twice: item ids must be unique")
+            raise BadFile(f"item id {_quote(item_id)} is used twice: item ids must be unique")
         seen.add(item_id)
         items.append(
             ChecklistItem(
                 id=item_id,
-                text=" ".join(str(raw["text"]).split()),
-                why=" ".join(str(raw.get("why") or "").split()),
+                text=_text(raw["text"], f"item {n} text", MAX_ITEM_TEXT, warnings),
+                why=_text(raw.get("why") or "", f"item {n} why", MAX_ITEM_TEXT, warnings),
             )
         )
     return SourceDoc(
@@ -216,14 +462,16 @@ def _parse_checklist(source: str, text: str) -> SourceDoc:
         body=" ".join(str(data.get("summary") or "").split()),
         checklist_id=checklist_id,
         items=tuple(items),
+        warnings=tuple(warnings),
         **meta,
     )
 
 
 def _yaml_where(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "syntax error"
-    return f"line {mark.line + 1}: {problem}" if mark else str(problem)
+    problem = getattr(error, "problem", None) or getattr(error, "reason", None) or "syntax error"
+    where = f"line {mark.line + 1}: {problem}" if mark else str(problem)
+    return visible(where[:200])
 
 
 def _title_from_name(source: str) -> str:

@@ -1,7 +1,21 @@
+import ctypes
+import dataclasses
 import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from bot.cli import main
-from tests.conftest import FakeEmbedder, make_runtime, write_kb
+from bot.runtime import Runtime
+from bot.settings import Settings
+from tests import test_chroma_server
+from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
+
+chroma_url = test_chroma_server.chroma_url  # the fixture: a real `chroma run` on a free loopback port
 
 
 def test_ingest_json_summary_and_strict_exit(tmp_path, settings, capsys):
@@ -193,3 +207,181 @@ def test_serve_reports_bad_platform_configuration_before_doing_any_work(tmp_path
         runtime = make_runtime(dataclasses.replace(settings, **changes), FakeEmbedder())
         assert main(["serve"], runtime=runtime) == 2
         assert variable in capsys.readouterr().err
+
+
+# -- An unusable data directory: one line naming it and the fix, never a traceback ---------------------
+
+
+def unusable_data_dirs(tmp_path) -> dict[str, Path]:
+    """Directories no one can write, root included (the tests may run as root, where chmod stops nothing)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the data directory should be")
+    return {"under-proc": Path("/proc/nope"), "file-in-the-way": blocker / "data"}
+
+
+@pytest.mark.parametrize("where", ["under-proc", "file-in-the-way"])
+@pytest.mark.parametrize("command", ["status", "ask", "ingest", "serve"])
+def test_an_unusable_data_dir_is_a_usage_error_naming_it_and_the_fix(tmp_path, capsys, command, where):
+    data_dir = unusable_data_dirs(tmp_path)[where]
+    settings = Settings(
+        data_dir=data_dir,
+        knowledge_dir=write_kb(tmp_path / "kb"),
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="s",
+    )
+    argv = {"ask": ["ask", "What is a GAN?"], "serve": ["serve", "--slack-http"]}.get(command, [command])
+    assert main(argv, runtime=make_runtime(settings, FakeEmbedder())) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"adoptbot: Cannot use the data directory {data_dir} (")
+    assert line.endswith("or set ADOPTBOT_DATA_DIR to a directory that is.")
+
+
+def test_adoptbot_data_dir_from_the_environment_is_reported_the_same_way(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADOPTBOT_")}
+    env.update(ADOPTBOT_DATA_DIR="/proc/nope", ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")))
+    for command in (["status"], ["ask", "What is a GAN?"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 2, done.stderr
+        [line] = done.stderr.splitlines()
+        assert "Cannot use the data directory /proc/nope" in line and "ADOPTBOT_DATA_DIR" in line
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def without_root_overrides() -> None:
+    """In the child before exec: drop root's power to ignore file permissions, so chmod binds it too."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def test_a_read_only_index_is_reported_because_embedded_chroma_cannot_open_one(tmp_path):
+    """`chmod -R a-w data`, then status, ask and ingest, with the real Chroma.
+
+    Root ignores file permissions, so when the tests run as root the commands run without the
+    capabilities that let it (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): the kernel then enforces the
+    modes exactly as for any other user. Chroma's embedded store writes to its SQLite file as it
+    opens, so even answering needs write access: the message says so and offers a Chroma server.
+    """
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=write_kb(tmp_path / "kb"))
+    make_runtime(settings, FakeEmbedder()).ingest(progress=False)
+    tree = [settings.data_dir, *settings.data_dir.rglob("*")]
+    modes = {path: path.stat().st_mode for path in tree}
+    for path in tree:
+        path.chmod(modes[path] & ~0o222)  # chmod -R a-w data
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADOPTBOT_")}
+    env.update(ADOPTBOT_DATA_DIR=str(settings.data_dir), ADOPTBOT_KNOWLEDGE_DIR=str(settings.knowledge_dir))
+    try:
+        for command in (["status"], ["ask", "What is a hallucination?"], ["ingest"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "bot.cli", *command],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                preexec_fn=without_root_overrides if os.geteuid() == 0 else None,
+            )
+            assert done.returncode == 2, done.stderr
+            [line] = done.stderr.splitlines()
+            assert f"Cannot use the data directory {settings.data_dir} (" in line and "readonly database" in line
+            assert "needs write access" in line and "ADOPTBOT_CHROMA_URL" in line and "ADOPTBOT_DATA_DIR" in line
+    finally:
+        for path in tree:
+            path.chmod(modes[path])
+
+
+def test_with_a_chroma_server_an_unwritable_data_dir_still_answers(tmp_path, chroma_url, real_embedder, capsys, caplog):
+    kb = write_kb(tmp_path / "kb")
+    writer = Runtime(
+        Settings(data_dir=tmp_path / "data", knowledge_dir=kb, chroma_url=chroma_url), embedder=real_embedder
+    )
+    writer.ingest(progress=False)
+    settings = Settings(data_dir=Path("/proc/nope"), knowledge_dir=kb, chroma_url=chroma_url, backend="template")
+    runtime = Runtime(settings, embedder=real_embedder)
+
+    assert main(["ask", "--json", "Is it ok to put personal data into prompts?"], runtime=runtime) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["source"] == "guidance/privacy.md"
+    with caplog.at_level(logging.WARNING):
+        assert not runtime.feedback.available  # Slack and Teams answer without feedback buttons
+    assert any("/proc/nope" in r.getMessage() and "without feedback buttons" in r.getMessage() for r in caplog.records)
+    assert main(["ingest"], runtime=runtime) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "Cannot use the data directory /proc/nope" in line and "lock file" in line
+
+
+def test_serve_starts_with_an_unwritable_data_dir_when_the_index_is_on_a_chroma_server(
+    tmp_path, chroma_url, real_embedder
+):
+    """The real composition root: Teams (anonymous, development mode) served, feedback off with a warning."""
+    import socket
+    import time
+    import urllib.request
+
+    kb = write_kb(tmp_path / "kb")
+    Runtime(
+        Settings(data_dir=tmp_path / "data", knowledge_dir=kb, chroma_url=chroma_url), embedder=real_embedder
+    ).ingest(progress=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOPTBOT_", "SLACK_", "CONNECTIONS__"))}
+    env.update(
+        ADOPTBOT_TEAMS_ALLOW_ANONYMOUS="true",
+        ADOPTBOT_DATA_DIR="/proc/nope",
+        ADOPTBOT_CHROMA_URL=chroma_url,
+        ADOPTBOT_KNOWLEDGE_DIR=str(kb),
+        ADOPTBOT_BACKEND="template",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        health = None
+        deadline = time.monotonic() + 120
+        while health is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                    health = json.loads(response.read())
+            except OSError:
+                time.sleep(0.5)
+        assert health is not None, proc.stderr.read() if proc.poll() is not None else "no answer on /healthz"
+        assert health["ok"] and health["teams"] and health["chunks"] == 5
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    err = proc.stderr.read()
+    assert "Cannot use the data directory /proc/nope" in err and "without feedback buttons" in err
+    assert "Traceback" not in err
+
+
+def test_citations_never_print_control_or_bidi_characters_raw(tmp_path, settings, capsys):
+    """An index written before names and fields were cleaned (or by another writer) still prints safely."""
+    runtime = make_runtime(dataclasses.replace(settings, backend="template"), FakeEmbedder())
+    main(["ingest", str(write_kb(tmp_path / "kb"))], runtime=runtime)
+    col = runtime.store.current()
+    got = col.get(include=["metadatas"])
+    hostile = {
+        "title": "Invoice\u202egpj.exe",
+        "section": "First line\nSecond line",
+        "source": "guidance/\x1b[2Jcleared.md",
+        "url": "https://intranet.example.com/\u2028x",
+    }
+    col.update(ids=got["ids"], metadatas=[{**m, **hostile} for m in got["metadatas"]])
+    capsys.readouterr()
+
+    assert main(["ask", "Is it ok to put personal data into prompts?"], runtime=runtime) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\u202e\x1b\u2028")
+    cited = [line for line in out.splitlines() if "Invoice" in line]
+    assert cited and all(
+        "Invoice\\u202egpj.exe - First line\\nSecond line (guidance/\\u001b[2Jcleared.md" in c for c in cited
+    )

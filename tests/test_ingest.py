@@ -295,3 +295,18 @@ def test_an_index_from_another_model_or_format_is_rebuilt_then_replaced(tmp_path
     summary = ingest(root, settings, store, FakeEmbedder())
     assert summary.chunks_embedded == summary.chunks_total == 5
     assert store.current().name != old.name and len(snapshot(store)) == 5
+
+
+def test_the_lock_in_an_unwritable_data_dir_is_a_config_error_naming_it(tmp_path):
+    from bot.errors import ConfigError
+
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data directory should be")
+    for data_dir in (Path("/proc/nope"), blocker):  # not writable by anyone, root included
+        with (
+            pytest.raises(
+                ConfigError, match=f"Cannot use the data directory {data_dir} .*lock file.*ADOPTBOT_DATA_DIR"
+            ),
+            ingest_lock(data_dir),
+        ):
+            pass

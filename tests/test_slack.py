@@ -367,7 +367,7 @@ def test_feedback_click_is_stored_and_the_message_thanks_the_user(slack):
     assert not any(b["type"] == "actions" for b in update["blocks"])
     assert "Thanks" in update["blocks"][-1]["elements"][0]["text"]
     vote = [v for v in runtime.feedback.votes() if v["answer_id"] == feedback_id]
-    assert len(vote) == 1 and vote[0]["vote"] == "helpful" and vote[0]["user"] == "U9"
+    assert len(vote) == 1 and vote[0]["vote"] == "helpful" and vote[0]["user"] == runtime.feedback.user_hash("U9")
     assert vote[0]["question"] == "What is a hallucination?" and "hallucination" in vote[0]["answer"]
     assert vote[0]["sources"][0]["source"] == "guidance/risks.md" and vote[0]["time"]
 

@@ -194,7 +194,8 @@ def test_feedback_is_recorded_in_the_shared_store(teams):
     )
     assert "Thanks" in replies(body)[0]["text"]
     [vote] = [v for v in runtime.feedback.votes() if v["answer_id"] == action["data"]["answer_id"]]
-    assert vote["vote"] == "helpful" and vote["user"] == "aad-user-1" and vote["platform"] == "teams"  # changed mind
+    user = runtime.feedback.user_hash("aad-user-1")
+    assert vote["vote"] == "helpful" and vote["user"] == user and vote["platform"] == "teams"  # changed mind
     assert vote["question"] == "What is RLHF?" and vote["sources"]
 
 
