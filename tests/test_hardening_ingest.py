@@ -256,6 +256,23 @@ def test_a_huge_title_is_cut_reported_and_the_file_still_indexed(tmp_path, setti
     assert len(meta["title"]) <= MAX_TITLE and meta["title"].startswith("Very long title") and text
 
 
+def test_an_index_from_before_the_caps_is_rebuilt_so_unchanged_files_get_them(tmp_path, settings, store):
+    title = "Very long title " * 10_000
+    root = write_kb(tmp_path / "kb", {"guidance/long.md": guide(title=title, body="Text about long titles.")})
+    ingest(root, settings, store)
+    old = store.current()  # now make it what the previous version wrote: the title in full, format 2
+    got = old.get(include=["metadatas"])
+    old.update(ids=got["ids"], metadatas=[{**m, "title": title.strip()} for m in got["metadatas"]])
+    old.modify(metadata={**(old.metadata or {}), "adoptbot_format": 2})
+    assert len(served(store)["guidance/long.md"][0][1]["title"]) > 100_000
+
+    summary = ingest(root, settings, store)  # the file itself has not changed
+
+    assert store.current().name != old.name and summary.chunks_total == 6
+    assert len(served(store)["guidance/long.md"][0][1]["title"]) <= MAX_TITLE
+    assert [w.source for w in summary.warnings] == ["guidance/long.md"]
+
+
 def test_every_capped_field_is_cut_with_a_warning_naming_it():
     many_tags = "[" + ", ".join(f"t{i}" for i in range(30)) + ", " + "x" * 80 + "]"
     text = guide(title="T", owner="O" * 500, url="https://x.example/" + "a" * 3000, tags=many_tags)
