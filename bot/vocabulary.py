@@ -13,9 +13,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bot.lexical import stems
+from ingest.sources import BadFile, load_yaml
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 256_000
@@ -49,9 +48,9 @@ class Expansions:
 def parse(text: str, *, where: str = FILE_NAME) -> Expansions:
     """Rules from the YAML text: a list of `{when: [phrases], add: words}`."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise VocabularyError(f"{where} is not valid YAML ({getattr(e, 'problem', None) or e})") from None
+        data = load_yaml(text, where)  # the knowledge files' limits: no alias bombs, no deep nesting
+    except BadFile as e:
+        raise VocabularyError(str(e)) from None
     if data is None:
         return Expansions()
     if not isinstance(data, list):

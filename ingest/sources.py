@@ -282,7 +282,7 @@ def _split_front_matter(text: str) -> tuple[dict | None, str]:
         end = text.find("\n---", end + 4)
     if end == -1:
         raise BadFile("front matter is not closed: add a line with just '---' after it")
-    front = _load_yaml(text[4:end], "front matter")
+    front = load_yaml(text[4:end], "front matter")
     if not isinstance(front, dict):
         raise BadFile("front matter must be 'key: value' lines (title, owner, last_reviewed)")
     return front, text[end + 4 :].lstrip("\n")
@@ -305,7 +305,7 @@ class _LimitedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _load_yaml(text: str, what: str) -> Any:
+def load_yaml(text: str, what: str) -> Any:
     """YAML text as Python data, within the depth and alias limits; BadFile names `what` was wrong."""
     loader = None
     try:
@@ -427,7 +427,7 @@ def _check_url(value: object, warnings: list[str]) -> str:
 
 
 def _parse_checklist(source: str, text: str) -> SourceDoc:
-    data = _load_yaml(text, "the checklist")
+    data = load_yaml(text, "the checklist")
     if not isinstance(data, dict):
         raise BadFile("a checklist must be a YAML mapping with id, title, owner, items")
     warnings: list[str] = []

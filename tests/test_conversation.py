@@ -162,3 +162,13 @@ def test_a_broken_edit_keeps_the_last_good_synonyms(tmp_path, caplog):
     path.write_text("- when: [go live]\n  add: production\n- oops: [\n")
     assert vocabulary.current().expand("go live") == "go live production"
     assert "keeping the previous synonyms" in caplog.text
+
+
+def test_the_synonyms_file_gets_the_knowledge_files_yaml_limits():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
+    with pytest.raises(VocabularyError, match=r"synonyms\.yaml"):
+        parse(bomb)
