@@ -50,7 +50,7 @@ def parse(text: str, *, where: str = FILE_NAME) -> Expansions:
     try:
         data = load_yaml(text, where)  # the knowledge files' limits: no alias bombs, no deep nesting
     except BadFile as e:
-        raise VocabularyError(str(e)) from None
+        raise VocabularyError(str(e) if where in str(e) else f"{where}: {e}") from None
     if data is None:
         return Expansions()
     if not isinstance(data, list):
