@@ -385,3 +385,34 @@ def test_citations_never_print_control_or_bidi_characters_raw(tmp_path, settings
     assert cited and all(
         "Invoice\\u202egpj.exe - First line\\nSecond line (guidance/\\u001b[2Jcleared.md" in c for c in cited
     )
+
+
+def test_chat_follows_the_conversation_turn_by_turn(starter_runtime, capsys, monkeypatch):
+    import io
+
+    turns = [
+        "What is a GAN?",
+        "What is a VAE?",
+        "and what about VAEs?",
+        "What's the weather tomorrow in Paris?",
+        "What is a hallucination?",
+        "How do we reduce them?",
+        "What is on the pre-deployment checklist?",
+        "why does monitoring matter?",
+        "thanks!",
+        "hello",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(turns) + "\n"))
+    assert main(["chat", "--backend", "template"], runtime=starter_runtime) == 0
+    replies = capsys.readouterr().out.split("adoptbot> ")[1:]
+    assert len(replies) == len(turns)
+    gan, vae, vae_again, weather, hallucination, reduce, checklist, monitoring, thanks, hello = replies
+    assert "[1] Generative model architectures - Generative adversarial networks" in gan
+    assert "Variational autoencoders (VAEs)" in vae.split("Related:")[0] and vae != gan
+    assert "Variational autoencoders (VAEs)" in vae_again.split("Related:")[0]
+    assert "does not cover" in weather and "Sources:" not in weather
+    assert "Mitigations" in reduce and reduce.split("Sources:")[0] != hallucination.split("Sources:")[0]
+    assert "has 7 items" in checklist and "has 7 items" not in monitoring
+    assert len(monitoring.split("\n\nSources:")[0]) <= 600 and "monitor" in monitoring.lower()
+    for small in (thanks, hello):
+        assert "Sources:" not in small and "What is on the pre-deployment checklist?" in small

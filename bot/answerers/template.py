@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.answerers.base import Answerer, Prompt
 from bot.embedding import Embedder
@@ -22,6 +22,7 @@ CONTEXT_CHARS = 400  # a chosen sentence brings its neighbours up to this length
 LIST_BUDGET_CHARS = 1600
 TOP_PASSAGES = 3
 RANK_PRIOR = (0.2, 0.05, 0.0)  # the best passage is usually the right one
+NEW_RELATIVE = 0.4  # a follow-up that would only repeat gets the best new unit scoring this share of the best
 KEEP_RELATIVE = 0.8  # a unit joins the answer when it scores at least this share of the best
 WORD_WEIGHT = 0.06  # per question term the unit shares
 EMPHASIS_WEIGHT = 0.15  # per term of what a follow-up adds ("and for images?")
@@ -51,7 +52,8 @@ class TemplateAnswerer(Answerer):
             for pos, (text, item) in enumerate(units(passage.text))
         ]
         scores = self._scores(f"{prompt.question} {prompt.keywords}".strip(), candidates, prompt.emphasis)
-        chosen = _select(candidates, scores, whole_list=prompt.whole_list)
+        seen = _just_said(prompt)
+        chosen = _select(candidates, scores, whole_list=prompt.whole_list, seen=lambda u: u[2][:80] in seen)
         return _render(chosen, prompt.passages)
 
     def _scores(self, question: str, candidates: list[Unit], emphasis: str = "") -> list[float]:
@@ -83,16 +85,20 @@ class TemplateAnswerer(Answerer):
         return [sum(a * b for a, b in zip(q, v, strict=True)) if v is not None else 0.0 for v in known]
 
 
-def _select(candidates: list[Unit], scores: list[float], *, whole_list: bool) -> list[Unit]:
+def _select(
+    candidates: list[Unit], scores: list[float], *, whole_list: bool, seen: Callable[[Unit], bool] = bool
+) -> list[Unit]:
     """The best unit with its context, then close runners-up within the budget; in document order.
 
     Asked for a list, the best unit's passage is given whole (up to a larger budget). A sentence
     brings its neighbours for context; a list item (a checklist item with its why) stands alone.
+    Context and runners-up the person has just been given (`seen`) are not repeated.
     """
     ranked = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
     best = ranked[0]
     if whole_list:  # the list is in the passage of the best list item
         best = next((i for i in ranked if candidates[i][3]), best)
+
     same = [i for i in range(len(candidates)) if candidates[i][0] == candidates[best][0]]
     if whole_list:
         chosen, used = [], 0
@@ -123,15 +129,31 @@ def _select(candidates: list[Unit], scores: list[float], *, whole_list: bool) ->
                 size = len(candidates[i][2]) + 1
                 if candidates[i][3] or used + size > CONTEXT_CHARS:
                     break
+                if seen(candidates[i]):
+                    continue
                 chosen.append(i)
                 used += size
     for i in ranked[1:]:
         size = len(candidates[i][2]) + 1
         if i in chosen or scores[i] < KEEP_RELATIVE * scores[best] or used + size > BUDGET_CHARS:
             continue
+        if seen(candidates[i]):
+            continue
         chosen.append(i)
         used += size
+    if all(seen(candidates[i]) for i in chosen):
+        # Nothing new yet ("what's a VAE?" -> "an example?"): add the best new unit that is still relevant.
+        fresh = (i for i in ranked if not seen(candidates[i]) and scores[i] >= NEW_RELATIVE * scores[best])
+        extra = next(fresh, None)
+        if extra is not None and used + len(candidates[extra][2]) < BUDGET_CHARS:
+            chosen.append(extra)
     return sorted((candidates[i] for i in chosen), key=lambda u: (u[0], u[1]))
+
+
+def _just_said(prompt: Prompt) -> str:
+    """The assistant's previous reply without markup, to avoid saying the same sentences again."""
+    said = [t.text for t in prompt.history if t.role == "assistant"]
+    return plain(said[-1]) if said else ""
 
 
 def _label(text: str) -> str:
