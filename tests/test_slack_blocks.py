@@ -53,3 +53,13 @@ def test_thanks_replace_the_buttons():
     after = thanked(blocks, "not_helpful")
     assert not any(b["type"] == "actions" for b in after)
     assert "editors will look" in after[-1]["elements"][0]["text"]
+
+
+def test_reindex_summaries_in_slack_and_teams_name_what_was_cut():
+    from bot.slack.blocks import reindex_text as slack_text
+    from bot.teams.cards import reindex_text as teams_text
+    from ingest.pipeline import FileWarning, IngestSummary
+
+    summary = IngestSummary(documents_total=3, warnings=[FileWarning("guidance/a.md", "title cut to 200 characters")])
+    for text in (slack_text(summary, None), teams_text(summary, None)):
+        assert "guidance/a.md" in text and "title cut to 200 characters" in text

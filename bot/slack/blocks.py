@@ -151,4 +151,5 @@ def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
         if docs:
             lines.append(f"*{label.capitalize()}:* " + ", ".join(f"`{escape(d)}`" for d in docs[:20]))
     lines += [f":x: `{escape(s.source)}`: {escape(s.describe())}" for s in summary.skipped[:20]]
+    lines += [f":warning: `{escape(w.source)}`: {escape(w.message)}" for w in summary.warnings[:20]]
     return "\n".join(lines)[:SECTION_LIMIT]

@@ -149,4 +149,5 @@ def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
     ]
     lines += [f"- {label} `{d}`" for label, docs in summary.document_changes() for d in docs[:20]]
     lines += [f"- skipped `{s.source}`: {s.describe()}" for s in summary.skipped[:20]]
+    lines += [f"- warning `{w.source}`: {w.message}" for w in summary.warnings[:20]]
     return "\n".join(lines)
