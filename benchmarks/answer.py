@@ -1,7 +1,7 @@
 """Answer speed: retrieval latency (starter and 100,000 chunks), answer latency per backend,
 LLM tokens/s in the pipeline against raw llama-cpp, peak RSS.
 
-    .venv/bin/python benchmarks/answer.py [--chunks 100000] [--skip-synthetic]
+    .venv/bin/python benchmarks/answer.py [--chunks 100000] [--skip-synthetic] [--skip-llm]
 
 Prints figures; nothing is asserted. Uses temporary data directories.
 """
@@ -96,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--skip-llm", action="store_true", help="template figures only")
     args = parser.parse_args()
     qs = questions()
     in_scope = [
@@ -116,7 +117,7 @@ def main() -> None:
             f"  answer  template (first pass: sentence embeddings computed) p50 {pct(first, 50):7.1f} ms   "
             f"p95 {pct(first, 95):7.1f} ms"
         )
-        for backend in ("template", "llm"):
+        for backend in ("template",) if args.skip_llm else ("template", "llm"):
             engine.answer(Question(in_scope[0]), backend=backend)  # warm
             results = [engine.answer(Question(q), backend=backend) for q in in_scope]
             totals = [a.timings_ms["total"] for a in results]
@@ -139,6 +140,8 @@ def main() -> None:
         )
         print(f"  peak RSS with the embedding model and the LLM loaded: {rss_mb():.0f} MB")
 
+        if args.skip_llm:
+            return
         llm = runtime.answerers["llm"]
         model = llm.model()
         raw_tokens = raw_ms = our_tokens = our_ms = 0.0
