@@ -40,7 +40,7 @@ GENERIC = frozenset(
         "detail details elaborate more else tell give say talk kind sort way ways main really "
         "reason reasons point happen case cases sure okay ok yes thing stuff something anything "
         "always never ever usually often sometimes actually still even though anyway exactly again please now "
-        "come really so"
+        "come so"
     )
 )
 PICKED_UP = 0.5  # share of a question's specific words that must be in one line of the last answer
@@ -70,6 +70,11 @@ _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.*\S)")
 _SOURCES = re.compile(r"\n\s*\*?Sources?\*?:?\s*\n", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z0-9']+")
 
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|howdy|yo|greetings|morning|good (?:morning|afternoon|evening|day))"
     r"(?: (?:there|all|everyone|team|folks|adoptbot|bot|again))*"
@@ -84,57 +89,11 @@ _GOODBYE = re.compile(
     r"^(?:bye|goodbye|bye bye|see you|see ya|cya|later|have a (?:good|nice|great) (?:day|one))(?: .*)?$"
 )
 _OPENER = re.compile(r"^(?:(?:hi|hello|hey|there|ok|okay|cool|great|thanks|right|alright|well|so)\s+)+")
-_THANKS = frozenset(["thanks", "thank", "thx", "ty", "cheers", "ta", "appreciated", "appreciate", "kudos"])
-_ACK = frozenset(
-    [
-        "ok",
-        "okay",
-        "great",
-        "perfect",
-        "awesome",
-        "nice",
-        "cool",
-        "brilliant",
-        "super",
-        "excellent",
-        "wonderful",
-        "lovely",
-        "amazing",
-        "fab",
-        "good",
-        "got",
-        "it",
-        "that",
-        "this",
-        "was",
-        "is",
-        "really",
-        "makes",
-        "sense",
-        "noted",
-        "understood",
-        "helps",
-        "helped",
-        "helpful",
-        "useful",
-        "you",
-        "so",
-        "much",
-        "a",
-        "lot",
-        "very",
-        "many",
-        "all",
-        "for",
-        "the",
-        "info",
-        "answer",
-        "help",
-        "again",
-        "mate",
-        "adoptbot",
-        "bot",
-    ]
+_THANKS = _wordset("thanks thank thx ty cheers ta appreciated appreciate kudos")
+_ACK = _wordset(
+    "ok okay great perfect awesome nice cool brilliant super excellent wonderful lovely amazing fab good got "
+    "it that this was is really makes sense noted understood helps helped helpful useful you so much a lot "
+    "very many all for the info answer help again mate adoptbot bot"
 )
 
 
@@ -242,42 +201,9 @@ def addressed_to_bot(text: str) -> bool:
     return first in _ASKING or bool(_LEADING.match(lowered))
 
 
-_ASKING = frozenset(
-    [
-        "what",
-        "what's",
-        "whats",
-        "how",
-        "how's",
-        "why",
-        "why's",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "is",
-        "are",
-        "can",
-        "could",
-        "should",
-        "would",
-        "do",
-        "does",
-        "did",
-        "will",
-        "explain",
-        "describe",
-        "tell",
-        "give",
-        "list",
-        "show",
-        "compare",
-        "summarise",
-        "summarize",
-        "define",
-    ]
+_ASKING = _wordset(
+    "what what's whats how how's why why's which who whom whose when where is are can could should would do does did "
+    "will explain describe tell give list show compare summarise summarize define"
 )
 
 
