@@ -1,0 +1,305 @@
+"""Untrusted input over real HTTP: Slack's signature first, Teams tokens, anonymous service URLs, start-up errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.runtime import Runtime
+from bot.server import LogLimiter, build_web_app
+from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers
+from tests.web import BackgroundServer
+
+SECRET = "hardening-signing-secret"
+CLIENT_ID = "00000000-0000-0000-0000-000000000001"
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def runtime_with(starter_runtime, tmp_path_factory, **changes) -> Runtime:
+    """The indexed starter knowledge base with its own data directory (feedback) and the given settings."""
+    data = tmp_path_factory.mktemp("hardening")
+    settings_ = dataclasses.replace(starter_runtime.settings, data_dir=data, workers=1, **changes)
+    return Runtime(
+        settings_, embedder=starter_runtime.embedder, store=starter_runtime.store, answerers=starter_runtime.answerers
+    )
+
+
+def request(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def refusals_in(caplog, logger: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger]
+
+
+def assert_no_tracebacks(caplog) -> None:
+    assert [r.getMessage() for r in caplog.records if r.exc_info or r.name.startswith("aiohttp")] == []
+
+
+# -- Slack: the signature is checked first -------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def slack(starter_runtime, tmp_path_factory):
+    api = FakeSlackApi()
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_base_url=api.api_url,
+    )
+    app = build_web_app(
+        index_info=runtime.index_info,
+        slack=runtime.slack_app(http=True),
+        refusals=LogLimiter(logging.getLogger("bot.server"), per_minute=1_000_000),  # every refusal, for counting
+    )
+    server = BackgroundServer(app)
+    yield api, server
+    server.close()
+    api.close()
+
+
+def post_slack(server, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    return request(server.url + "/slack/events", body, headers)
+
+
+def sign(body: bytes, *, timestamp: str | None = None, content_type: str = "application/json") -> dict[str, str]:
+    """Slack's signature over the raw bytes, with any timestamp string."""
+    ts = str(int(time.time())) if timestamp is None else timestamp
+    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
+
+
+def mention(text: str, ts: str) -> dict:
+    return {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C1"}
+
+
+DRAINS = itertools.count(1)
+
+
+def drain(api: FakeSlackApi, server) -> None:
+    """A signed question answered: anything queued before it has been handled too."""
+    ts = f"1700000200.{next(DRAINS):06d}"
+    before = len(api.called("chat.postMessage"))
+    body = event_body(mention("What is a GAN?", ts), f"Ev-drain-{ts}")
+    assert post_slack(server, body.encode(), signed_headers(SECRET, body, content_type="application/json"))[0] == 200
+    replies = api.wait_for("chat.postMessage", before + 1)
+    assert replies[-1]["thread_ts"] == ts
+
+
+JUNK = [
+    (b"[1,2,3]", "application/json"),
+    (b'{"type":', "application/json"),
+    (b"\x8b\xff\x00\xfe\x1f garbage", "application/octet-stream"),
+    (b"payload=%7Bnot", "application/x-www-form-urlencoded"),
+]
+JUNK_IDS = ["json-list", "cut-json", "garbage-bytes", "form-payload-not-json"]
+
+
+@pytest.mark.parametrize(("body", "content_type"), JUNK, ids=JUNK_IDS)
+def test_unsigned_junk_gets_401_and_one_short_log_line(slack, caplog, body, content_type):
+    _, server = slack
+    caplog.clear()
+    status, reply = post_slack(server, body, {"Content-Type": content_type})
+    assert status == 401
+    assert "not signed by Slack" in json.loads(reply)["error"]
+    [line] = refusals_in(caplog, "bot.server")
+    assert "401" in line.getMessage() and "\n" not in line.getMessage() and len(line.getMessage()) < 200
+    assert_no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize(("body", "content_type"), JUNK[:2] + JUNK[3:], ids=JUNK_IDS[:2] + JUNK_IDS[3:])
+def test_signed_but_malformed_bodies_get_400_and_one_short_log_line(slack, caplog, body, content_type):
+    _, server = slack
+    caplog.clear()
+    status, reply = post_slack(server, body, sign(body, content_type=content_type))
+    assert status == 400
+    assert "not a Slack payload" in json.loads(reply)["error"]
+    [line] = refusals_in(caplog, "bot.server")
+    assert "400" in line.getMessage() and "\n" not in line.getMessage()
+    assert_no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "event_callback", "event": 5},
+        {"type": "event_callback", "event": {"type": "app_mention"}},
+        {"type": "event_callback", "event": {"type": "message", "channel": "C1", "ts": "1", "subtype": ["x"]}},
+        {"type": "block_actions", "actions": 5},
+        {"type": "block_actions", "actions": [{"action_id": "feedback_helpful"}], "message": "x"},
+        {"type": "url_verification", "challenge": 5},
+        {"type": "event_callback", "event": {"type": "message"}, "authorizations": 5},
+    ],
+    ids=["event-not-object", "mention-no-channel", "subtype-list", "actions-not-list", "message-not-object",
+         "challenge-not-string", "authorizations-not-list"],
+)  # fmt: skip
+def test_signed_payloads_of_the_wrong_shape_get_400_not_a_crash(slack, caplog, payload):
+    # Each of these made bolt raise (500 with a traceback) before its shape was checked.
+    _, server = slack
+    caplog.clear()
+    body = json.dumps(payload).encode()
+    assert post_slack(server, body, sign(body))[0] == 400
+    assert_no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["notanumber", "", "1e9", " 1700000000", "١٧٠٠٠٠٠٠٠٠", "-5", "99999999999999999999", "stale", "future"],
+)
+def test_a_timestamp_that_is_not_a_recent_unix_time_gets_401_and_no_answer(slack, caplog, timestamp):
+    api, server = slack
+    caplog.clear()
+    ts = {"stale": str(int(time.time()) - 600), "future": str(int(time.time()) + 600)}.get(timestamp, timestamp)
+    body = event_body(mention("What is a GAN?", "1700000100.000100"), f"Ev-ts-{timestamp}").encode()
+    headers = sign(body, timestamp=ts)
+    headers["X-Slack-Request-Timestamp"] = ts.encode("utf-8").decode("latin-1")  # http.client sends latin-1
+    status, reply = post_slack(server, body, headers)
+    assert status == 401 and "Timestamp" in json.loads(reply)["error"]
+    assert_no_tracebacks(caplog)
+    drain(api, server)
+    assert all(r["thread_ts"] != "1700000100.000100" for r in api.called("chat.postMessage"))
+
+
+def test_a_signed_body_over_2_mb_gets_413_and_an_unsigned_one_401_unread(slack):
+    _, server = slack
+    body = b'{"type": "event_callback", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    assert post_slack(server, body, sign(body))[0] == 413
+    assert post_slack(server, body, {"Content-Type": "application/json"})[0] == 401
+
+
+def test_a_body_claiming_a_content_encoding_it_lacks_is_refused_without_a_traceback(slack, caplog):
+    _, server = slack
+    caplog.clear()
+    body = b"\x00\x00 not gzip"
+    assert post_slack(server, body, {**sign(body), "Content-Encoding": "gzip"})[0] == 400
+    assert post_slack(server, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"})[0] == 401
+    assert_no_tracebacks(caplog)
+
+
+def test_a_signed_question_is_still_answered(slack):
+    api, server = slack
+    drain(api, server)
+
+
+def test_a_flood_of_refused_requests_logs_a_few_lines_then_a_count(starter_runtime, tmp_path_factory, caplog):
+    api, clock = FakeSlackApi(), Clock()
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_base_url=api.api_url,
+    )
+    limiter = LogLimiter(logging.getLogger("bot.server"), per_minute=5, clock=clock)
+    server = BackgroundServer(
+        build_web_app(index_info=runtime.index_info, slack=runtime.slack_app(http=True), refusals=limiter)
+    )
+    try:
+        caplog.clear()
+        for _ in range(40):
+            assert post_slack(server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
+        assert len(refusals_in(caplog, "bot.server")) == 5
+        clock.now += 61
+        assert post_slack(server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
+        lines = [r.getMessage() for r in refusals_in(caplog, "bot.server")]
+        assert len(lines) == 7 and "suppressed 35" in lines[5]
+        assert_no_tracebacks(caplog)
+    finally:
+        server.close()
+        api.close()
+
+
+SLACK_HEADERS = st.dictionaries(
+    st.sampled_from(
+        ["X-Slack-Signature", "X-Slack-Request-Timestamp", "Content-Type", "X-Slack-Retry-Num", "Content-Encoding"]
+    ),
+    st.one_of(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60),
+        st.sampled_from(["application/json", "application/x-www-form-urlencoded", "gzip", "v0=" + "0" * 64]),
+        st.integers(min_value=0, max_value=2 * 10**9).map(str),
+    ),
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+SLACK_KEYS = ["type", "event", "event_id", "actions", "authorizations", "command", "challenge", "user", "team",
+              "channel", "enterprise", "message", "container", "view", "subtype", "ts", "text"]  # fmt: skip
+SLACK_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10) | st.sampled_from(
+        ["event_callback", "block_actions", "url_verification", "app_mention", "message", "/adoptbot", "C1", "D1"]
+    ),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(SLACK_KEYS) | st.text(max_size=8), children, max_size=5),
+    max_leaves=15,
+)  # fmt: skip
+
+
+A_QUESTION = event_body(mention("What is a GAN?", "1700000300.000100"), "Ev-unsigned").encode()
+
+
+def test_property_unsigned_requests_never_crash_and_are_never_answered(slack):
+    api, server = slack
+    before = len(api.called("chat.postMessage"))
+
+    @PROPERTY
+    @given(
+        body=st.binary(max_size=300) | JSON.map(lambda v: json.dumps(v).encode()) | st.just(A_QUESTION),
+        headers=SLACK_HEADERS,
+    )
+    def unsigned(body, headers):
+        assert post_slack(server, body, headers)[0] in (400, 401, 413, 415)
+
+    unsigned()
+    drain(api, server)  # anything an unsigned request had queued would have been answered by now
+    assert len(api.called("chat.postMessage")) == before + 1
+
+
+@PROPERTY
+@given(payload=SLACK_LIKE, form=st.booleans())
+def test_property_signed_payloads_of_any_shape_never_get_a_500(slack, payload, form):
+    _, server = slack
+    if form:
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        headers = sign(body, content_type="application/x-www-form-urlencoded")
+    else:
+        body = json.dumps(payload).encode()
+        headers = sign(body)
+    status, _ = post_slack(server, body, headers)
+    assert status < 500
