@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.cli import main
 from bot.runtime import Runtime
 from bot.server import LogLimiter, build_web_app
 from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers
@@ -303,3 +305,106 @@ def test_property_signed_payloads_of_any_shape_never_get_a_500(slack, payload, f
         headers = sign(body)
     status, _ = post_slack(server, body, headers)
     assert status < 500
+
+
+# -- Slack: start-up -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_api():
+    api = FakeSlackApi()
+    yield api
+    api.close()
+
+
+def serve_or_give_up(runtime: Runtime) -> int | None:
+    """`adoptbot serve` in Socket Mode, in a thread: a start-up that wrongly succeeds would serve forever."""
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(main(["serve", "--port", "0"], runtime=runtime)))
+    thread.daemon = True
+    thread.start()
+    thread.join(60)
+    return status[0] if status else None
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "not_authed", "account_inactive", "token_revoked"])
+def test_a_token_slack_refuses_stops_start_up_with_exit_2_naming_SLACK_BOT_TOKEN(
+    starter_runtime, tmp_path_factory, fake_api, capsys, error
+):
+    fake_api.errors["auth.test"] = error
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-revoked",
+        slack_signing_secret=SECRET,
+        slack_api_base_url=fake_api.api_url,
+    )
+    assert main(["serve", "--slack-http", "--port", "0"], runtime=runtime) == 2
+    err = capsys.readouterr().err
+    assert f"Slack refused SLACK_BOT_TOKEN ({error})" in err and "OAuth & Permissions" in err
+    assert "Traceback" not in err
+
+
+def test_an_unreachable_slack_api_stops_start_up_with_exit_2_naming_SLACK_API_BASE_URL(
+    starter_runtime, tmp_path_factory, capsys
+):
+    url = f"http://127.0.0.1:{closed_port()}/api/"
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_base_url=url,
+    )
+    assert main(["serve", "--slack-http", "--port", "0"], runtime=runtime) == 2
+    err = capsys.readouterr().err
+    assert f"Could not reach the Slack Web API at {url}" in err and "SLACK_API_BASE_URL" in err and "proxy" in err
+    assert "Traceback" not in err
+
+
+def test_an_answer_that_is_not_slacks_stops_start_up_naming_SLACK_API_BASE_URL(
+    starter_runtime, tmp_path_factory, fake_api, capsys
+):
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_base_url=fake_api.url + "/not-the-api/",
+    )
+    fake_api.errors["not-the-api/auth.test"] = "unknown_method"  # what a server that is not Slack's API says
+    assert main(["serve", "--slack-http", "--port", "0"], runtime=runtime) == 2
+    err = capsys.readouterr().err
+    assert "auth.test failed" in err and "unknown_method" in err and "SLACK_API_BASE_URL" in err
+
+
+def test_an_app_token_slack_refuses_stops_socket_mode_start_up_naming_SLACK_APP_TOKEN(
+    starter_runtime, tmp_path_factory, fake_api, capsys
+):
+    fake_api.errors["apps.connections.open"] = "invalid_auth"
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-test",
+        slack_app_token="xapp-revoked",
+        slack_api_base_url=fake_api.api_url,
+    )
+    assert serve_or_give_up(runtime) == 2
+    err = capsys.readouterr().err
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in err and "App-Level Tokens" in err
+    assert "Traceback" not in err
+
+
+def test_an_unreachable_socket_mode_url_stops_start_up_with_exit_2(starter_runtime, tmp_path_factory, fake_api, capsys):
+    fake_api.socket_url = f"ws://127.0.0.1:{closed_port()}/link"
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        slack_bot_token="xoxb-test",
+        slack_app_token="xapp-test",
+        slack_api_base_url=fake_api.api_url,
+    )
+    assert serve_or_give_up(runtime) == 2
+    err = capsys.readouterr().err
+    assert "Could not open Slack's Socket Mode connection" in err and "--slack-http" in err
+    assert "Traceback" not in err
