@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -20,8 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
+from bot.errors import ConfigError
 from bot.runtime import Runtime
 from bot.server import LogLimiter, build_web_app
+from bot.settings import TEAMS_CLIENT_ID
+from tests.fake_connector import FakeConnector, RefusingProxy, teams_activity
 from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers
 from tests.web import BackgroundServer
 
@@ -408,3 +412,219 @@ def test_an_unreachable_socket_mode_url_stops_start_up_with_exit_2(starter_runti
     err = capsys.readouterr().err
     assert "Could not open Slack's Socket Mode connection" in err and "--slack-http" in err
     assert "Traceback" not in err
+
+
+# -- Teams: tokens -------------------------------------------------------------------------------------------------
+
+
+def b64(value: object) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def token(header: dict, payload: object, signature: bytes = b"sig") -> str:
+    return f"{b64(header)}.{b64(payload)}.{b64(signature)}"
+
+
+def hs256(payload: dict, *, kid: str | None = None) -> str:
+    header = {"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})}
+    signing_input = f"{b64(header)}.{b64(payload)}".encode()
+    return f"{signing_input.decode()}.{b64(hmac.new(b'guessed', signing_input, hashlib.sha256).digest())}"
+
+
+CLAIMS = {"aud": CLIENT_ID, "iss": "https://api.botframework.com", "exp": int(time.time()) + 3600}
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    """Every HTTPS fetch by urllib (the SDK's signing-key fetch) goes to a local proxy that refuses it."""
+    proxy = RefusingProxy()
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("https_proxy", "HTTPS_PROXY"):
+            mp.setenv(name, proxy.url)
+        for name in ("no_proxy", "NO_PROXY"):
+            mp.delenv(name, raising=False)
+        yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="module")
+def teams_authenticated(starter_runtime, tmp_path_factory, proxy):
+    prefix = TEAMS_CLIENT_ID.rsplit("__", 1)[0] + "__"
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        teams_sdk_env=((TEAMS_CLIENT_ID, CLIENT_ID), (prefix + "CLIENTSECRET", "secret"), (prefix + "TENANTID", "t-1")),
+    )
+    connector = FakeConnector()
+    server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
+    yield connector, server, proxy
+    server.close()
+    connector.close()
+
+
+def post_teams(server, body: bytes | dict, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return request(server.url + "/api/messages", data, {"Content-Type": "application/json", **(headers or {})})
+
+
+@pytest.mark.parametrize(
+    "bearer",
+    [
+        "eyJhbGciOiJub25lIn0.e30.",
+        hs256(CLAIMS),
+        hs256(CLAIMS, kid="guessed-key"),
+        token({"alg": "RS256", "typ": "JWT"}, CLAIMS),
+        token({"alg": "RS256", "kid": 7}, CLAIMS),
+        token({"alg": "RS256", "kid": "k"}, [1, 2]),
+        "not.a.jwt",
+        "abc",
+    ],
+    ids=["alg-none-no-kid", "hs256-no-kid", "hs256-with-kid", "rs256-no-kid", "kid-not-a-string", "claims-a-list",
+         "not-base64", "one-part"],
+)  # fmt: skip
+def test_a_token_that_cannot_verify_gets_401_without_a_network_call(teams_authenticated, caplog, bearer):
+    connector, server, proxy = teams_authenticated
+    before = len(proxy.targets)
+    activity = teams_activity("What is a GAN?", service_url=connector.url, expect_replies=True)
+    status, reply = post_teams(server, activity, {"Authorization": f"Bearer {bearer}"})
+    assert status == 401
+    assert len(reply) < 200 and "token" in json.loads(reply)["error"].lower()
+    assert len(proxy.targets) == before  # refused before any signing-key fetch
+    assert connector.posts == []
+    assert_no_tracebacks(caplog)
+
+
+def test_a_token_with_an_unknown_key_id_gets_401_once_the_key_fetch_fails(teams_authenticated, caplog):
+    connector, server, proxy = teams_authenticated
+    before = len(proxy.targets)
+    bearer = token({"alg": "RS256", "kid": "unknown-key", "typ": "JWT"}, CLAIMS)
+    activity = teams_activity("What is a GAN?", service_url=connector.url, expect_replies=True)
+    status, reply = post_teams(server, activity, {"Authorization": f"Bearer {bearer}"})
+    assert status == 401 and len(reply) < 200
+    assert len(proxy.targets) > before and all(t.endswith(":443") for t in proxy.targets)  # went for the keys, refused
+    assert connector.posts == []
+    assert_no_tracebacks(caplog)
+
+
+def test_missing_and_non_bearer_authorization_get_401(teams_authenticated):
+    connector, server, _ = teams_authenticated
+    activity = teams_activity("What is a GAN?", service_url=connector.url, expect_replies=True)
+    assert post_teams(server, activity)[0] == 401
+    assert post_teams(server, activity, {"Authorization": "Basic abc"})[0] == 401
+    assert post_teams(server, activity, {"Authorization": "Bearer a b"})[0] == 401
+    assert connector.posts == []
+
+
+BEARERS = st.one_of(
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=80),
+    st.builds(token, st.dictionaries(st.sampled_from(["alg", "kid", "typ"]), JSON, max_size=3), JSON),
+    st.builds(
+        token,
+        st.fixed_dictionaries({"alg": st.just("RS256"), "kid": st.text(min_size=1, max_size=8)}),
+        st.dictionaries(st.sampled_from(["aud", "iss", "exp", "tid", "serviceurl"]), JSON, max_size=5),
+    ),
+)
+
+
+@PROPERTY
+@given(
+    body=st.binary(max_size=200) | JSON.map(lambda v: json.dumps(v).encode()),
+    bearer=st.none() | BEARERS,
+    scheme=st.sampled_from(["Bearer", "bearer", "Basic", ""]),
+)
+def test_property_teams_requests_without_a_valid_token_never_crash_and_send_nothing(
+    teams_authenticated, body, bearer, scheme
+):
+    connector, server, _ = teams_authenticated
+    headers = {} if bearer is None else {"Authorization": f"{scheme} {bearer}".strip()}
+    status, _ = post_teams(server, body, headers)
+    assert status in (400, 401, 413)
+    assert connector.posts == []
+
+
+# -- Teams: anonymous development mode and service URLs ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def teams_anonymous(starter_runtime, tmp_path_factory):
+    connector = FakeConnector()
+    port = connector.url.rsplit(":", 1)[1].strip("/")
+    runtime = runtime_with(
+        starter_runtime,
+        tmp_path_factory,
+        teams_allow_anonymous=True,
+        teams_service_urls=f"http://0.0.0.0:{port}/relay/",  # a non-loopback address that reaches the fake
+    )
+    server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
+    yield connector, server, port
+    server.close()
+    connector.close()
+
+
+def ask_teams(server, service_url: str, conversation_id: str) -> int:
+    activity = teams_activity("status", service_url=service_url, conversation_id=conversation_id)
+    return post_teams(server, activity)[0]
+
+
+def test_anonymous_mode_refuses_service_urls_off_this_machine_and_sends_nothing(teams_anonymous, caplog):
+    connector, server, port = teams_anonymous
+    refused = [
+        "http://203.0.113.9/",
+        f"http://0.0.0.0:{port}/",  # reaches this machine, but is neither loopback nor allowed
+        f"http://0.0.0.0:{port}/relay-other/",
+        f"https://0.0.0.0:{port}/relay/",
+        f"http://user@127.0.0.1:{port}/",
+        "http://[::1/",
+        "file:///etc/passwd",
+    ]
+    for n, url in enumerate(refused):
+        status = ask_teams(server, url, f"a:refused-{n}")
+        assert status == 403, url
+    assert ask_teams(server, "", "a:refused-empty") == 400  # the SDK's model requires one
+    assert any("serviceUrl" in r.getMessage() and "403" in r.getMessage() for r in caplog.records)
+    assert ask_teams(server, connector.url, "a:drain") in (200, 202)  # anything queued has been sent by now
+    paths = [p for p, _ in connector.wait_for_messages(1)]
+    assert not any("refused" in p for p in paths) and any("a:drain" in p for p in paths)
+
+
+def test_anonymous_mode_replies_to_loopback_and_allowed_service_urls(teams_anonymous):
+    connector, server, port = teams_anonymous
+    before = len(connector.messages())
+    assert ask_teams(server, f"http://localhost:{port}/", "a:localhost") in (200, 202)
+    assert ask_teams(server, f"http://0.0.0.0:{port}/relay/", "a:relayed") in (200, 202)
+    paths = [p for p, _ in connector.wait_for_messages(before + 2)[before:]]
+    assert any(p.startswith("/v3/conversations/a:localhost/") for p in paths)
+    assert any("a:relayed" in p for p in paths)
+
+
+@PROPERTY
+@given(
+    service_url=st.sampled_from(["http://203.0.113.9/", "http://0.0.0.0:{port}/", "https://evil.example/", ""])
+    | st.text(max_size=30),
+    extra=st.dictionaries(st.sampled_from(["type", "conversation", "from", "recipient", "value", "text"]), JSON),
+)
+def test_property_anonymous_activities_never_crash_and_never_go_off_this_machine(teams_anonymous, service_url, extra):
+    connector, server, port = teams_anonymous
+    service_url = service_url.replace("{port}", port)
+    activity = {**teams_activity("status", service_url=service_url), **extra}
+    if isinstance(activity.get("conversation"), dict):
+        activity["conversation"]["id"] = "a:refused-property"
+    status, _ = post_teams(server, activity)
+    assert status in (400, 403) or urllib.parse.urlsplit(service_url).hostname in ("127.0.0.1", "localhost")
+    assert not any("refused" in p for p, _ in connector.posts)
+
+
+def test_a_teams_body_claiming_a_content_encoding_it_lacks_gets_400_without_a_traceback(teams_anonymous, caplog):
+    _, server, _ = teams_anonymous
+    caplog.clear()
+    assert post_teams(server, b"\x00\x00 not gzip", {"Content-Encoding": "gzip"})[0] == 400
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("aiohttp")] == []
+
+
+def test_a_service_url_allow_list_that_is_not_urls_stops_start_up(starter_runtime, tmp_path_factory):
+    runtime = runtime_with(
+        starter_runtime, tmp_path_factory, teams_allow_anonymous=True, teams_service_urls="smba.trafficmanager.net"
+    )
+    with pytest.raises(ConfigError, match="ADOPTBOT_TEAMS_SERVICE_URLS"):
+        runtime.teams_endpoint()
