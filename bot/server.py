@@ -4,22 +4,141 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
+from bot.errors import ConfigError
 from bot.store import IndexInfo
 
 log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024
+SLACK_MAX_AGE_S = 60 * 5  # Slack's own rule: older requests may be replays
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "١٢" or " 12"
 
 
-async def to_bolt_request(request: web.Request) -> Any:
-    """aiohttp request -> BoltRequest (the raw body is kept: the signature covers it)."""
+class LogLimiter:
+    """At most `per_minute` lines a minute about refused requests, then one line counting the rest.
+
+    A flood of junk requests must not become a flood of log lines.
+    """
+
+    def __init__(self, logger: logging.Logger, *, per_minute: int = 20, clock: Callable[[], float] = time.monotonic):
+        self._logger = logger
+        self._per_minute = per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._start = clock()
+        self._logged = 0
+        self._suppressed = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        """Log one line, unless this minute's allowance is spent."""
+        with self._lock:
+            now = self._clock()
+            if now - self._start >= 60:
+                if self._suppressed:
+                    self._logger.warning("suppressed %d similar lines in the last minute", self._suppressed)
+                self._start, self._logged, self._suppressed = now, 0, 0
+            if self._logged >= self._per_minute:
+                self._suppressed += 1
+                return
+            self._logged += 1
+        self._logger.warning(message, *args)
+
+
+def refuse(status: int, error: str) -> web.Response:
+    """A short JSON error that says what is wrong with the request."""
+    return web.json_response({"error": error}, status=status)
+
+
+def slack_header_problem(timestamp: str | None, signature: str | None, *, now: float) -> str | None:
+    """What makes a request unsigned, from its headers alone (None: nothing); checked before the body is read."""
+    if not timestamp or not signature:
+        return "missing X-Slack-Request-Timestamp or X-Slack-Signature"
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "X-Slack-Request-Timestamp is not a Unix time"
+    if abs(now - int(timestamp)) > SLACK_MAX_AGE_S:
+        return "X-Slack-Request-Timestamp is more than 5 minutes off"
+    return None
+
+
+def slack_signature_problem(verifier: Any, body: bytes, timestamp: str, signature: str) -> str | None:
+    """Whether X-Slack-Signature is Slack's signature of this body (None: it is)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "signature does not match the body"  # Slack signs UTF-8 text; nothing else can match
+    if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+        return "signature does not match the body"
+    return None
+
+
+def to_bolt_request(request: web.Request, body: bytes) -> Any:
+    """aiohttp request -> BoltRequest; a ValueError for a body that is not a Slack payload adoptbot handles."""
     from slack_bolt.request import BoltRequest
 
-    return BoltRequest(body=await request.text(), query=request.query_string, headers=dict(request.headers))
+    try:
+        bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.query_string, headers=dict(request.headers))
+    except ValueError as e:  # not JSON, or a form whose payload is not JSON
+        raise ValueError(f"not JSON ({e})") from None
+    except Exception:  # noqa: BLE001 - bolt reads ids from the payload and trips on other types
+        raise ValueError("a JSON value whose fields are not of the types Slack sends") from None
+    problem = slack_payload_problem(bolt_request.body)
+    if problem:
+        raise ValueError(problem)
+    return bolt_request
+
+
+def slack_payload_problem(payload: Any) -> str | None:
+    """What is wrong with a payload's shape, for the kinds adoptbot handles (None: nothing).
+
+    bolt and the listeners index these fields without checking their types, so a payload Slack would
+    never send crashes them with a traceback; such payloads are refused here instead.
+    """
+    if not isinstance(payload, dict):
+        return f"a JSON {type(payload).__name__}, not an object"
+    kind = payload.get("type")
+    if kind is None and isinstance(payload.get("command"), str):
+        return None  # a slash command: a form, every value a string
+    if kind == "url_verification":
+        return None if isinstance(payload.get("challenge"), str) else "url_verification without a challenge"
+    if kind == "event_callback":
+        return _event_problem(payload)
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "block_actions without a list of actions"
+        if any(k in payload and not isinstance(payload[k], dict) for k in ("user", "message", "container", "view")):
+            return "a block_actions field that should be an object is not"
+        return None
+    return f"type {str(kind)[:40]!r} is not one adoptbot handles (event_callback, block_actions, a slash command)"
+
+
+def _event_problem(payload: dict) -> str | None:
+    event = payload.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return "event_callback without an event object with a type"
+    if not isinstance(payload.get("event_id"), str | None):
+        return "event_id is not a string"
+    authorizations = payload.get("authorizations", [])
+    if not isinstance(authorizations, list) or not all(isinstance(a, dict) for a in authorizations):
+        return "authorizations is not a list of objects"
+    if any(k in event and not isinstance(event[k], dict) for k in ("message", "previous_message")):
+        return "an event message that is not an object"
+    strings = ("subtype", "bot_id", "user", "ts", "thread_ts", "channel_type")
+    if any(not isinstance(event.get(k), str | None) for k in strings) or not isinstance(event.get("text", ""), str):
+        return "an event field that should be a string is not"
+    if event["type"] in ("app_mention", "message") and not (
+        isinstance(event.get("channel"), str) and isinstance(event.get("ts"), str)
+    ):
+        return f"{event['type']} event without a channel and ts"
+    return None
 
 
 def to_aiohttp_response(bolt_response: Any, *, retried: bool) -> web.Response:
@@ -30,15 +149,48 @@ def to_aiohttp_response(bolt_response: Any, *, retried: bool) -> web.Response:
     return web.Response(status=bolt_response.status, body=bolt_response.body.encode(), headers=headers)
 
 
-def slack_route(bolt_app: Any) -> Callable[[web.Request], Any]:
-    """POST /slack/events: dispatch to the sync bolt App off the event loop."""
+def slack_route(bolt_app: Any, refusals: LogLimiter) -> Callable[[web.Request], Any]:
+    """POST /slack/events: check Slack's signature first, then dispatch to the sync bolt App off the event loop."""
+    from slack_sdk.signature import SignatureVerifier
+
+    verifier = SignatureVerifier(signing_secret_of(bolt_app))
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        response = await asyncio.get_running_loop().run_in_executor(None, bolt_app.dispatch, bolt_request)
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        problem = slack_header_problem(timestamp, signature, now=time.time())
+        if not problem:
+            body = await request.read()  # over MAX_BODY: 413
+            problem = slack_signature_problem(verifier, body, timestamp, signature)
+        if problem:
+            refusals.warning("Slack request from %s refused (401): %s", request.remote, problem)
+            return refuse(401, f"not signed by Slack: {problem}")
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except ValueError as e:
+            reason = str(e)[:160]
+            refusals.warning("signed Slack request refused (400): %s", reason)
+            return refuse(400, f"not a Slack payload adoptbot handles: {reason}")
+        try:
+            response = await asyncio.get_running_loop().run_in_executor(None, bolt_app.dispatch, bolt_request)
+        except Exception as e:  # noqa: BLE001 - bolt's own error handling failed on this payload
+            refusals.warning("signed Slack request refused (400): bolt could not handle it (%s)", type(e).__name__)
+            return refuse(400, "not a Slack payload adoptbot handles")
         return to_aiohttp_response(response, retried="X-Slack-Retry-Num" in request.headers)
 
     return slack_events
+
+
+def signing_secret_of(bolt_app: Any) -> str:
+    """The signing secret the bolt App was built with; fail fast without one."""
+    # bolt keeps it privately and offers no accessor; reading it here keeps build_slack_app's result a plain App.
+    secret = getattr(bolt_app, "_signing_secret", "") or ""
+    if not secret.strip():
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is needed to serve /slack/events: find it at api.slack.com/apps -> your app -> "
+            "Basic Information -> App Credentials -> Signing Secret."
+        )
+    return secret
 
 
 def build_web_app(
@@ -46,9 +198,24 @@ def build_web_app(
     index_info: Callable[[], IndexInfo | None],
     slack: Any = None,
     teams: Any = None,
+    refusals: LogLimiter | None = None,
 ) -> web.Application:
     """Routes for whatever is configured, plus GET /healthz. `teams` is a TeamsEndpoint."""
-    app = web.Application(client_max_size=MAX_BODY)
+    refusals = refusals or LogLimiter(log)
+
+    @web.middleware
+    async def unreadable_bodies(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (web.RequestPayloadError, BadHttpMessage) as e:  # a body cut short or badly chunked
+            refusals.warning("request to %s from %s refused (400): %s", request.path, request.remote, type(e).__name__)
+            return refuse(400, "the body could not be read (check Content-Encoding and Content-Length)")
+
+    # Bodies are taken as sent: Slack and Teams do not compress them, and aiohttp would otherwise log a
+    # traceback for each one that claims a Content-Encoding it does not have, even on refused requests.
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[unreadable_bodies], handler_args={"auto_decompress": False}
+    )
 
     async def healthz(_: web.Request) -> web.Response:
         info = await asyncio.get_running_loop().run_in_executor(None, index_info)
@@ -66,7 +233,7 @@ def build_web_app(
 
     app.router.add_get("/healthz", healthz)
     if slack is not None:
-        app.router.add_post("/slack/events", slack_route(slack))
+        app.router.add_post("/slack/events", slack_route(slack, refusals))
     if teams is not None:
         app["agent_configuration"] = teams.auth_config  # read by the SDK's JWT check
         app.router.add_post("/api/messages", teams.handler)

@@ -64,6 +64,8 @@ class Settings:
     # Microsoft Teams (credentials come from the Agents SDK's own CONNECTIONS__... variables)
     teams_admins: str = ""  # comma-separated Entra object ids allowed to reindex
     teams_allow_anonymous: bool = False  # development only: accept unauthenticated requests
+    # Anonymous mode: URL prefixes (comma-separated) replies may go to besides loopback, e.g. a dev tunnel.
+    teams_service_urls: str = ""
     teams_inline_s: float = 10.0  # answers slower than this are sent proactively (Teams waits 15 s)
     teams_sdk_env: tuple[tuple[str, str], ...] = ()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 _SLACK_USER = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
@@ -16,14 +17,38 @@ _SPACES = re.compile(r"[ \t]+")
 
 
 def strip_markup(text: str) -> str:
-    """Plain text from Slack mrkdwn / Teams HTML: mentions dropped, links reduced to labels."""
+    """Plain text from Slack mrkdwn / Teams HTML: mentions dropped, links as "label (host/path)"."""
     text = _SLACK_USER.sub(" ", text)
     text = _SLACK_CHANNEL.sub(lambda m: "#" + m.group(1), text)
     text = _SLACK_SPECIAL.sub(lambda m: m.group(1) or " ", text)
-    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _SLACK_LINK.sub(lambda m: _link(m.group(1), m.group(2)), text)
     text = _TEAMS_AT.sub(" ", text)
     text = _TAGS.sub(" ", text)
     return html.unescape(text)
+
+
+def _link(url: str, label: str | None) -> str:
+    """A link as words: its label, plus where it points unless the label already says so.
+
+    A label such as "this" or "here" alone can turn a question into a no-answer; the link's path words
+    ("ai/model-risk-policy") are what retrieval can use. Scheme, query and fragment add only noise.
+    """
+    label = (label or "").strip()
+    where = _host_and_path(url)
+    if not label:
+        return url
+    if label.lower().rstrip("/") in (url.lower().rstrip("/"), where.lower()):
+        return label
+    return f"{label} ({where})"
+
+
+def _host_and_path(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # an unparseable host or port: keep what was pasted
+        return url
+    return (host.removeprefix("www.") + parts.path).rstrip("/") or url
 
 
 def clean_question(text: str, *, limit: int) -> tuple[str, list[str]]:

@@ -6,7 +6,7 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.web import reply_json, start_http
@@ -104,3 +104,32 @@ def teams_activity(
         activity["value"] = value
         activity.pop("text")
     return activity
+
+
+class RefusingProxy:
+    """An HTTPS proxy (port 0) that records where each CONNECT would go and refuses it.
+
+    Set as https_proxy, it keeps urllib callers (the SDK fetching Microsoft's signing keys) off the network.
+    """
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_CONNECT(self):
+                outer.targets.append(self.path)
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -23,6 +23,7 @@ class FakeSlackApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
+        self.errors: dict[str, str] = {}  # method -> the error Slack answers it with (start-up tests)
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         outer = self
@@ -48,7 +49,9 @@ class FakeSlackApi:
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         reply: dict[str, Any] = {"ok": True}
-        if method == "auth.test":
+        if method in self.errors:
+            reply = {"ok": False, "error": self.errors[method]}
+        elif method == "auth.test":
             reply.update(user_id=BOT_USER, bot_id=BOT_ID, team_id="T1", user="adoptbot")
         elif method == "chat.postMessage":
             ts = f"1700000000.{next(self._ts):06d}"

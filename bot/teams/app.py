@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from aiohttp import web
 
@@ -17,6 +20,7 @@ from bot.answering import APOLOGY, Engine
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
+from bot.server import LogLimiter, refuse
 from bot.settings import TEAMS_CLIENT_ID, Settings
 from bot.teams import cards
 from bot.types import Question, Turn
@@ -24,6 +28,8 @@ from bot.types import Question, Turn
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6
 COMMANDS = ("reindex", "status", "help")
+SERVICE_URLS = "ADOPTBOT_TEAMS_SERVICE_URLS"
+_REACHED = "adoptbot_token_checked"  # set on the request once the SDK's token check has let it through
 
 
 def teams_sdk_config(settings: Settings) -> dict[str, Any]:
@@ -240,12 +246,108 @@ def _typing() -> Any:
     return Activity(type="typing")
 
 
+def token_problem(authorization: str | None) -> str | None:
+    """Why a bearer token cannot be a Bot Framework token, judged from its header alone (None: let the SDK check it).
+
+    The SDK fails with a KeyError on a token without a key id, and fetches Microsoft's signing keys for any other;
+    a token that can never verify is refused here, without a network call.
+    """
+    from jwt import PyJWTError, get_unverified_header
+
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if authorization is None or scheme.lower() != "bearer" or not token.strip():
+        return None  # no token, or not a bearer one: the SDK answers (anonymous mode, or 401)
+    try:
+        header = get_unverified_header(token.strip())
+    except PyJWTError:
+        return "not a JWT"
+    if header.get("alg") != "RS256":
+        return "not signed with RS256"
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        return "no key id (kid)"
+    return None
+
+
+def parse_service_urls(value: str) -> tuple[SplitResult, ...]:
+    """ADOPTBOT_TEAMS_SERVICE_URLS: comma-separated http(s) URL prefixes; a ConfigError for anything else."""
+    prefixes = []
+    for raw in (x.strip() for x in value.split(",")):
+        if not raw:
+            continue
+        try:
+            url = urlsplit(raw)
+            _ = url.port  # raises ValueError for a port that is not a number
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise ConfigError(
+                f"{SERVICE_URLS} holds {raw!r}, which is not a URL prefix such as https://relay.example.com/teams/ "
+                "(comma-separated, http or https, no query)."
+            )
+        prefixes.append(url)
+    return tuple(prefixes)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def service_url_allowed(service_url: str | None, prefixes: Sequence[SplitResult]) -> bool:
+    """In anonymous mode replies may go only to this machine (loopback) or to an allowed prefix."""
+    try:
+        url = urlsplit(service_url or "")
+        host, port = (url.hostname or "").lower(), url.port
+    except ValueError:  # an unparseable host or port
+        return False
+    if url.scheme not in ("http", "https") or not host or url.username is not None:
+        return False
+    if host == "localhost" or _is_loopback(host):
+        return True
+    for prefix in prefixes:
+        path = prefix.path if prefix.path.endswith("/") else prefix.path + "/"
+        if (
+            url.scheme == prefix.scheme
+            and host == prefix.hostname
+            and (port or _DEFAULT_PORTS[url.scheme]) == (prefix.port or _DEFAULT_PORTS[prefix.scheme])
+            and (url.path + "/").startswith(path)
+        ):
+            return True
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class TeamsEndpoint:
     """POST /api/messages and the authentication configuration its JWT check uses."""
 
     handler: Any
     auth_config: Any
+
+
+def guard_token_check(checked: Callable[[web.Request], Any], refusals: LogLimiter) -> Callable[[web.Request], Any]:
+    """Wrap the SDK's token check so that any failure of it is a 401 with a short body, never a 500."""
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        problem = token_problem(request.headers.get("Authorization"))
+        if problem:
+            refusals.warning("Teams request from %s refused (401): %s", request.remote, problem)
+            return refuse(401, f"invalid token: {problem}")
+        try:
+            return await checked(request)
+        except Exception as e:
+            if request.get(_REACHED):
+                raise  # past the token check: not an authentication failure
+            refusals.warning(
+                "Teams request from %s refused (401): token check failed (%s)", request.remote, type(e).__name__
+            )
+            return refuse(401, "invalid token")
+
+    return endpoint
 
 
 def build_teams_endpoint(
@@ -264,10 +366,13 @@ def build_teams_endpoint(
     from pydantic import ValidationError
 
     config = teams_sdk_config(settings)
-    if not settings.teams_client_id:
+    anonymous = not settings.teams_client_id
+    allowed_prefixes = parse_service_urls(settings.teams_service_urls)
+    if anonymous:
         log.warning("!" * 72)
         log.warning("Teams: ANONYMOUS requests are accepted (ADOPTBOT_TEAMS_ALLOW_ANONYMOUS=true).")
         log.warning("Never run like this where the endpoint is reachable from outside this machine.")
+        log.warning("Replies go only to loopback service URLs%s.", f" and {SERVICE_URLS}" if allowed_prefixes else "")
         log.warning("!" * 72)
     connections = MsalConnectionManager(**config)
     storage = MemoryStorage()
@@ -285,6 +390,7 @@ def build_teams_endpoint(
         conversations=Conversations(),
         adapter=adapter,
     )
+    refusals = LogLimiter(log)
 
     @agent.activity("message")
     async def handle_message(context: Any, _state: Any) -> None:
@@ -295,13 +401,28 @@ def build_teams_endpoint(
         log.error("Teams turn failed: %s", error, exc_info=error)
         await context.send_activity(APOLOGY)
 
-    @jwt_authorization_decorator
-    async def messages(request: web.Request) -> web.Response:
+    async def messages(request: web.Request) -> web.StreamResponse:
+        request[_REACHED] = True
         # A malformed activity is the sender's mistake: 400, not a crash.
         try:
-            Activity.model_validate(json.loads(await request.read()))
+            activity = Activity.model_validate(json.loads(await request.read()))
         except (ValueError, ValidationError) as e:
-            return web.json_response({"error": f"not a valid activity: {type(e).__name__}"}, status=400)
+            refusals.warning("Teams request from %s refused (400): not a valid activity", request.remote)
+            return refuse(400, f"not a valid activity: {type(e).__name__}")
+        if not (activity.type and activity.conversation and activity.conversation.id):
+            return refuse(400, "not a valid activity: it needs a type and a conversation.id")
+        if anonymous and not service_url_allowed(activity.service_url, allowed_prefixes):
+            # Unauthenticated, the request could name any address for the replies to go to.
+            refusals.warning(
+                "Teams request from %s refused (403): serviceUrl %.200r", request.remote, activity.service_url
+            )
+            return refuse(
+                403,
+                f"serviceUrl not allowed in anonymous mode: only loopback addresses, or the prefixes in {SERVICE_URLS}",
+            )
         return await start_agent_process(request, agent, adapter)
 
-    return TeamsEndpoint(handler=messages, auth_config=connections.get_default_connection_configuration())
+    return TeamsEndpoint(
+        handler=guard_token_check(jwt_authorization_decorator(messages), refusals),
+        auth_config=connections.get_default_connection_configuration(),
+    )
