@@ -52,8 +52,13 @@ class TemplateAnswerer(Answerer):
             for pos, (text, item) in enumerate(units(passage.text))
         ]
         scores = self._scores(f"{prompt.question} {prompt.keywords}".strip(), candidates, prompt.emphasis)
-        seen = _just_said(prompt)
-        chosen = _select(candidates, scores, whole_list=prompt.whole_list, seen=lambda u: u[2][:80] in seen)
+        said, new_words = _just_said(prompt), set(terms(prompt.emphasis))
+
+        def seen(unit: Unit) -> bool:
+            """Just said, and not about what the follow-up adds ("and for images?")."""
+            return unit[2][:80] in said and not (set(terms(unit[2])) & new_words)
+
+        chosen = _select(candidates, scores, whole_list=prompt.whole_list, seen=seen)
         return _render(chosen, prompt.passages)
 
     def _scores(self, question: str, candidates: list[Unit], emphasis: str = "") -> list[float]:
