@@ -2,7 +2,7 @@
 
 Candidates are found with regular expressions and kept only when they validate: phone numbers with
 Google's libphonenumber (`phonenumbers`), card numbers with the Luhn check and IBANs with their
-mod-97 checksum and country format (`python-stdnum`), US social security numbers with stdnum's
+mod-97 checksum and the country's format (`python-stdnum`), US social security numbers with stdnum's
 rules, UK National Insurance numbers with HMRC's letter rules, IP addresses with `ipaddress`.
 Nothing is downloaded; redacting a question takes tens of microseconds (docs/benchmarks.md).
 """
@@ -43,7 +43,7 @@ _IPV6 = re.compile(
 )
 _GLUED = re.compile(r"\w-?$")  # INV-2026-000123: the tail of an identifier, not a phone number
 _VERSION_BEFORE = re.compile(r"(?:\bv|version\s*|release\s*)$", re.IGNORECASE)
-_IBAN = re.compile(r"(?<![\w-])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,32}(?!\w)")
+_IBAN = re.compile(r"(?<![\w-])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,32}(?!\w)")
 _DIGIT_RUN = re.compile(r"(?<![\w.,-])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
 _SSN = re.compile(r"(?<![\w.-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])")
 _SSN_BARE = re.compile(r"(?:\bSSN|social security(?: number| no\.?)?)\W{0,3}(\d{9})\b", re.IGNORECASE)
@@ -132,8 +132,9 @@ def _ibans(text: str) -> Iterator[Span]:
     for m in _IBAN.finditer(text):
         candidate = m.group()
         # The pattern may run on into the next capitalised word: try shorter readings until one validates.
-        for end in sorted({i for i, c in enumerate(candidate) if c == " "} | {len(candidate)}, reverse=True):
-            if end >= 15 and iban.is_valid(candidate[:end]):
+        for end in sorted({i for i, c in enumerate(candidate) if c in " -"} | {len(candidate)}, reverse=True):
+            # Checksum and the country's format, not its bank registry: a new bank's IBAN is still one.
+            if end >= 15 and iban.is_valid(candidate[:end].replace("-", ""), check_country=False):
                 yield m.start(), m.start() + end, "iban"
                 break
 
@@ -208,8 +209,11 @@ class RedactingFilter(logging.Filter):
         self._redact = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage()).text
-        record.args = None
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):  # a bad format string: neither crash the caller nor leak
+            message = f"{record.msg} (arguments not shown: they do not fit the message)"
+        record.msg, record.args = self._redact(message).text, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

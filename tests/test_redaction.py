@@ -70,6 +70,7 @@ def test_log_lines_arguments_and_tracebacks_leave_redacted():
     logger.propagate = False
     try:
         logger.warning("question from %s: %s", "<@U024BE7LH>", "mail jane.doe@example.com")
+        logger.warning("one placeholder for jo@example.com: %s", "two", "arguments")
         try:
             raise ValueError("bad card 4111 1111 1111 1111")
         except ValueError:
@@ -78,7 +79,8 @@ def test_log_lines_arguments_and_tracebacks_leave_redacted():
         logger.removeHandler(handler)
     text = out.getvalue()
     assert "WARNING question from [user]: mail [email]" in text
+    assert "one placeholder for [email]: %s (arguments not shown" in text
     assert "ERROR failed for [ip]" in text and "ValueError: bad card [card]" in text
-    for raw in ("U024BE7LH", "jane.doe@example.com", "4111 1111", "192.168.10.24"):
+    for raw in ("U024BE7LH", "jane.doe@example.com", "jo@example.com", "4111 1111", "192.168.10.24"):
         assert raw not in text
     assert len(handler.filters) == 1
