@@ -97,10 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     export = audit_sub.add_parser("export", help="write the audit log (redacted, users hashed) as JSON lines or CSV")
     export.add_argument(
-        "--since", type=since_date, help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601); default: all kept"
+        "--since",
+        type=since_date,
+        metavar="DATE",
+        help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601); default: all kept",
     )
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
-    export.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
     return parser
 
 
