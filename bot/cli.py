@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import getpass
+import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +23,7 @@ from bot.errors import (
     IngestBusy,
 )
 from bot.evaluation import load_questions, run_eval
+from bot.redaction import redact_logs
 from bot.runtime import Runtime
 from bot.settings import BACKENDS, Settings
 from bot.types import Answer, Citation, Question, Turn
@@ -86,15 +92,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-conv-abstain", type=float, default=0.0, help="fail below this rate of off-topic follow-ups declined"
     )
     ev.add_argument("--min-smalltalk", type=float, default=0.0, help="fail below this small-talk recognition rate")
+
+    audit = sub.add_parser("audit", help="the audit log: every question, its answer, sources and votes")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    export = audit_sub.add_parser("export", help="write the audit log (redacted, users hashed) as JSON lines or CSV")
+    export.add_argument(
+        "--since",
+        type=since_date,
+        metavar="DATE",
+        help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601); default: all kept",
+    )
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
     return parser
+
+
+def since_date(text: str) -> dt.datetime:
+    """--since: a day (midnight UTC) or an ISO 8601 time (UTC unless it names its offset)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: use YYYY-MM-DD (e.g. 2026-11-01) or an ISO time (2026-11-01T09:30:00+01:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -> int:
     """Entry point of the `adoptbot` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    existing = set(logging.getLogger().handlers)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ours = [h for h in logging.getLogger().handlers if h not in existing]
     try:
         runtime = runtime or Runtime(Settings.from_env())
+        redact_logs(ours, redactor=runtime.redactor)  # nobody's email or phone number reaches our log lines
         return COMMANDS[args.command](runtime, args)
     except USAGE_ERRORS as e:
         print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
@@ -188,14 +220,25 @@ def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
                 continue
             try:
                 answer = engine.answer(question_from_line(line), backend=args.backend)
+                audit_terminal(runtime, answer)
                 out = answer.to_dict() if args.json else render_answer(answer)
             except (EmptyQuestion, ValueError) as e:
                 out = {"question": line.strip()[:200], "status": "error", "error": str(e)} if args.json else str(e)
             print(json.dumps(out) if args.json else f"{out}\n", flush=True)
         return EXIT_OK
     answer = engine.answer(Question(" ".join(args.question)), backend=args.backend)
+    audit_terminal(runtime, answer)
     print(json.dumps(answer.to_dict()) if args.json else render_answer(answer))
     return EXIT_OK
+
+
+def audit_terminal(runtime: Runtime, answer: Answer) -> None:
+    """The terminal's questions go to the audit log like Slack's and Teams', asked by the login name."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # a container user with no name
+        user = ""
+    runtime.feedback.record_answer("terminal", answer, channel_kind="terminal", user=user)
 
 
 def question_from_line(line: str) -> Question:
@@ -241,6 +284,7 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
         except EmptyQuestion as e:
             print(visible(str(e)))
             continue
+        audit_terminal(runtime, answer)
         print("\nadoptbot> " + render_answer(answer))
         history += [Turn("user", line), Turn("assistant", answer.text)]
 
@@ -338,6 +382,45 @@ def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
     return cmd_chat(runtime, args)
 
 
+AUDIT_FIELDS = (
+    "id", "time", "platform", "channel_kind", "user", "question", "status", "answer", "backend",
+    "sources", "related", "timings_ms", "redacted", "helpful", "not_helpful", "votes",
+)  # fmt: skip
+
+
+def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = runtime.feedback
+    if not store.available:
+        raise ConfigError(
+            f"The audit log {runtime.settings.feedback_path} cannot be opened (see the warning above): "
+            "make the data directory readable and writable, or set ADOPTBOT_DATA_DIR to the one the assistant uses."
+        )
+    since = args.since or dt.datetime.min.replace(tzinfo=dt.UTC)
+    out = io.StringIO(newline="")
+    count = 0
+    if args.format == "csv":
+        writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS)
+        writer.writeheader()
+    for record in store.audit(since):
+        count += 1
+        if args.format == "jsonl":
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            writer.writerow({k: v if isinstance(v, str | int) else json.dumps(v) for k, v in record.items()})
+    if args.out is None:
+        sys.stdout.write(out.getvalue())
+        return EXIT_OK
+    tmp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(out.getvalue(), encoding="utf-8", newline="")
+        os.replace(tmp, args.out)  # a half-written export never replaces a good one
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"Cannot write {args.out} ({e.strerror or e}): choose another --out.") from None
+    print(f"adoptbot: wrote {count} audit records to {args.out}.", file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "run": cmd_run,
@@ -347,6 +430,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "chat": cmd_chat,
     "eval": cmd_eval,
+    "audit": cmd_audit,
 }
 
 

@@ -16,6 +16,7 @@ from bot.answering import Engine, Gate
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore, user_hash_key
+from bot.redaction import Redactor
 from bot.reindex import Reindexer
 from bot.retrieval import Retriever
 from bot.settings import Settings
@@ -95,6 +96,7 @@ class Runtime:
                 model=s.openai_model,
                 api_key=s.openai_api_key,
                 timeout_s=s.openai_timeout_s,
+                redactor=self.redactor,
             )
         return answerers
 
@@ -139,12 +141,20 @@ class Runtime:
         )
 
     @cached_property
+    def redactor(self) -> Redactor:
+        """Redacts personal data before it is logged, stored or sent to an OpenAI-compatible server."""
+        try:
+            return Redactor(phone_regions=self.settings.phone_regions.split(","))
+        except ValueError as e:
+            raise ConfigError(f"ADOPTBOT_PHONE_REGIONS={self.settings.phone_regions!r}: {e}.") from None
+
+    @cached_property
     def feedback(self) -> FeedbackStore:
         """The feedback store; when the data directory cannot hold it, one that keeps nothing (and says so)."""
-        s = self.settings
+        s, redactor = self.settings, self.redactor  # a bad ADOPTBOT_PHONE_REGIONS stops here, not degrades
         try:
             key = user_hash_key(s.data_dir, s.user_hash_key)
-            return FeedbackStore(s.feedback_path, user_key=key, retention_days=s.retention_days)
+            return FeedbackStore(s.feedback_path, user_key=key, retention_days=s.retention_days, redactor=redactor)
         except ConfigError as e:
             log.warning("%s Until then answers are sent without feedback buttons and nothing is recorded.", e)
             return FeedbackStore.unavailable()

@@ -50,6 +50,9 @@ class Settings:
     # Privacy and retention
     retention_days: int = 90  # answers and votes older than this are deleted from the feedback store
     user_hash_key: str = field(default="", repr=False)  # empty: a random key kept in data_dir, created 0600
+    # Audit
+    # Phone numbers written without +country code are recognised (and redacted) as these countries' numbers.
+    phone_regions: str = "US,GB"
     # Serving
     host: str = "0.0.0.0"
     port: int = 3000

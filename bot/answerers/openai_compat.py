@@ -1,13 +1,22 @@
-"""An OpenAI-compatible chat server (vLLM, a llama.cpp server, Ollama, ...) over HTTP."""
+"""An OpenAI-compatible chat server (vLLM, a llama.cpp server, Ollama, ...) over HTTP.
+
+The server may be another company's: personal data in what people wrote (the question, earlier
+turns) is redacted before it is sent. The knowledge base passages are the company's own guidance,
+chosen to be sent, and go as they are (a contact address in a passage stays usable).
+"""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from bot.answerers.chat_model import ChatModelAnswerer
 from bot.errors import BackendUnavailable, GenerationFailed
+from bot.redaction import Redacted, redact
+
+PASSAGES_END = "</passages>"
 
 
 class OpenAICompatibleAnswerer(ChatModelAnswerer):
@@ -16,9 +25,17 @@ class OpenAICompatibleAnswerer(ChatModelAnswerer):
     name = "openai"
 
     def __init__(
-        self, *, base_url: str, model: str, api_key: str = "", max_tokens: int = 300, timeout_s: float = 30.0
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        max_tokens: int = 300,
+        timeout_s: float = 30.0,
+        redactor: Callable[[str], Redacted] = redact,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.redact = redactor
         self.model = model
         self.api_key = api_key
         self.max_tokens = max_tokens
@@ -33,7 +50,7 @@ class OpenAICompatibleAnswerer(ChatModelAnswerer):
                 "no OpenAI-compatible server configured: set ADOPTBOT_OPENAI_BASE_URL and ADOPTBOT_OPENAI_MODEL"
             )
         body = json.dumps(
-            {"model": self.model, "messages": messages, "temperature": 0, "max_tokens": self.max_tokens}
+            {"model": self.model, "messages": self.redacted(messages), "temperature": 0, "max_tokens": self.max_tokens}
         ).encode()
         headers = {"Content-Type": "application/json"}
         if self.api_key:
@@ -52,3 +69,13 @@ class OpenAICompatibleAnswerer(ChatModelAnswerer):
             return data["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError) as e:
             raise GenerationFailed("the model server's reply had no choices[0].message.content") from e
+
+    def redacted(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        """messages with personal data redacted everywhere but inside the <passages> block."""
+        out = []
+        for message in messages:
+            content = message.get("content", "")
+            head, end, tail = content.rpartition(PASSAGES_END)
+            safe = head + end + self.redact(tail).text if end else self.redact(content).text
+            out.append({**message, "content": safe})
+        return out
