@@ -116,3 +116,19 @@ def test_small_talk_to_the_assistant_gets_a_short_reply_without_sources_or_butto
     [reply] = api.wait_for("chat.postMessage")
     assert "adoptbot" in reply["text"] and "?" in reply["text"]  # who it is, and example questions
     assert [b["type"] for b in reply["blocks"]] == ["section"]
+
+
+def test_every_reply_in_a_thread_is_audited_with_its_channel_kind_and_a_hashed_asker(thread, slack_runtime):  # noqa: F811
+    import datetime as dt
+
+    api, server = thread
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    say(api, server, "What is a GAN? mail me at dana@example.com", mention=True, root=True)
+    api.wait_for("chat.postMessage")
+    say(api, server, "thanks!")  # a nod, no reply: nothing to audit
+    say(api, server, "hello adoptbot", mention=True)
+    api.wait_for("chat.postMessage", 2)
+    rows = [r for r in slack_runtime.feedback.audit(started) if r["platform"] == "slack"]
+    assert [(r["channel_kind"], r["status"]) for r in rows][-2:] == [("channel", "answered"), ("thread", "smalltalk")]
+    assert all(r["user"] == slack_runtime.feedback.user_hash("U1") for r in rows[-2:])
+    assert "dana@example.com" not in rows[-2]["question"] and "[email]" in rows[-2]["question"]

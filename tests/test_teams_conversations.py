@@ -74,3 +74,27 @@ def test_thanks_in_a_channel_thread_mentioning_the_assistant_is_small_talk(teams
     assert status in (200, 202)
     [(_, reply)] = connector.wait_for_messages()
     assert reply["text"].startswith("You're welcome") and not reply.get("attachments")
+
+
+def test_chats_are_audited_as_dms_and_channel_threads_as_threads(teams):  # noqa: F811
+    import datetime as dt
+
+    connector, server, runtime = teams
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    ask(server, connector, "What is RLHF?", "a:audited")
+    post(
+        server,
+        teams_activity(
+            "What is a diffusion model?",
+            service_url=connector.url,
+            conversation_type="channel",
+            conversation_id="19:c@thread.tacv2;messageid=1700000008888",
+            mention=True,
+            activity_id="1700000008888",
+        ),
+    )
+    connector.wait_for_messages()
+    asked = {"What is RLHF?", "What is a diffusion model?"}
+    rows = [r for r in runtime.feedback.audit(started) if r["platform"] == "teams" and r["question"] in asked]
+    assert sorted(r["channel_kind"] for r in rows) == ["dm", "thread"]
+    assert {r["user"] for r in rows} == {runtime.feedback.user_hash("aad-user-1")}

@@ -131,7 +131,10 @@ class SlackAssistant:
         try:
             history = self._history(earlier, ts)
             answer = self.engine.answer(Question(text, history=history, user=user))
-            feedback_id = self.feedback.record_answer("slack", answer) if answer.status != "smalltalk" else None
+            kind = "dm" if channel.startswith("D") else "thread" if thread_ts and thread_ts != ts else "channel"
+            feedback_id = self.feedback.record_answer("slack", answer, channel_kind=kind, user=user)
+            if answer.status == "smalltalk":
+                feedback_id = ""  # audited, but nothing to vote on
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=reply_ts,
@@ -207,7 +210,9 @@ class SlackAssistant:
     def _ask_ephemeral(self, text: str, user: str, respond: Callable[..., Any]) -> None:
         try:
             answer = self.engine.answer(Question(text, user=user))
-            feedback_id = self.feedback.record_answer("slack", answer) if answer.status != "smalltalk" else None
+            feedback_id = self.feedback.record_answer("slack", answer, channel_kind="channel", user=user)
+            if answer.status == "smalltalk":
+                feedback_id = ""
             respond(
                 text=blocks.answer_text(answer),
                 blocks=blocks.answer_blocks(answer, feedback_id),

@@ -139,7 +139,7 @@ class TeamsAssistant:
             user=activity.from_property.aad_object_id or activity.from_property.id or "",
         )
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, self._compute, question, conversation_id)
+        future = loop.run_in_executor(self.pool, self._compute, question, conversation_id, _channel_kind(activity))
         expect_replies = activity.delivery_mode == "expectReplies"
         try:
             reply = await (
@@ -155,7 +155,7 @@ class TeamsAssistant:
             return
         await context.send_activity(reply)
 
-    def _compute(self, question: Question, conversation_id: str) -> Any:
+    def _compute(self, question: Question, conversation_id: str, channel_kind: str) -> Any:
         """The reply activity for a question (runs on the pool)."""
         from microsoft_agents.activity import Activity
 
@@ -167,9 +167,9 @@ class TeamsAssistant:
             log.exception("answering a Teams message failed")
             return Activity(type="message", text=APOLOGY)
         self.conversations.add(conversation_id, question.text, answer.text)
+        feedback_id = self.feedback.record_answer("teams", answer, channel_kind=channel_kind, user=question.user)
         if answer.status == "smalltalk":
             return Activity(type="message", text=answer.text)  # no sources, no feedback buttons
-        feedback_id = self.feedback.record_answer("teams", answer)
         reply = cards.answer_activity(answer, feedback_id)
         self.sent.put(feedback_id, reply)
         return Activity.model_validate(reply)
@@ -238,6 +238,14 @@ class TeamsAssistant:
             except Exception as e:  # noqa: BLE001 - a thank-you message does as well
                 log.info("could not update the answer card (%s); thanking in a message", e)
         await context.send_activity(cards.thanks(vote))
+
+
+def _channel_kind(activity: Any) -> str:
+    """The audit log's channel kind: a 1:1 chat, a reply chain of a channel, or a channel or group chat."""
+    kind = activity.conversation.conversation_type or "personal"
+    if kind == "personal":
+        return "dm"
+    return "thread" if ";messageid=" in (activity.conversation.id or "") else "channel"
 
 
 def _typing() -> Any:
