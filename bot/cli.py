@@ -175,6 +175,7 @@ def render_answer(answer: Answer) -> str:
 def _cite_line(c: Citation) -> str:
     """One citation on one line: line breaks and invisible characters (U+202E) in metadata are escaped."""
     reviewed = f", reviewed {c.last_reviewed}" if c.last_reviewed else ""
+    reviewed += ", review overdue" if c.review_overdue else ""
     url = f" <{c.url}>" if c.url else ""
     return visible(f"{c.title} - {c.section} ({c.source}{reviewed}){url}")
 

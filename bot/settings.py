@@ -50,6 +50,8 @@ class Settings:
     # Privacy and retention
     retention_days: int = 90  # answers and votes older than this are deleted from the feedback store
     user_hash_key: str = field(default="", repr=False)  # empty: a random key kept in data_dir, created 0600
+    # Knowledge base freshness
+    review_after_days: int = 365  # a document last reviewed longer ago is "review overdue" (kb lint, citations)
     # Serving
     host: str = "0.0.0.0"
     port: int = 3000

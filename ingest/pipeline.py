@@ -16,6 +16,7 @@ from bot.embedding import Embedder
 from bot.errors import ConfigError, DataDirUnusable, IngestBusy
 from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
 from ingest.chunking import Chunk, chunk_document
+from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,9 @@ def _ingest(
     prev = _Previous.load(store.current(), embedder.name)
     paths, unsupported = discover(root)
     summary.skipped += [Skipped(s, r) for s, r in unsupported]
+    catalog = Catalog.load(root, max_file_bytes)
+    if catalog.problem:
+        summary.skipped.append(Skipped(MANIFEST, catalog.problem))
 
     live = 0  # chunks that stay as they are
     fresh: list[tuple[Chunk, str]] = []  # (chunk, file hash) to write
@@ -197,12 +201,14 @@ def _ingest(
         old = prev.chunks.get(source, {})
         try:
             data = read_bytes(path, max_file_bytes, inside=root)
-            digest = file_hash(data)
+            external = catalog.external(source) if takes_metadata(source) else None
+            # A sidecar or manifest edit changes the document as much as an edit of the file itself.
+            digest = file_hash(data + external.fingerprint) if external and external.fingerprint else file_hash(data)
             if prev.file_hashes.get(source) == digest:
                 live += len(old)
                 summary.documents_unchanged += 1
                 continue
-            doc = parse(source, data)
+            doc = parse(source, data, external.fields if external else None)
             warnings = list(doc.warnings)
             chunks = chunk_document(doc, embedder.count_tokens, embedder.max_tokens, warn=warnings.append)
         except (BadFile, OSError) as e:
