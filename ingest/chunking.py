@@ -16,8 +16,8 @@ OVERVIEW = "Overview"
 MAX_HEADING = 200  # characters of one heading in a citation
 MAX_SECTION = 300  # characters of a heading path ("A > B > C")
 # No backtracking: a heading line of many spaces must not take minutes (the closing #s are trimmed in code).
-_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
@@ -132,7 +132,7 @@ def _budget(doc: SourceDoc, section: str, count_tokens: TokenCounter, max_tokens
 def _sections(body: str, warn: Warn) -> Iterator[tuple[str, str]]:
     """(heading path, text) per section; a lone top-level heading is the title, not a section."""
     lines = body.split("\n")
-    headings = [_HEADING.match(line) for line in _outside_fences(lines)]
+    headings = [HEADING.match(line) for line in _outside_fences(lines)]
     h1_count = sum(1 for m in headings if m and len(m.group(1)) == 1)
     path: list[tuple[int, str]] = []
     current: list[str] = []
@@ -182,7 +182,7 @@ def _outside_fences(lines: list[str]) -> Iterator[str]:
     """Lines, with those inside code fences blanked so '#' there is not a heading."""
     fenced = False
     for line in lines:
-        if _FENCE.match(line):
+        if FENCE.match(line):
             fenced = not fenced
             yield ""
         else:
