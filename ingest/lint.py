@@ -59,6 +59,16 @@ def lint(root: Path, *, today: dt.date, review_after_days: int = 365, max_file_b
         Finding(MANIFEST, ERROR, f"an entry for {path}, which does not exist: fix the path or remove the entry")
         for path in catalog.unknown_paths(sources)
     ]
+    findings += [
+        Finding(
+            MANIFEST,
+            ERROR,
+            f"an entry for {path}, which carries its own front matter and ignores the manifest: move the fields "
+            "into its front matter and remove the entry",
+        )
+        for path in sorted(catalog.entries)
+        if path in sources and not takes_metadata(path)
+    ]
     titles: dict[str, list[str]] = defaultdict(list)
     for path in paths:
         source = path.relative_to(root).as_posix()

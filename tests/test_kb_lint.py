@@ -41,7 +41,8 @@ def test_lint_reports_each_kind_of_finding_with_file_line_and_fix(tmp_path):
             "guidance/notes.txt": "Plain text has no owner.\n",
             "guidance/no-owner.md": "---\ntitle: No owner\nlast_reviewed: 2026-11-01\n---\n\nText.\n",
             "policy.pdf": make_pdf("Policy text."),
-            "manifest.yaml": "gone.pdf:\n  owner: Legal\n  last_reviewed: 2026-01-01\n",
+            "manifest.yaml": "gone.pdf:\n  owner: Legal\n  last_reviewed: 2026-01-01\n"
+            "guidance/privacy.md:\n  owner: X\n",
         },
     )
     findings = by_file(lint(root, today=TODAY, review_after_days=365))
@@ -66,8 +67,10 @@ def test_lint_reports_each_kind_of_finding_with_file_line_and_fix(tmp_path):
     assert findings["guidance/no-owner.md"] == [(ERROR, 0, "ingest skips it: front matter is missing owner")]
     assert findings["policy.pdf"][0][0] == ERROR and "policy.pdf.meta.yaml" in findings["policy.pdf"][0][2]
     assert findings["manifest.yaml"] == [
-        (ERROR, 0, "an entry for gone.pdf, which does not exist: fix the path or remove the entry")
-    ]
+        (ERROR, 0, "an entry for gone.pdf, which does not exist: fix the path or remove the entry"),
+        (ERROR, 0, "an entry for guidance/privacy.md, which carries its own front matter and ignores the manifest: "
+         "move the fields into its front matter and remove the entry"),
+    ]  # fmt: skip
     assert findings["checklists/launch.yaml"] == [
         (WARNING, 0, "item 2 (review) has no why: add 'why:' saying what the item prevents, so people follow it")
     ]
