@@ -52,7 +52,9 @@ def drain(api, server) -> None:
 
 
 def sources(reply: dict) -> str:
-    return " ".join(e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"] if "text" in e)
+    return " ".join(
+        e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"] if "text" in e
+    )
 
 
 def test_a_follow_up_in_the_thread_answers_the_new_question_not_the_old_one(thread):
