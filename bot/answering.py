@@ -14,7 +14,7 @@ from bot.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuest
 from bot.lexical import coverage
 from bot.retrieval import Retrieval, Retriever
 from bot.text import clean_question
-from bot.types import Answer, Citation, Passage, Question
+from bot.types import REVIEW_AFTER_DAYS, Answer, Citation, Passage, Question
 from bot.vocabulary import Expansions
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Engine:
         expansions: Callable[[], Expansions] = Expansions,
         auto: Sequence[str] = ("openai", "llm"),
         auto_reason: str = "",
+        review_after_days: int = REVIEW_AFTER_DAYS,
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -72,6 +73,7 @@ class Engine:
         self.expansions = expansions
         self.auto = tuple(auto)
         self.auto_reason = auto_reason
+        self.review_after_days = review_after_days
 
     def answer(self, question: Question, *, backend: str | None = None) -> Answer:
         """Answer from the knowledge base only, or say it does not cover the question."""
@@ -165,7 +167,7 @@ class Engine:
                     raise
                 raw = self.answerers["template"].answer(prompt)
                 name = "template"
-            return _cited(text, raw, passages, name, notes)
+            return _cited(text, raw, passages, name, notes, review_after_days=self.review_after_days)
         raise BackendUnavailable("no answer backend is available")  # template always is
 
     def _no_answer(self, text: str, passages: list[Passage], notes: list[str]) -> Answer:
@@ -175,7 +177,9 @@ class Engine:
             reply += " The nearest topics it does cover: " + "; ".join(topics) + "."
         if self.escalation_contact:
             reply += f" For anything else, please ask {self.escalation_contact}."
-        related = tuple(Citation.of(n, p) for n, p in enumerate(passages[:3], start=1))
+        related = tuple(
+            Citation.of(n, p, review_after_days=self.review_after_days) for n, p in enumerate(passages[:3], start=1)
+        )
         return Answer(
             question=text, status="no_answer", text=reply, backend="none", related=related, notes=tuple(notes)
         )
@@ -185,7 +189,9 @@ def _words(passage: Passage) -> str:
     return f"{passage.title} {passage.section} {passage.text}"
 
 
-def _cited(text: str, raw: str, passages: list[Passage], backend: str, notes: list[str]) -> Answer:
+def _cited(
+    text: str, raw: str, passages: list[Passage], backend: str, notes: list[str], *, review_after_days: int
+) -> Answer:
     """Renumber [n] markers by first use; used passages become sources, the rest related."""
     order: list[int] = []
     for m in _MARKER.finditer(raw):
@@ -199,11 +205,11 @@ def _cited(text: str, raw: str, passages: list[Passage], backend: str, notes: li
         return f"[{renumber[n]}]" if n in renumber else ""
 
     body = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub(swap, raw)).strip()
-    sources = tuple(Citation.of(renumber[old], passages[old - 1]) for old in order)
+    sources = tuple(Citation.of(renumber[old], passages[old - 1], review_after_days=review_after_days) for old in order)
     rest = [p for i, p in enumerate(passages, start=1) if i not in renumber]
     cited_sources = {c.source for c in sources}
     related = tuple(
-        Citation.of(len(sources) + k, p)
+        Citation.of(len(sources) + k, p, review_after_days=review_after_days)
         for k, p in enumerate((p for p in rest if p.source not in cited_sources), start=1)
     )[:3]
     return Answer(

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("--developer-name", default="AI Centre of Excellence", help="shown in the Teams app store")
     package.add_argument("--website-url", default="https://www.example.com", help="an https:// page about the app")
 
+    kb = sub.add_parser("kb", help="knowledge base tools for editors")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    lint = kb_sub.add_parser("lint", help="check the knowledge base; exit 1 on errors (for its CI)")
+    lint.add_argument("path", nargs="?", type=Path, help="knowledge folder (default: knowledge/)")
+    lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+
     run = sub.add_parser("run", help="ingest, then serve the configured platforms, else chat in the terminal")
     run.add_argument("--backend", choices=BACKENDS, help="answer backend for the terminal chat")
 
@@ -207,6 +213,7 @@ def render_answer(answer: Answer) -> str:
 def _cite_line(c: Citation) -> str:
     """One citation on one line: line breaks and invisible characters (U+202E) in metadata are escaped."""
     reviewed = f", reviewed {c.last_reviewed}" if c.last_reviewed else ""
+    reviewed += ", review overdue" if c.review_overdue else ""
     url = f" <{c.url}>" if c.url else ""
     return visible(f"{c.title} - {c.section} ({c.source}{reviewed}){url}")
 
@@ -374,6 +381,34 @@ def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_kb(runtime: Runtime, args: argparse.Namespace) -> int:
+    """`adoptbot kb lint`: one line per finding; exit 1 if any is an error."""
+    from ingest.lint import ERROR, lint
+
+    settings = runtime.settings
+    root = args.path or settings.knowledge_dir
+    if not root.is_dir():
+        raise ConfigError(f"Knowledge folder {root} does not exist: pass it (adoptbot kb lint PATH).")
+    findings = lint(
+        root,
+        today=dt.date.today(),
+        review_after_days=settings.review_after_days,
+        max_file_bytes=settings.max_file_bytes,
+    )
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    if args.json:
+        print(
+            json.dumps(
+                {"errors": errors, "warnings": len(findings) - errors, "findings": [f.to_dict() for f in findings]}
+            )
+        )
+    else:
+        for finding in findings:
+            print(finding.render())
+        print(f"{errors} errors, {len(findings) - errors} warnings in {root}.")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
 def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
     print(runtime.ingest().render(), file=sys.stderr)
     if runtime.settings.slack_enabled or runtime.settings.teams_enabled:
@@ -431,6 +466,7 @@ COMMANDS = {
     "chat": cmd_chat,
     "eval": cmd_eval,
     "audit": cmd_audit,
+    "kb": cmd_kb,
 }
 
 

@@ -125,6 +125,7 @@ class Runtime:
             max_question_chars=s.max_question_chars,
             escalation_contact=s.escalation_contact,
             expansions=VocabularyFile(s.knowledge_dir / VOCABULARY_FILE).current,
+            review_after_days=s.review_after_days,
             **auto_backends(s),
         )
 

@@ -53,6 +53,8 @@ class Settings:
     # Audit
     # Phone numbers written without +country code are recognised (and redacted) as these countries' numbers.
     phone_regions: str = "US,GB"
+    # Knowledge base freshness
+    review_after_days: int = 365  # a document last reviewed longer ago is "review overdue" (kb lint, citations)
     # Serving
     host: str = "0.0.0.0"
     port: int = 3000

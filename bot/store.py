@@ -29,8 +29,9 @@ EMBED_MODEL = "adoptbot_embed_model"
 INDEXED_AT = "adoptbot_indexed_at"
 GENERATION = "adoptbot_generation"
 # Bump when record metadata changes: forces a rebuild. 3: cited fields are capped and cleaned at ingest, which
-# files whose bytes did not change would otherwise never get.
-FORMAT, FORMAT_VERSION = "adoptbot_format", 3
+# files whose bytes did not change would otherwise never get. 4: records carry `pages`,
+# `audience` and `embed_hash`, and `content_hash` covers the cited fields (a new review date is written).
+FORMAT, FORMAT_VERSION = "adoptbot_format", 4
 LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
 FOREVER = 2**62
 KEEP_PREVIOUS = 1

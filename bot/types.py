@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
 Status = Literal["answered", "no_answer", "smalltalk"]
+REVIEW_AFTER_DAYS = 365  # the default of ADOPTBOT_REVIEW_AFTER_DAYS
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,13 @@ class Citation:
     url: str
     last_reviewed: str
     score: float
+    review_overdue: bool = False  # last_reviewed is older than the review period, as of answer time
 
     @classmethod
-    def of(cls, n: int, passage: Passage) -> Citation:
+    def of(
+        cls, n: int, passage: Passage, *, today: dt.date | None = None, review_after_days: int = REVIEW_AFTER_DAYS
+    ) -> Citation:
+        """The citation of a passage; whether its review is overdue is decided now, not at ingest."""
         return cls(
             n=n,
             title=passage.title,
@@ -69,7 +75,19 @@ class Citation:
             url=passage.url,
             last_reviewed=passage.last_reviewed,
             score=round(passage.score, 4),
+            review_overdue=review_overdue(
+                passage.last_reviewed, today=today or dt.date.today(), after_days=review_after_days
+            ),
         )
+
+
+def review_overdue(last_reviewed: str, *, today: dt.date, after_days: int) -> bool:
+    """Whether a YYYY-MM-DD review date is more than after_days before today; no date or a bad one is not."""
+    try:
+        reviewed = dt.date.fromisoformat(last_reviewed.strip())
+    except ValueError:
+        return False
+    return (today - reviewed).days > after_days
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ OVERVIEW = "Overview"
 MAX_HEADING = 200  # characters of one heading in a citation
 MAX_SECTION = 300  # characters of a heading path ("A > B > C")
 # No backtracking: a heading line of many spaces must not take minutes (the closing #s are trimmed in code).
-_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
@@ -38,6 +38,8 @@ class Chunk:
     tags: str = ""
     checklist_id: str = ""
     item_ids: str = ""
+    pages: str = ""  # the PDF page(s) the passage is on ("4", "3-4"); its section says "Page 4" too
+    audience: str = ""  # comma-separated audiences of the document
 
     @property
     def embed_text(self) -> str:
@@ -58,6 +60,8 @@ class Chunk:
             "tags": self.tags,
             "checklist_id": self.checklist_id,
             "item_ids": self.item_ids,
+            "pages": self.pages,
+            "audience": self.audience,
         }
 
 
@@ -66,16 +70,25 @@ def chunk_document(
 ) -> list[Chunk]:
     """Chunks of doc, each embed_text at most max_tokens word pieces; warn(message) for headings that were cut."""
     if doc.kind == "checklist":
-        pieces = list(_checklist_pieces(doc, count_tokens, max_tokens))
+        pieces = [
+            (section, text, item_ids, "")
+            for section, text, item_ids in _checklist_pieces(doc, count_tokens, max_tokens)
+        ]
+    elif doc.pages:
+        pieces = [
+            (page_section(n), text, "", str(n))
+            for n, page in enumerate(doc.pages, start=1)
+            for text in _pack(_blocks(page), count_tokens, _budget(doc, page_section(n), count_tokens, max_tokens))
+        ]
     else:
         pieces = [
-            (section, text, "")
+            (section, text, "", "")
             for section, body in _sections(doc.body, warn or (lambda message: None))
             for text in _pack(_blocks(body), count_tokens, _budget(doc, section, count_tokens, max_tokens))
         ]
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for ordinal, (section, text, item_ids) in enumerate(pieces):
+    for ordinal, (section, text, item_ids, pages) in enumerate(pieces):
         n = seen.get(section, 0)
         seen[section] = n + 1
         chunks.append(
@@ -93,9 +106,16 @@ def chunk_document(
                 tags=",".join(doc.tags),
                 checklist_id=doc.checklist_id,
                 item_ids=item_ids,
+                pages=pages,
+                audience=",".join(doc.audience),
             )
         )
     return chunks
+
+
+def page_section(n: int) -> str:
+    """How a PDF passage's section reads in every citation: the page it is on."""
+    return f"Page {n}"
 
 
 def _chunk_id(source: str, section: str, n: int) -> str:
@@ -112,7 +132,7 @@ def _budget(doc: SourceDoc, section: str, count_tokens: TokenCounter, max_tokens
 def _sections(body: str, warn: Warn) -> Iterator[tuple[str, str]]:
     """(heading path, text) per section; a lone top-level heading is the title, not a section."""
     lines = body.split("\n")
-    headings = [_HEADING.match(line) for line in _outside_fences(lines)]
+    headings = [HEADING.match(line) for line in _outside_fences(lines)]
     h1_count = sum(1 for m in headings if m and len(m.group(1)) == 1)
     path: list[tuple[int, str]] = []
     current: list[str] = []
@@ -162,7 +182,7 @@ def _outside_fences(lines: list[str]) -> Iterator[str]:
     """Lines, with those inside code fences blanked so '#' there is not a heading."""
     fenced = False
     for line in lines:
-        if _FENCE.match(line):
+        if FENCE.match(line):
             fenced = not fenced
             yield ""
         else:

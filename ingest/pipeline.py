@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sys
 import time
@@ -16,6 +17,7 @@ from bot.embedding import Embedder
 from bot.errors import ConfigError, DataDirUnusable, IngestBusy
 from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
 from ingest.chunking import Chunk, chunk_document
+from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ class _Previous:
     generation: int = 0
     file_hashes: dict[str, str] = field(default_factory=dict)
     chunks: dict[str, dict[str, str]] = field(default_factory=dict)  # source -> chunk id -> record id
-    by_content: dict[str, str] = field(default_factory=dict)  # content hash -> a record id holding it
+    by_embedding: dict[str, str] = field(default_factory=dict)  # embed hash -> a record id whose vector fits
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id -> metadata
     expired: list[str] = field(default_factory=list)  # dead before this generation: safe to delete
     stray: list[str] = field(default_factory=list)  # written by a build that never published
@@ -151,7 +153,7 @@ class _Previous:
             prev.metadata[record_id] = meta
             prev.file_hashes[meta["source"]] = meta["file_hash"]
             prev.chunks.setdefault(meta["source"], {})[meta["chunk_id"]] = record_id
-            prev.by_content[meta["content_hash"]] = record_id
+            prev.by_embedding[meta["embed_hash"]] = record_id
         return prev
 
     def content_of(self, record_id: str) -> str:
@@ -186,6 +188,9 @@ def _ingest(
     prev = _Previous.load(store.current(), embedder.name)
     paths, unsupported = discover(root)
     summary.skipped += [Skipped(s, r) for s, r in unsupported]
+    catalog = Catalog.load(root, max_file_bytes)
+    if catalog.problem:
+        summary.skipped.append(Skipped(MANIFEST, catalog.problem))
 
     live = 0  # chunks that stay as they are
     fresh: list[tuple[Chunk, str]] = []  # (chunk, file hash) to write
@@ -197,12 +202,14 @@ def _ingest(
         old = prev.chunks.get(source, {})
         try:
             data = read_bytes(path, max_file_bytes, inside=root)
-            digest = file_hash(data)
+            external = catalog.external(source) if takes_metadata(source) else None
+            # A sidecar or manifest edit changes the document as much as an edit of the file itself.
+            digest = file_hash(data + external.fingerprint) if external and external.fingerprint else file_hash(data)
             if prev.file_hashes.get(source) == digest:
                 live += len(old)
                 summary.documents_unchanged += 1
                 continue
-            doc = parse(source, data)
+            doc = parse(source, data, external.fields if external else None)
             warnings = list(doc.warnings)
             chunks = chunk_document(doc, embedder.count_tokens, embedder.max_tokens, warn=warnings.append)
         except (BadFile, OSError) as e:
@@ -263,6 +270,12 @@ def _set_metadata(collection: Any, ids: list[str], metadata: dict[str, dict[str,
 
 
 def _content_hash(chunk: Chunk) -> str:
+    """What a record holds: its text and every cited field, so a new owner or review date is written too."""
+    return hashlib.sha1(json.dumps([chunk.embed_text, chunk.metadata()], sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _embed_hash(chunk: Chunk) -> str:
+    """What its vector depends on: records with the same embed text share one embedding."""
     return hashlib.sha1(chunk.embed_text.encode()).hexdigest()[:24]
 
 
@@ -322,6 +335,7 @@ def _node(chunk: Chunk, digest: str, vector: list[float], at: int) -> Any:
         "chunk_id": chunk.id,
         "file_hash": digest,
         "content_hash": content,
+        "embed_hash": _embed_hash(chunk),
         LIVE_FROM: at,
         LIVE_TO: FOREVER,
     }
@@ -338,11 +352,11 @@ def _embedded(
     """Batches of (chunks, vectors): reused where the same text was embedded before, else computed."""
     from tqdm import tqdm
 
-    reused = [(c, d) for c, d in fresh if _content_hash(c) in prev.by_content]
-    todo = [(c, d) for c, d in fresh if _content_hash(c) not in prev.by_content]
+    reused = [(c, d) for c, d in fresh if _embed_hash(c) in prev.by_embedding]
+    todo = [(c, d) for c, d in fresh if _embed_hash(c) not in prev.by_embedding]
     for start in range(0, len(reused), WRITE_BATCH):
         batch = reused[start : start + WRITE_BATCH]
-        ids = [prev.by_content[_content_hash(c)] for c, _ in batch]
+        ids = [prev.by_embedding[_embed_hash(c)] for c, _ in batch]
         got = prev.collection.get(ids=sorted(set(ids)), include=["embeddings"])
         by_id = {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)}
         yield batch, [by_id[i] for i in ids]

@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,15 @@ import yaml
 GUIDANCE_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
 CHECKLIST_SUFFIXES = {".yaml", ".yml"}
-SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+DOCX_SUFFIXES = {".docx"}
+HTML_SUFFIXES = {".html", ".htm"}
+DOCUMENT_SUFFIXES = PDF_SUFFIXES | DOCX_SUFFIXES | HTML_SUFFIXES  # no front matter: see ingest/metadata.py
+SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES | DOCUMENT_SUFFIXES
 NOT_INDEXED_DIRS = {"eval"}
-NOT_INDEXED_FILES = {"readme.md", "synonyms.yaml"}  # synonyms: bot/vocabulary.py
+# synonyms: bot/vocabulary.py; manifest: metadata of PDF, Word and HTML files (ingest/metadata.py)
+NOT_INDEXED_FILES = {"readme.md", "synonyms.yaml", "manifest.yaml"}
+SIDECAR_SUFFIX = ".meta.yaml"  # policy.pdf.meta.yaml: the metadata of policy.pdf, never indexed itself
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
 
 # Caps on what one file may put into every citation (characters).
@@ -62,13 +69,15 @@ class SourceDoc:
     """One knowledge file, parsed. `body` is Markdown or plain text; checklists have items."""
 
     source: str  # path relative to the knowledge folder, with forward slashes
-    kind: str  # "guidance" | "text" | "checklist"
+    kind: str  # "guidance" | "text" | "checklist" (PDF, Word and HTML files are guidance)
     title: str
     owner: str
     last_reviewed: str
     url: str = ""
     tags: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()  # who the document is for; stored with every chunk
     body: str = ""
+    pages: tuple[str, ...] = ()  # a PDF's text, page by page (then body is empty)
     checklist_id: str = ""
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()  # fields that were cut or cleaned; the file is indexed all the same
@@ -104,6 +113,25 @@ def discover(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     walk.folder(root)
     while walk.links:  # after every real file and folder, so links never take their place
         walk.link(walk.links.pop(0))
+    documents = set(walk.files.values())
+    for sidecar in walk.sidecars:
+        document = sidecar[: -len(SIDECAR_SUFFIX)]
+        if document not in documents:
+            walk.refused.append(
+                (
+                    sidecar,
+                    f"a metadata file for {visible(document)}, which does not exist: rename it to match its "
+                    "document (name.pdf -> name.pdf.meta.yaml) or delete it",
+                )
+            )
+        elif Path(document).suffix.lower() not in DOCUMENT_SUFFIXES:
+            walk.refused.append(
+                (
+                    sidecar,
+                    "a metadata file for a file that carries its own front matter: move these fields into "
+                    f"the front matter of {visible(document)} and delete this file",
+                )
+            )
     return sorted(walk.found), sorted(walk.refused)
 
 
@@ -118,6 +146,7 @@ class _Walk:
         self.files: dict[Path, str] = {}  # resolved file -> the source it is indexed as
         self.folders: dict[Path, str] = {self.inside: "."}  # resolved folder -> where it is walked
         self.links: list[Path] = []
+        self.sidecars: list[str] = []  # metadata files (x.pdf.meta.yaml), read with their document
 
     def folder(self, folder: Path) -> None:
         try:
@@ -153,6 +182,9 @@ class _Walk:
         rel = path.relative_to(self.root).as_posix()
         if rel.lower() in NOT_INDEXED_FILES:
             return
+        if rel.lower().endswith(SIDECAR_SUFFIX):
+            self.sidecars.append(rel)
+            return
         if not target.is_file():
             self.refused.append((rel, "not a regular file (a pipe, socket or device): remove it"))
         elif path.suffix.lower() not in SUPPORTED:
@@ -160,7 +192,7 @@ class _Walk:
                 (
                     rel,
                     f"unsupported file type '{visible(path.suffix or path.name)}': save guidance as "
-                    "Markdown (.md) or plain text (.txt), checklists as YAML (.yaml)",
+                    "Markdown (.md), plain text (.txt), PDF, Word (.docx) or HTML, checklists as YAML (.yaml)",
                 )
             )
         else:
@@ -223,10 +255,12 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def parse(source: str, data: bytes) -> SourceDoc:
-    """Parse one file's bytes by its extension; raises BadFile with a reason."""
-    text = _decode(data)
+def parse(source: str, data: bytes, meta: Mapping[str, Any] | None = None) -> SourceDoc:
+    """Parse one file's bytes by its extension; meta: a PDF, Word or HTML file's fields. Raises BadFile."""
     suffix = Path(source).suffix.lower()
+    if suffix in DOCUMENT_SUFFIXES:
+        return _parse_document(source, suffix, data, meta or {})
+    text = _decode(data)
     if suffix in CHECKLIST_SUFFIXES:
         return _parse_checklist(source, text)
     front, body = _split_front_matter(text)
@@ -257,6 +291,25 @@ def parse(source: str, data: bytes) -> SourceDoc:
         warnings=tuple(warnings),
         **meta,
     )
+
+
+def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, Any]) -> SourceDoc:
+    """A PDF, Word or HTML file, with the fields its sidecar or the manifest gives (see ingest/metadata.py)."""
+    from ingest.documents import extract
+
+    missing = [k for k in ("owner", "last_reviewed") if not str(meta.get(k) or "").strip()]
+    if missing:
+        name = Path(source).name
+        raise BadFile(
+            f"no {' or '.join(missing)}: {suffix[1:].upper()} files cannot carry front matter, so write them in "
+            f"{name}{SIDECAR_SUFFIX} next to it (owner: ..., last_reviewed: YYYY-MM-DD) or under "
+            f"'{source}:' in knowledge/manifest.yaml (see knowledge/README.md)"
+        )
+    got = extract(suffix, data)
+    warnings = list(got.warnings)
+    title = meta.get("title") or got.title or _title_from_name(source)
+    values = _check_fields({**meta, "title": title}, warnings)
+    return SourceDoc(source=source, kind="guidance", body=got.body, pages=got.pages, warnings=tuple(warnings), **values)
 
 
 def _decode(data: bytes) -> str:
@@ -403,15 +456,26 @@ def _check_fields(meta: dict, warnings: list[str]) -> dict:
         tags = tags.split(",")
     if not isinstance(tags, list):
         raise BadFile("tags must be a list, for example: tags: [risks, privacy]")
-    tags = [t for t in (_text(t, "a tag", MAX_TAG, warnings) for t in tags) if t]
-    if len(tags) > MAX_TAGS:
-        warnings.append(f"{len(tags)} tags, over the limit of {MAX_TAGS}: only the first {MAX_TAGS} are kept")
     return {
         **values,
         "last_reviewed": reviewed.isoformat(),
         "url": _check_url(meta.get("url"), warnings),
-        "tags": tuple(tags[:MAX_TAGS]),
+        "tags": _labels(meta.get("tags"), "tags", "a tag", warnings),
+        "audience": _labels(meta.get("audience"), "audience", "an audience", warnings),
     }
+
+
+def _labels(value: object, name: str, one: str, warnings: list[str]) -> tuple[str, ...]:
+    """A list field such as tags or audience: a YAML list, or one comma-separated string."""
+    labels = value or []
+    if isinstance(labels, str):
+        labels = labels.split(",")
+    if not isinstance(labels, list):
+        raise BadFile(f"{name} must be a list, for example: {name}: [first, second]")
+    labels = [t for t in (_text(t, one, MAX_TAG, warnings) for t in labels) if t]
+    if len(labels) > MAX_TAGS:
+        warnings.append(f"{len(labels)} {name}, over the limit of {MAX_TAGS}: only the first {MAX_TAGS} are kept")
+    return tuple(labels[:MAX_TAGS])
 
 
 def _check_url(value: object, warnings: list[str]) -> str:

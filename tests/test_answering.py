@@ -179,3 +179,14 @@ def test_small_talk_is_answered_without_retrieval_or_sources(starter_runtime, te
     answer = starter_runtime.engine.answer(Question(text, history=(Turn("user", "What is a GAN?"),)))
     assert answer.status == "smalltalk" and not answer.sources and not answer.related
     assert "What is on the pre-deployment checklist?" in answer.text  # example questions
+
+
+def test_the_review_period_setting_reaches_every_citation(starter_runtime):
+    fresh = starter_runtime.engine.answer(Question("How does a GAN work?"))
+    strict = Engine(
+        retriever=starter_runtime.retriever,
+        answerers={"template": starter_runtime.answerers["template"]},
+        review_after_days=1,  # the starter documents were reviewed on 2026-11-20
+    ).answer(Question("How does a GAN work?"))
+    assert fresh.sources and not any(c.review_overdue for c in (*fresh.sources, *fresh.related))
+    assert strict.sources and all(c.review_overdue for c in (*strict.sources, *strict.related))

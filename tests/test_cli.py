@@ -53,7 +53,16 @@ def test_ask_json_has_the_documented_shape(starter_runtime, capsys):
     out = json.loads(capsys.readouterr().out)
     assert {"question", "status", "answer", "backend", "sources", "timings_ms"} <= set(out)
     assert out["status"] == "answered" and out["backend"] == "template"
-    assert set(out["sources"][0]) == {"n", "title", "section", "source", "url", "last_reviewed", "score"}
+    assert set(out["sources"][0]) == {
+        "n",
+        "title",
+        "section",
+        "source",
+        "url",
+        "last_reviewed",
+        "score",
+        "review_overdue",
+    }
     assert set(out["timings_ms"]) == {"retrieve", "generate", "total"}
 
 

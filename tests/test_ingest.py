@@ -310,3 +310,21 @@ def test_the_lock_in_an_unwritable_data_dir_is_a_config_error_naming_it(tmp_path
             ingest_lock(data_dir),
         ):
             pass
+
+
+def test_a_new_review_date_alone_is_written_without_re_embedding(tmp_path, settings, store):
+    root = write_kb(tmp_path / "kb")
+    ingest(root, settings, store, FakeEmbedder())
+    path = root / "guidance/privacy.md"
+    path.write_text(path.read_text().replace("last_reviewed: 2026-11-01", "last_reviewed: 2026-11-28"))
+    embedder = FakeEmbedder()
+    summary = ingest(root, settings, store, embedder)
+    assert summary.documents_updated == ["guidance/privacy.md"] and embedder.embedded == 0
+    col = store.current()
+    got = col.get(include=["metadatas"])
+    dates = {
+        m["last_reviewed"]
+        for m in got["metadatas"]
+        if m["source"] == "guidance/privacy.md" and is_live(m, generation(col))
+    }
+    assert dates == {"2026-11-28"}

@@ -64,12 +64,12 @@ def test_bad_files_are_refused_with_a_reason(name, data, reason):
 
 
 def test_discover_skips_readme_eval_and_hidden_files_and_reports_unsupported(tmp_path: Path):
-    for rel in ["README.md", "eval/questions.jsonl", ".git/x.md", "guidance/a.md", "guidance/b.docx"]:
+    for rel in ["README.md", "eval/questions.jsonl", ".git/x.md", "guidance/a.md", "guidance/b.pptx"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
     found, unsupported = discover(tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["guidance/a.md"]
-    assert unsupported[0][0] == "guidance/b.docx" and ".md" in unsupported[0][1]
+    assert unsupported[0][0] == "guidance/b.pptx" and ".md" in unsupported[0][1] and ".docx" in unsupported[0][1]
 
 
 def test_every_starter_knowledge_file_parses():

@@ -53,9 +53,10 @@ def _context(*texts: str) -> Block:
 
 
 def citation_line(c: Citation, *, numbered: bool = True) -> str:
-    """'[1] <url|Title> - Section · reviewed 2026-11-20' (the title linked when there is a url)."""
+    """'[1] <url|Title> - Section · reviewed 2026-11-20' (the title linked when there is a url), flagged if overdue."""
     title = f"<{c.url}|{escape(c.title)}>" if c.url else f"*{escape(c.title)}*"
     reviewed = f" · reviewed {c.last_reviewed}" if c.last_reviewed else ""
+    reviewed += " · :warning: *review overdue*" if c.review_overdue else ""
     prefix = f"[{c.n}] " if numbered else ""
     return f"{prefix}{title} - {escape(c.section)}{reviewed}"
 

@@ -27,8 +27,14 @@ def citation_entity(answer: Answer) -> dict[str, Any]:
     return entity
 
 
-def _claim(c: Citation) -> dict[str, Any]:
+def _reviewed(c: Citation, overdue: str) -> str:
+    """' · reviewed 2026-11-20', followed by overdue when the review is overdue."""
     reviewed = f" · reviewed {c.last_reviewed}" if c.last_reviewed else ""
+    return reviewed + (f" · {overdue}" if c.review_overdue else "")
+
+
+def _claim(c: Citation) -> dict[str, Any]:
+    reviewed = _reviewed(c, "review overdue")
     appearance: dict[str, Any] = {
         "@type": "DigitalDocument",
         "name": c.title,
@@ -41,7 +47,7 @@ def _claim(c: Citation) -> dict[str, Any]:
 
 def _source_line(c: Citation, *, numbered: bool = True) -> str:
     title = f"[{c.title}]({c.url})" if c.url else f"**{c.title}**"
-    reviewed = f" · reviewed {c.last_reviewed}" if c.last_reviewed else ""
+    reviewed = _reviewed(c, "⚠️ **review overdue**")
     return f"{f'[{c.n}] ' if numbered else ''}{title} - {c.section}{reviewed}"
 
 
