@@ -132,3 +132,22 @@ def test_every_reply_in_a_thread_is_audited_with_its_channel_kind_and_a_hashed_a
     assert [(r["channel_kind"], r["status"]) for r in rows][-2:] == [("channel", "answered"), ("thread", "smalltalk")]
     assert all(r["user"] == slack_runtime.feedback.user_hash("U1") for r in rows[-2:])
     assert "dana@example.com" not in rows[-2]["question"] and "[email]" in rows[-2]["question"]
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "cited", "said"),
+    [
+        ("What is on the pre-deployment checklist?", "why does monitoring matter?", "Pre-deployment", "monitor"),
+        ("What is a hallucination?", "How do we reduce them?", "Output quality", "Mitigations"),
+    ],
+    ids=["checklist-item", "pronoun"],
+)
+def test_follow_ups_in_a_thread_answer_what_they_ask(thread, first, follow_up, cited, said):
+    api, server = thread
+    say(api, server, first, mention=True, root=True)
+    [before] = api.wait_for("chat.postMessage")
+    say(api, server, follow_up)
+    reply = api.wait_for("chat.postMessage", 2)[1]
+    answer = reply["blocks"][0]["text"]["text"]
+    assert said in answer and answer != before["blocks"][0]["text"]["text"]
+    assert cited in sources(reply).split("Related")[0]

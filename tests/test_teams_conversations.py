@@ -98,3 +98,30 @@ def test_chats_are_audited_as_dms_and_channel_threads_as_threads(teams):  # noqa
     rows = [r for r in runtime.feedback.audit(started) if r["platform"] == "teams" and r["question"] in asked]
     assert sorted(r["channel_kind"] for r in rows) == ["dm", "thread"]
     assert {r["user"] for r in rows} == {runtime.feedback.user_hash("aad-user-1")}
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "cited", "said"),
+    [
+        ("What are GANs good for?", "and what about VAEs?", "Variational autoencoders", "latent"),
+        ("What is on the pre-deployment checklist?", "why does monitoring matter?", "Pre-deployment", "monitor"),
+        ("What is a hallucination?", "How do we reduce them?", "Output quality", "Mitigations"),
+    ],
+    ids=["what-about", "checklist-item", "pronoun"],
+)
+def test_follow_ups_in_a_chat_answer_what_they_ask(teams, first, follow_up, cited, said):  # noqa: F811
+    connector, server, _ = teams
+    conversation = f"a:follow-{follow_up}"
+    before = ask(server, connector, first, conversation)
+    reply = ask(server, connector, follow_up, conversation)
+    assert reply["text"] != before["text"] and said in reply["text"]
+    assert cited in cited_names(reply)[0] and len(reply["text"]) < len(before["text"]) + 200
+
+
+def cited_names(reply: dict) -> list[str]:
+    return [c["appearance"]["name"] + " " + c["appearance"].get("abstract", "") for c in _claims(reply)]
+
+
+def _claims(reply: dict) -> list[dict]:
+    entities = [e for e in reply.get("entities") or [] if e.get("@type") == "Message"]
+    return [c for e in entities for c in e.get("citation") or []]
