@@ -214,5 +214,5 @@ def _checklist(title: str, text: str) -> str:
     intro = [ln for ln in lines if not ln[:1].isdigit()]
     head = f"The *{title}* has {len(items)} items [1]:"
     if intro:
-        head = f"{' '.join(intro)} [1]\n\n{head}"
+        head = f"{_cite(' '.join(intro), 1)}\n\n{head}"
     return head + "\n" + "\n".join(plain(ln) for ln in items)
