@@ -291,6 +291,19 @@ class FeedbackStore:
             return False
         return True
 
+    def answer(self, answer_id: str) -> dict[str, Any] | None:
+        """One recorded reply, as stored (redacted), or None when unknown or not kept."""
+        if self._db is None:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT question, answer, status, sources FROM answers WHERE id = ?", (answer_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        question, text, status, sources = row
+        return {"question": question, "answer": text, "status": status, "sources": json.loads(sources)}
+
     def votes(self) -> list[dict[str, Any]]:
         """Every voter's current vote with its answer, in the order first cast; `user` is the voter's hash."""
         if self._db is None:

@@ -66,11 +66,13 @@ class Settings:
     slack_api_base_url: str = ""
     slack_admins: str = ""  # comma-separated Slack user ids allowed to reindex
     slack_command: str = "/adoptbot"
+    slack_experts_channel: str = ""  # channel id: declined questions and "not helpful" votes are forwarded there
     # Microsoft Teams (credentials come from the Agents SDK's own CONNECTIONS__... variables)
     teams_admins: str = ""  # comma-separated Entra object ids allowed to reindex
     teams_allow_anonymous: bool = False  # development only: accept unauthenticated requests
     # Anonymous mode: URL prefixes (comma-separated) replies may go to besides loopback, e.g. a dev tunnel.
     teams_service_urls: str = ""
+    teams_experts_channel: str = ""  # channel conversation id (19:...@thread.tacv2) for the same forwards
     teams_inline_s: float = 10.0  # answers slower than this are sent proactively (Teams waits 15 s)
     teams_sdk_env: tuple[tuple[str, str], ...] = ()
 

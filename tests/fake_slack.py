@@ -64,6 +64,10 @@ class FakeSlackApi:
                 )
         elif method == "conversations.replies":
             reply["messages"] = self.threads.get((args["channel"], args["ts"]), [])
+        elif method == "chat.getPermalink":
+            reply["permalink"] = (
+                f"https://example.slack.com/archives/{args['channel']}/p{args['message_ts'].replace('.', '')}"
+            )
         elif method == "conversations.history":
             reply["messages"] = []
         elif method == "apps.connections.open":

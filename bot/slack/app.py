@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from bot import experts
 from bot.answering import APOLOGY, Engine
 from bot.conversation import addressed_to_bot, smalltalk
 from bot.errors import ConfigError, EmptyQuestion
@@ -142,6 +143,9 @@ class SlackAssistant:
                 blocks=blocks.answer_blocks(answer, feedback_id),
                 unfurl_links=False,
             )
+            if answer.status == "no_answer":
+                nearest = [c.title for c in answer.related]
+                self._tell_experts(client, experts.declined(answer.question, nearest, self._link(client, channel, ts)))
         except EmptyQuestion:
             client.chat_postMessage(
                 channel=channel,
@@ -240,12 +244,47 @@ class SlackAssistant:
 
     # -- feedback -------------------------------------------------------------------------------
     def vote(
-        self, feedback_id: str, user: str, action_id: str, message_blocks: list[dict], respond: Callable[..., Any]
+        self,
+        feedback_id: str,
+        user: str,
+        action_id: str,
+        message_blocks: list[dict],
+        respond: Callable[..., Any],
+        *,
+        client: Any = None,
+        channel: str = "",
+        message_ts: str = "",
     ) -> None:
+        """Store the vote, thank the voter, and forward a "not helpful" to the experts' channel."""
         vote = "helpful" if action_id == blocks.FEEDBACK_ACTIONS[0] else "not_helpful"
         if not self.feedback.record_vote(feedback_id, user, vote):
             log.warning("feedback for unknown answer %s", feedback_id)
         respond(blocks=blocks.thanked(message_blocks, vote), replace_original=True, text="Thanks for your feedback!")
+        answered = self.feedback.answer(feedback_id) if vote == "not_helpful" else None
+        if answered is not None and client is not None:
+            sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
+            link = self._link(client, channel, message_ts)
+            self._tell_experts(client, experts.not_helpful(answered["question"], answered["answer"], sources, link))
+
+    # -- humans in the loop ---------------------------------------------------------------------
+    def _tell_experts(self, client: Any, text: str) -> None:
+        """Post to the experts' channel, if one is set; a failure costs the forward, not the answer."""
+        if not self.settings.slack_experts_channel:
+            return
+        try:
+            client.chat_postMessage(channel=self.settings.slack_experts_channel, text=text, unfurl_links=False)
+        except Exception as e:  # noqa: BLE001 - the person asking already has their reply
+            log.warning("could not forward to the experts' channel %s: %s", self.settings.slack_experts_channel, e)
+
+    def _link(self, client: Any, channel: str, ts: str) -> str:
+        """A permalink to the message, or nothing for a DM (experts cannot open someone else's DM)."""
+        if not self.settings.slack_experts_channel or not channel or not ts or channel.startswith("D"):
+            return ""
+        try:
+            return client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        except Exception as e:  # noqa: BLE001 - a forward without a link still helps
+            log.info("no permalink for %s/%s: %s", channel, ts, e)
+            return ""
 
 
 def build_slack_app(

@@ -59,7 +59,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
 
     @app.action(FEEDBACK_ACTIONS[0])
     @app.action(FEEDBACK_ACTIONS[1])
-    def handle_feedback(ack: Any, body: dict, action: dict, respond: Any) -> None:
+    def handle_feedback(ack: Any, body: dict, action: dict, respond: Any, client: Any) -> None:
         ack()
         assistant.vote(
             action.get("value", ""),
@@ -67,6 +67,9 @@ def register(app: Any, assistant: SlackAssistant) -> None:
             action["action_id"],
             body.get("message", {}).get("blocks", []),
             respond,
+            client=client,
+            channel=(body.get("channel") or {}).get("id", ""),
+            message_ts=(body.get("message") or {}).get("ts", ""),
         )
 
     @app.error

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from aiohttp import web
 
+from bot import experts
 from bot.answering import APOLOGY, Engine
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import VOTES, FeedbackStore
@@ -139,8 +140,12 @@ class TeamsAssistant:
             user=activity.from_property.aad_object_id or activity.from_property.id or "",
         )
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, self._compute, question, conversation_id, _channel_kind(activity))
+        link = _message_link(activity) if self.settings.teams_experts_channel else ""
+        future = loop.run_in_executor(
+            self.pool, self._compute, question, conversation_id, _channel_kind(activity), link
+        )
         expect_replies = activity.delivery_mode == "expectReplies"
+        reference = (context.identity, activity.get_conversation_reference())
         try:
             reply = await (
                 future if expect_replies else asyncio.wait_for(asyncio.shield(future), self.settings.teams_inline_s)
@@ -148,34 +153,52 @@ class TeamsAssistant:
         except TimeoutError:
             # Teams drops a turn after 15 s: acknowledge now, send the answer when it is ready.
             await context.send_activity("Still working on that; the answer will follow shortly.")
-            reference = (context.identity, activity.get_conversation_reference())
             task = asyncio.create_task(self._reply_later(reference, future))
             self.pending.add(task)  # keep a reference until it is done
             task.add_done_callback(self.pending.discard)
             return
-        await context.send_activity(reply)
+        await context.send_activity(reply.activity)
+        await self._tell_experts(reference, reply.forward)
 
-    def _compute(self, question: Question, conversation_id: str, channel_kind: str) -> Any:
-        """The reply activity for a question (runs on the pool)."""
+    def _compute(self, question: Question, conversation_id: str, channel_kind: str, link: str = "") -> Reply:
+        """The reply activity for a question, and what to tell the experts (runs on the pool)."""
         from microsoft_agents.activity import Activity
 
         try:
             answer = self.engine.answer(question)
         except EmptyQuestion:
-            return Activity(type="message", text=cards.help_text())
+            return Reply(Activity(type="message", text=cards.help_text()))
         except Exception:
             log.exception("answering a Teams message failed")
-            return Activity(type="message", text=APOLOGY)
+            return Reply(Activity(type="message", text=APOLOGY))
         self.conversations.add(conversation_id, question.text, answer.text)
         feedback_id = self.feedback.record_answer("teams", answer, channel_kind=channel_kind, user=question.user)
         if answer.status == "smalltalk":
-            return Activity(type="message", text=answer.text)  # no sources, no feedback buttons
+            return Reply(Activity(type="message", text=answer.text))  # no sources, no feedback buttons
         reply = cards.answer_activity(answer, feedback_id)
         self.sent.put(feedback_id, reply)
-        return Activity.model_validate(reply)
+        forward = ""
+        if answer.status == "no_answer":
+            forward = experts.declined(answer.question, [c.title for c in answer.related], link)
+        return Reply(Activity.model_validate(reply), forward)
 
     async def _reply_later(self, reference: tuple[Any, Any], future: asyncio.Future) -> None:
-        await self._send_later(reference, await future)
+        reply = await future
+        await self._send_later(reference, reply.activity)
+        await self._tell_experts(reference, reply.forward)
+
+    async def _tell_experts(self, reference: tuple[Any, Any], text: str) -> None:
+        """Post to the experts' channel, if one is set, in the same tenant as the conversation."""
+        channel = self.settings.teams_experts_channel
+        if not channel or not text:
+            return
+        from microsoft_agents.activity import ConversationAccount
+
+        identity, conversation = reference
+        there = conversation.model_copy(
+            update={"conversation": ConversationAccount(id=channel, conversation_type="channel"), "activity_id": None}
+        )
+        await self._send_later((identity, there), text)
 
     async def _send_later(self, reference: tuple[Any, Any], reply: Any) -> None:
         """Send outside the original turn (proactively), to the same conversation, as the same identity."""
@@ -228,6 +251,12 @@ class TeamsAssistant:
             return
         from microsoft_agents.activity import Activity
 
+        answered = self.feedback.answer(answer_id) if vote == "not_helpful" else None
+        if answered is not None:
+            sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
+            link = _message_link(context.activity, context.activity.reply_to_id)
+            text = experts.not_helpful(answered["question"], answered["answer"], sources, link)
+            await self._tell_experts((context.identity, context.activity.get_conversation_reference()), text)
         original, message_id = self.sent.get(answer_id), context.activity.reply_to_id
         if original is not None and message_id:
             # Like Slack: the answer stays, its buttons give way to a thank-you.
@@ -238,6 +267,24 @@ class TeamsAssistant:
             except Exception as e:  # noqa: BLE001 - a thank-you message does as well
                 log.info("could not update the answer card (%s); thanking in a message", e)
         await context.send_activity(cards.thanks(vote))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What answering a message produced: the reply, and a note for the experts' channel (or nothing)."""
+
+    activity: Any
+    forward: str = ""
+
+
+def _message_link(activity: Any, message_id: str | None = None) -> str:
+    """A Teams link to a message in a channel thread; nothing for chats (experts cannot open them)."""
+    conversation = activity.conversation.id or ""
+    if (activity.conversation.conversation_type or "personal") != "channel":
+        return ""
+    thread = conversation.split(";messageid=")[0]
+    message = message_id or activity.id or ""
+    return f"https://teams.microsoft.com/l/message/{quote(thread, safe='')}/{quote(message, safe='')}"
 
 
 def _channel_kind(activity: Any) -> str:
