@@ -105,7 +105,8 @@ def slack_payload_problem(payload: Any) -> str | None:
         return f"a JSON {type(payload).__name__}, not an object"
     kind = payload.get("type")
     if kind is None and isinstance(payload.get("command"), str):
-        return None  # a slash command: a form, every value a string
+        # A slash command comes as a form: every value is a string, and bolt relies on it.
+        return None if all(isinstance(v, str) for v in payload.values()) else "a slash command with a non-text field"
     if kind == "url_verification":
         return None if isinstance(payload.get("challenge"), str) else "url_verification without a challenge"
     if kind == "event_callback":

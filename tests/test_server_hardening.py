@@ -170,9 +170,10 @@ def test_signed_but_malformed_bodies_get_400_and_one_short_log_line(slack, caplo
         {"type": "block_actions", "actions": [{"action_id": "feedback_helpful"}], "message": "x"},
         {"type": "url_verification", "challenge": 5},
         {"type": "event_callback", "event": {"type": "message"}, "authorizations": 5},
+        {"event": None, "command": ""},  # found by the property test: a "slash command" that is not a form
     ],
     ids=["event-not-object", "mention-no-channel", "subtype-list", "actions-not-list", "message-not-object",
-         "challenge-not-string", "authorizations-not-list"],
+         "challenge-not-string", "authorizations-not-list", "command-not-a-form"],
 )  # fmt: skip
 def test_signed_payloads_of_the_wrong_shape_get_400_not_a_crash(slack, caplog, payload):
     # Each of these made bolt raise (500 with a traceback) before its shape was checked.
