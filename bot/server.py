@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from bot.errors import ConfigError
+from bot.errors import AdoptbotError, ConfigError
 from bot.report import CSP as REPORT_CSP
 from bot.store import IndexInfo
 
@@ -225,7 +225,11 @@ def report_route(
             except ValueError:
                 return refuse(400, "since must be a day (YYYY-MM-DD) or an ISO 8601 time")
             since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-        page = await asyncio.get_running_loop().run_in_executor(None, report, since)
+        try:
+            page = await asyncio.get_running_loop().run_in_executor(None, report, since)
+        except AdoptbotError as e:  # the audit log cannot be opened: say so, not a bare 500
+            log.warning("the insight report could not be built: %s", e)
+            return refuse(503, f"the report could not be built: {e}")
         return web.Response(
             text=page,
             content_type="text/html",

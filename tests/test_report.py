@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.errors import ConfigError
 from bot.feedback import FeedbackStore
 from bot.report import build_report
 from bot.server import build_web_app
@@ -186,6 +187,18 @@ def test_admin_report_needs_the_admin_token_over_http(report_server):
     status, body, _ = get(f"{url}?since=2026-11-04", "s3cret-admin-token")
     assert status == 200 and "2 questions: 0 answered, 1 declined, 1 small talk." in body
     assert get(f"{url}?since=soon", "s3cret-admin-token")[0] == 400
+
+
+def test_an_audit_log_that_cannot_be_opened_is_a_503_that_says_why(store):
+    def broken(since):
+        raise ConfigError("The audit log data/feedback.sqlite3 cannot be opened: make the data directory writable")
+
+    server = BackgroundServer(build_web_app(index_info=lambda: None, report=broken, admin_token="t0ken"))
+    try:
+        status, body, _ = get(f"{server.url}/admin/report", "t0ken")
+        assert status == 503 and "make the data directory writable" in body
+    finally:
+        server.close()
 
 
 def test_without_an_admin_token_there_is_no_report_route(store):
