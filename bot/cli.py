@@ -23,6 +23,7 @@ from bot.errors import (
     IngestBusy,
 )
 from bot.evaluation import load_questions, run_eval
+from bot.feedback import FeedbackStore
 from bot.redaction import redact_logs
 from bot.runtime import Runtime
 from bot.settings import BACKENDS, Settings
@@ -110,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
     export.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
+
+    report = sub.add_parser("report", help="write the insight report (one self-contained HTML page)")
+    report.add_argument(
+        "--since",
+        type=since_date,
+        metavar="DATE",
+        help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601); default: all kept",
+    )
+    report.add_argument("--out", type=Path, metavar="FILE", required=True, help="where to write the page (.html)")
     return parser
 
 
@@ -358,9 +368,17 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     runtime.warm_up()
     if teams is not None:
         print("adoptbot: Teams activities expected at POST /api/messages.", file=sys.stderr)
-    app = build_web_app(index_info=runtime.index_info, slack=slack, teams=teams)
+    app = build_web_app(
+        index_info=runtime.index_info,
+        slack=slack,
+        teams=teams,
+        report=lambda since: report_page(runtime, since),
+        admin_token=settings.admin_token,
+    )
     host, port = args.host or settings.host, args.port or settings.port
     print(f"adoptbot: listening on http://{host}:{port} (GET /healthz)", file=sys.stderr)
+    if settings.admin_token:
+        print("adoptbot: the insight report is at GET /admin/report (bearer: ADOPTBOT_ADMIN_TOKEN).", file=sys.stderr)
     web.run_app(app, host=host, port=port, print=None)
     return EXIT_OK
 
@@ -423,13 +441,51 @@ AUDIT_FIELDS = (
 )  # fmt: skip
 
 
-def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
+def open_audit_log(runtime: Runtime) -> FeedbackStore:
+    """The runtime's audit log; a ConfigError saying how to fix it when it cannot be opened."""
     store = runtime.feedback
     if not store.available:
         raise ConfigError(
             f"The audit log {runtime.settings.feedback_path} cannot be opened (see the warning above): "
             "make the data directory readable and writable, or set ADOPTBOT_DATA_DIR to the one the assistant uses."
         )
+    return store
+
+
+def report_page(runtime: Runtime, since: dt.datetime | None) -> str:
+    """The insight report over the runtime's audit log, its content gaps grouped with the runtime's embedder."""
+    from bot.report import build_report
+
+    store = open_audit_log(runtime)
+    return build_report(
+        store.audit(since or dt.datetime.min.replace(tzinfo=dt.UTC)),
+        embedder=runtime.embedder,
+        now=dt.datetime.now(dt.UTC),
+        since=since,
+        review_after_days=runtime.settings.review_after_days,
+    )
+
+
+def cmd_report(runtime: Runtime, args: argparse.Namespace) -> int:
+    page = report_page(runtime, args.since)
+    write_atomically(args.out, page)
+    print(f"adoptbot: wrote the insight report to {args.out} ({len(page.encode()):,} bytes).", file=sys.stderr)
+    return EXIT_OK
+
+
+def write_atomically(out: Path, text: str) -> None:
+    """Write text to out through a temporary file, so a half-written file never replaces a good one."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"Cannot write {out} ({e.strerror or e}): choose another --out.") from None
+
+
+def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = open_audit_log(runtime)
     since = args.since or dt.datetime.min.replace(tzinfo=dt.UTC)
     out = io.StringIO(newline="")
     count = 0
@@ -445,13 +501,7 @@ def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(out.getvalue())
         return EXIT_OK
-    tmp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(out.getvalue(), encoding="utf-8", newline="")
-        os.replace(tmp, args.out)  # a half-written export never replaces a good one
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(f"Cannot write {args.out} ({e.strerror or e}): choose another --out.") from None
+    write_atomically(args.out, out.getvalue())
     print(f"adoptbot: wrote {count} audit records to {args.out}.", file=sys.stderr)
     return EXIT_OK
 
@@ -466,6 +516,7 @@ COMMANDS = {
     "chat": cmd_chat,
     "eval": cmd_eval,
     "audit": cmd_audit,
+    "report": cmd_report,
     "kb": cmd_kb,
 }
 

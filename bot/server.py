@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
+import hmac
 import logging
 import re
 import threading
@@ -13,7 +16,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from bot.errors import ConfigError
+from bot.errors import AdoptbotError, ConfigError
+from bot.report import CSP as REPORT_CSP
 from bot.store import IndexInfo
 
 log = logging.getLogger(__name__)
@@ -194,14 +198,61 @@ def signing_secret_of(bolt_app: Any) -> str:
     return secret
 
 
+def bearer_matches(header: str | None, token: str) -> bool:
+    """Whether an Authorization header is `Bearer <token>`, compared in constant time."""
+    scheme, _, given = (header or "").partition(" ")
+    # Digests of equal length, so the comparison's time does not even tell the token's length.
+    given_digest = hashlib.sha256(given.strip().encode()).digest()
+    return scheme.lower() == "bearer" and hmac.compare_digest(given_digest, hashlib.sha256(token.encode()).digest())
+
+
+def report_route(
+    report: Callable[[dt.datetime | None], str], admin_token: str, refusals: LogLimiter
+) -> Callable[[web.Request], Any]:
+    """GET /admin/report[?since=DATE]: the insight report for a bearer of the admin token, 401 for anyone else."""
+
+    async def admin_report(request: web.Request) -> web.Response:
+        if not bearer_matches(request.headers.get("Authorization"), admin_token):
+            refusals.warning("report request from %s refused (401): no or wrong admin token", request.remote)
+            return web.json_response(
+                {"error": "send the admin token (ADOPTBOT_ADMIN_TOKEN) as Authorization: Bearer <token>"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="adoptbot admin"'},
+            )
+        since = None
+        if request.query.get("since"):
+            try:
+                since = dt.datetime.fromisoformat(request.query["since"].strip())
+            except ValueError:
+                return refuse(400, "since must be a day (YYYY-MM-DD) or an ISO 8601 time")
+            since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        try:
+            page = await asyncio.get_running_loop().run_in_executor(None, report, since)
+        except AdoptbotError as e:  # the audit log cannot be opened: say so, not a bare 500
+            log.warning("the insight report could not be built: %s", e)
+            return refuse(503, f"the report could not be built: {e}")
+        return web.Response(
+            text=page,
+            content_type="text/html",
+            headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"},
+        )
+
+    return admin_report
+
+
 def build_web_app(
     *,
     index_info: Callable[[], IndexInfo | None],
     slack: Any = None,
     teams: Any = None,
     refusals: LogLimiter | None = None,
+    report: Callable[[dt.datetime | None], str] | None = None,
+    admin_token: str = "",
 ) -> web.Application:
-    """Routes for whatever is configured, plus GET /healthz. `teams` is a TeamsEndpoint."""
+    """Routes for whatever is configured, plus GET /healthz. `teams` is a TeamsEndpoint.
+
+    GET /admin/report exists only when both `report` (since -> HTML) and `admin_token` are given.
+    """
     refusals = refusals or LogLimiter(log)
 
     @web.middleware
@@ -238,4 +289,6 @@ def build_web_app(
     if teams is not None:
         app["agent_configuration"] = teams.auth_config  # read by the SDK's JWT check
         app.router.add_post("/api/messages", teams.handler)
+    if report is not None and admin_token:
+        app.router.add_get("/admin/report", report_route(report, admin_token, refusals))
     return app

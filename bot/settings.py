@@ -59,6 +59,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     workers: int = 4  # answers generated at once; more questions queue
+    admin_token: str = ""  # bearer token for GET /admin/report; empty: the route does not exist
     # Slack (credentials keep Slack's own variable names)
     slack_bot_token: str = ""
     slack_app_token: str = ""
