@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint ingest bench clean
+.PHONY: setup run test lint ingest bench clean chromium
 
 setup: $(STAMP)
 
@@ -24,9 +24,15 @@ run: setup
 ingest: setup
 	$(BIN)/adoptbot ingest
 
-test: setup
+test: setup chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The insight report's browser test drives Debian's Chromium (Playwright cannot download browsers here).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser test (needs root; or: sudo apt-get install chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 lint: setup
 	$(BIN)/ruff check .
