@@ -17,6 +17,7 @@ from urllib.parse import SplitResult, urlsplit
 from aiohttp import web
 
 from bot.answering import APOLOGY, Engine
+from bot.audiences import teams_place
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
@@ -137,6 +138,7 @@ class TeamsAssistant:
             text,
             history=self.conversations.history(conversation_id),
             user=activity.from_property.aad_object_id or activity.from_property.id or "",
+            place=teams_place(activity.conversation.conversation_type, activity.channel_data),
         )
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.pool, self._compute, question, conversation_id, _channel_kind(activity))
