@@ -66,6 +66,17 @@ def teams_place(conversation_type: str | None, channel_data: Any) -> str:
     return f"teams:{_get(team, 'id') or ''}"
 
 
+def check_place(text: str) -> str:
+    """A place typed by a person (`adoptbot ask --place`); ValueError says what one looks like."""
+    platform, _, where = text.strip().partition(":")
+    if platform not in PLATFORMS or not where.strip():
+        raise ValueError(
+            f"{text!r} is not a place: use slack:CHANNEL_ID (D... for a direct message), teams:TEAM_ID "
+            "or teams:personal"
+        )
+    return f"{platform}:{where.strip()}"
+
+
 def _get(value: Any, key: str) -> Any:
     return value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
 

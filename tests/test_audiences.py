@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import urllib.error
 import urllib.request
@@ -241,6 +242,33 @@ def test_teams_cites_the_hr_document_only_in_the_mapped_team(teams):
         reply = ask_teams(server, connector, SALARY, team=team, n=n)
         assert "does not cover" in reply["text"]
         assert not any(hidden.lower() in json.dumps(reply).lower() for hidden in HIDDEN)
+
+
+# -- the terminal -------------------------------------------------------------------------------
+
+
+def test_the_terminal_sees_everything_and_place_answers_as_a_channel_would(scoped, monkeypatch, capsys):
+    assert main(["ask", "--json", SALARY], runtime=scoped) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["title"] == HR_TITLE
+    assert main(["ask", "--json", "--place", "slack:CGENERAL", SALARY], runtime=scoped) == 0
+    declined = json.loads(capsys.readouterr().out)
+    assert declined["status"] == "no_answer" and HR_TITLE not in json.dumps(declined)
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{SALARY}\n"))
+    assert main(["ask", "--json", "--place", "slack:CHR", "-"], runtime=scoped) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["title"] == HR_TITLE
+
+
+def test_chat_with_a_place_sees_what_that_place_sees(scoped, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{SALARY}\n"))  # then end of input: the chat ends
+    assert main(["chat", "--place", "teams:personal"], runtime=scoped) == 0
+    out = capsys.readouterr().out
+    assert "does not cover" in out and HR_TITLE not in out
+
+
+def test_a_place_that_is_not_one_is_a_usage_error(scoped, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", "--place", "CHR", SALARY], runtime=scoped)
+    assert exit_.value.code == 2 and "slack:CHANNEL_ID" in capsys.readouterr().err
 
 
 # -- configuration ------------------------------------------------------------------------------
