@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.server import build_web_app
 from bot.settings import Settings
 from bot.types import Answer, Question
-from tests.conftest import write_kb
+from tests.conftest import REPO, write_kb
 from tests.fake_connector import FakeConnector, teams_activity
 from tests.fake_slack import FakeSlackApi, event_body
 from tests.test_slack import SECRET, mention, post
@@ -312,3 +312,15 @@ def test_a_broken_audiences_file_stops_serve_before_it_listens(scoped, tmp_path,
 
 def test_the_default_audiences_file_lives_in_the_data_directory(tmp_path: Path):
     assert Settings(data_dir=tmp_path).audiences_path == tmp_path / "audiences.yaml"
+
+
+def test_the_readme_example_is_a_valid_audiences_file():
+    from bot.audiences import parse
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Audiences", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    audiences = parse(example)
+    assert audiences.scope("slack:C0123ABCD") == {"hr", "managers"}
+    assert audiences.scope("teams:19:abc123@thread.tacv2") == {"hr"}
+    assert audiences.scope("slack:D042") == audiences.scope("teams:personal") == {"managers"}
+    assert audiences.scope("slack:COTHER") == audiences.scope("teams:") == frozenset()
