@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.answerers import Answerer, Prompt
+from bot.audiences import Audiences
 from bot.conversation import Reading, read, smalltalk_reply
 from bot.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
 from bot.lexical import coverage
@@ -63,6 +64,7 @@ class Engine:
         auto: Sequence[str] = ("openai", "llm"),
         auto_reason: str = "",
         review_after_days: int = REVIEW_AFTER_DAYS,
+        audiences: Audiences | None = None,
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -74,6 +76,7 @@ class Engine:
         self.auto = tuple(auto)
         self.auto_reason = auto_reason
         self.review_after_days = review_after_days
+        self.audiences = audiences or Audiences()
 
     def answer(self, question: Question, *, backend: str | None = None) -> Answer:
         """Answer from the knowledge base only, or say it does not cover the question."""
@@ -88,7 +91,9 @@ class Engine:
             retrieved = time.perf_counter()
         else:
             expansions = self.expansions()
-            retrieval = self.retriever.retrieve(expansions.expand(reading.query))
+            # Only passages the question's place may see: the gate, the answer and the topics named all read these.
+            scope = self.audiences.scope(question.place)
+            retrieval = self.retriever.retrieve(expansions.expand(reading.query), scope=scope)
             if reading.own:  # "and what about VAEs?": the VAE passages before the GAN ones
                 about = sorted(retrieval.passages, key=lambda p: coverage(reading.own, _words(p)) < OWN_COVERAGE)
                 retrieval = replace(retrieval, passages=about)

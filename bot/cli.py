@@ -12,8 +12,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from bot.audiences import check_place
 from bot.errors import (
     AdoptbotError,
     BackendUnavailable,
@@ -33,6 +35,17 @@ from ingest.sources import visible
 USAGE_ERRORS = (ConfigError, IngestBusy, IndexEmpty, EmptyQuestion, BackendUnavailable)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PLACE_HELP = (
+    "answer as if asked there, seeing only the documents the audiences file allows it: slack:CHANNEL_ID, "
+    "teams:TEAM_ID or teams:personal (default: every document)"
+)
+
+
+def _place(text: str) -> str:
+    try:
+        return check_place(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question, or - for standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    ask.add_argument("--place", type=_place, help=PLACE_HELP)
 
     chat = sub.add_parser("chat", help="an interactive chat in the terminal")
     chat.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    chat.add_argument("--place", type=_place, help=PLACE_HELP)
 
     serve = sub.add_parser("serve", help="serve every configured chat platform (Slack, Teams)")
     serve.add_argument("--slack-http", action="store_true", help="Slack over HTTP (POST /slack/events)")
@@ -236,14 +251,15 @@ def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                answer = engine.answer(question_from_line(line), backend=args.backend)
+                question = replace(question_from_line(line), place=args.place or "")
+                answer = engine.answer(question, backend=args.backend)
                 audit_terminal(runtime, answer)
                 out = answer.to_dict() if args.json else render_answer(answer)
             except (EmptyQuestion, ValueError) as e:
                 out = {"question": line.strip()[:200], "status": "error", "error": str(e)} if args.json else str(e)
             print(json.dumps(out) if args.json else f"{out}\n", flush=True)
         return EXIT_OK
-    answer = engine.answer(Question(" ".join(args.question)), backend=args.backend)
+    answer = engine.answer(Question(" ".join(args.question), place=args.place or ""), backend=args.backend)
     audit_terminal(runtime, answer)
     print(json.dumps(answer.to_dict()) if args.json else render_answer(answer))
     return EXIT_OK
@@ -297,7 +313,7 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
         if not line:
             continue
         try:
-            answer = engine.answer(Question(line, history=tuple(history)), backend=args.backend)
+            answer = engine.answer(Question(line, history=tuple(history), place=args.place or ""), backend=args.backend)
         except EmptyQuestion as e:
             print(visible(str(e)))
             continue

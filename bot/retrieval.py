@@ -2,6 +2,8 @@
 
 The only module that knows llama-index nodes. It serves from the newest complete index
 version (see bot.store) and rebuilds its BM25 index when a reindex publishes a new version.
+Passages of documents marked for audiences the question's place may not see (bot.audiences) are
+dropped from every candidate list before fusion, so nothing downstream can cite or name them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from bot.audiences import Scope, labels, visible
 from bot.embedding import Embedder
 from bot.errors import IndexEmpty
 from bot.lexical import terms
@@ -44,6 +47,15 @@ class _Snapshot:
     bm25: Any = None
     checklists: dict[str, list[str]] = field(default_factory=dict)
     topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
+    audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
+
+    def sees(self, chunk_id: str, scope: Scope) -> bool:
+        """Whether a live passage may be cited in scope."""
+        return chunk_id in self.passages and visible(self.audience.get(chunk_id, frozenset()), scope)
+
+    def hidden(self, scope: Scope) -> int:
+        """How many live passages scope may not see."""
+        return 0 if scope is None else sum(not visible(a, scope) for a in self.audience.values())
 
 
 class Retriever:
@@ -83,15 +95,15 @@ class Retriever:
         """The words the knowledge base's titles and sections are made of (stemmed)."""
         return self.snapshot().topics
 
-    def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None) -> Retrieval:
-        """The top k passages for query, neighbours merged, an asked-for checklist whole."""
+    def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None, scope: Scope = None) -> Retrieval:
+        """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole."""
         snap = self.snapshot()
         k = k or self.top_k
         mode = mode or self.mode
-        dense = self._dense(snap, query)  # always: the relevance gate reads its best similarity
+        dense = self._dense(snap, query, scope)  # always: the relevance gate reads its best similarity
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
-            lexical = self._bm25(snap, query)
+            lexical = self._bm25(snap, query, scope)
         if mode == "dense":
             fused = dense
         elif mode == "bm25":
@@ -99,33 +111,35 @@ class Retriever:
         else:
             fused = _rrf(dense, lexical) if self.fusion == "rrf" else _score_fusion(dense, lexical)
         ranked = [snap.passages[i].with_score(s) for i, s in fused]
-        ranked, whole = _expand_checklists(snap, query, ranked)
+        ranked, whole = _expand_checklists(snap, query, ranked, scope)
         passages = _merge_neighbours(ranked)[:k]
         return Retrieval(passages=passages, dense_best=dense[0][1] if dense else 0.0, whole_checklist=whole)
 
-    def _dense(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
-        # Records of other generations (replaced ones, a reindex in progress) are skipped, so ask for
-        # that many more.
+    def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+        # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
+        # see are skipped, so ask for that many more.
         total = snap.collection.count()
-        n = min(total, self.candidates + max(0, total - len(snap.passages)))
+        n = min(total, self.candidates + max(0, total - len(snap.passages)) + snap.hidden(scope))
         if n == 0:
             return []
         got = snap.collection.query(
             query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
         )
         # Cosine space: distance = 1 - cosine similarity.
-        hits = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if i in snap.passages]
+        hits = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if snap.sees(i, scope)]
         return hits[: self.candidates]
 
-    def _bm25(self, snap: _Snapshot, query: str) -> list[tuple[str, float]]:
+    def _bm25(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
         if snap.bm25 is None:
             with self._lock:
                 if snap.bm25 is None:
-                    snap.bm25 = _build_bm25(snap.passages.values(), self.candidates)
+                    # Enough hits that dropping every passage marked for an audience still leaves `candidates`.
+                    snap.bm25 = _build_bm25(snap.passages.values(), self.candidates + len(snap.audience))
         from llama_index.core.schema import QueryBundle
 
         hits = snap.bm25.retrieve(QueryBundle(query_str=query))
-        return [(h.node.node_id, float(h.score)) for h in hits if h.score and h.score > 0]
+        found = [(h.node.node_id, float(h.score)) for h in hits if h.score and h.score > 0]
+        return [(i, s) for i, s in found if snap.sees(i, scope)][: self.candidates]
 
 
 def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
@@ -133,6 +147,7 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     at = version[1]
     passages: dict[str, Passage] = {}
     checklists: dict[str, list[str]] = defaultdict(list)
+    audience: dict[str, frozenset[str]] = {}
     for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
         if not is_live(meta, at):
             continue
@@ -151,12 +166,16 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
             ordinal=int(meta.get("ordinal", 0)),
         )
         passages[chunk_id] = passage
+        if marked := labels(meta.get("audience") or ""):
+            audience[chunk_id] = marked
         if passage.checklist_id:
             checklists[passage.checklist_id].append(chunk_id)
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
     topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
-    return _Snapshot(version, collection, passages, checklists=dict(checklists), topics=frozenset(topics))
+    return _Snapshot(
+        version, collection, passages, checklists=dict(checklists), topics=frozenset(topics), audience=audience
+    )
 
 
 def _build_bm25(passages: Iterable[Passage], top_k: int) -> Any:
@@ -190,7 +209,9 @@ def _score_fusion(dense: list[tuple[str, float]], lexical: list[tuple[str, float
     return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
 
 
-def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> tuple[list[Passage], bool]:
+def _expand_checklists(
+    snap: _Snapshot, query: str, ranked: list[Passage], scope: Scope = None
+) -> tuple[list[Passage], bool]:
     """A checklist comes back whole when asked for ("checklist", or its name) among the top three.
 
     Asked for by name (every word of its id in the query) it also moves to the top. Otherwise its
@@ -213,7 +234,7 @@ def _expand_checklists(snap: _Snapshot, query: str, ranked: list[Passage]) -> tu
             if cid in done:
                 continue
             done.add(cid)
-            members = [snap.passages[i] for i in snap.checklists.get(cid, [passage.id])]
+            members = [snap.passages[i] for i in snap.checklists.get(cid, [passage.id]) if snap.sees(i, scope)]
             whole = "\n".join(m.text for m in members)
             out.append(replace(passage, id=members[0].id, text=whole, section="Checklist", ordinal=members[0].ordinal))
         elif not (cid and cid in done):

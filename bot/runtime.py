@@ -13,6 +13,7 @@ from bot.answerers.llama_cpp import LlamaCppAnswerer
 from bot.answerers.openai_compat import OpenAICompatibleAnswerer
 from bot.answerers.template import TemplateAnswerer
 from bot.answering import Engine, Gate
+from bot.audiences import Audiences
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore, user_hash_key
@@ -126,8 +127,14 @@ class Runtime:
             escalation_contact=s.escalation_contact,
             expansions=VocabularyFile(s.knowledge_dir / VOCABULARY_FILE).current,
             review_after_days=s.review_after_days,
+            audiences=self.audiences,
             **auto_backends(s),
         )
+
+    @cached_property
+    def audiences(self) -> Audiences:
+        """Who may see documents marked for an audience; a broken file stops start-up with a ConfigError."""
+        return Audiences.load(self.settings.audiences_path, required=bool(self.settings.audiences_file))
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:
         """Run the incremental ingest of path (default: the configured knowledge folder)."""

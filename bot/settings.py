@@ -60,6 +60,8 @@ class Settings:
     port: int = 3000
     workers: int = 4  # answers generated at once; more questions queue
     admin_token: str = ""  # bearer token for GET /admin/report; empty: the route does not exist
+    # Audiences: which channels, teams and chats see documents marked for an audience (bot/audiences.py)
+    audiences_file: str = ""  # empty: <data dir>/audiences.yaml if it exists, else every document everywhere
     # Slack (credentials keep Slack's own variable names)
     slack_bot_token: str = ""
     slack_app_token: str = ""
@@ -131,6 +133,11 @@ class Settings:
     @property
     def feedback_path(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def audiences_path(self) -> Path:
+        """The audiences file: ADOPTBOT_AUDIENCES_FILE, else audiences.yaml in the data directory."""
+        return Path(self.audiences_file).expanduser() if self.audiences_file else self.data_dir / "audiences.yaml"
 
     @property
     def store_dir(self) -> Path:

@@ -26,6 +26,7 @@ class Question:
     text: str
     history: tuple[Turn, ...] = ()
     user: str = ""
+    place: str = ""  # where it was asked, for audience scoping (bot.audiences); empty: the terminal, sees everything
 
 
 @dataclass(frozen=True)

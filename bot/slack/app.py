@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import experts
 from bot.answering import APOLOGY, Engine
+from bot.audiences import slack_place
 from bot.conversation import addressed_to_bot, smalltalk
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import FeedbackStore
@@ -131,7 +132,7 @@ class SlackAssistant:
         self._react(client, "reactions_add", channel, ts)
         try:
             history = self._history(earlier, ts)
-            answer = self.engine.answer(Question(text, history=history, user=user))
+            answer = self.engine.answer(Question(text, history=history, user=user, place=slack_place(channel)))
             kind = "dm" if channel.startswith("D") else "thread" if thread_ts and thread_ts != ts else "channel"
             feedback_id = self.feedback.record_answer("slack", answer, channel_kind=kind, user=user)
             if answer.status == "smalltalk":
@@ -213,7 +214,7 @@ class SlackAssistant:
 
     def _ask_ephemeral(self, text: str, user: str, respond: Callable[..., Any]) -> None:
         try:
-            answer = self.engine.answer(Question(text, user=user))
+            answer = self.engine.answer(Question(text, user=user, place=slack_place("")))  # no channel: its default
             feedback_id = self.feedback.record_answer("slack", answer, channel_kind="channel", user=user)
             if answer.status == "smalltalk":
                 feedback_id = ""

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot import experts
 from bot.answering import APOLOGY, Engine
+from bot.audiences import teams_place
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
@@ -138,6 +139,7 @@ class TeamsAssistant:
             text,
             history=self.conversations.history(conversation_id),
             user=activity.from_property.aad_object_id or activity.from_property.id or "",
+            place=teams_place(activity.conversation.conversation_type, activity.channel_data),
         )
         loop = asyncio.get_running_loop()
         link = _message_link(activity) if self.settings.teams_experts_channel else ""

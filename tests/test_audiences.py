@@ -1,0 +1,326 @@
+"""Audience scoping: a document marked for an audience is cited only where that audience is allowed."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.audiences import Audiences
+from bot.cli import main
+from bot.runtime import Runtime
+from bot.server import build_web_app
+from bot.settings import Settings
+from bot.types import Answer, Question
+from tests.conftest import REPO, write_kb
+from tests.fake_connector import FakeConnector, teams_activity
+from tests.fake_slack import FakeSlackApi, event_body
+from tests.test_slack import SECRET, mention, post
+from tests.web import BackgroundServer
+
+HR_TITLE = "Salary bands for AI roles"
+HR_CHECKLIST = "Pay review checklist"
+HIDDEN = (HR_TITLE, HR_CHECKLIST, "people team", "hr/", "band.")  # titles, owner, paths, words of the text
+SALARY = "How are salary bands for prompt engineers set?"
+PAY_CHECKLIST = "What is on the pay review checklist?"
+PUBLIC = "How do we keep personal data out of prompts?"
+HR_DOCS = {
+    "hr/salary-bands.md": f"""---
+title: {HR_TITLE}
+owner: People team
+last_reviewed: 2026-11-01
+audience: [HR, managers]
+---
+
+# {HR_TITLE}
+
+## How bands are set
+
+Salary bands for prompt engineers and machine learning engineers are set by the people team each
+spring, from market surveys; the HR business partner approves any salary outside the band.
+""",
+    "hr/pay-review.yaml": f"""id: pay-review
+title: {HR_CHECKLIST}
+owner: People team
+last_reviewed: 2026-11-01
+audience: hr
+summary: What to check before a pay review is signed off.
+items:
+  - text: Compare every salary with its band.
+    why: Pay outside the band needs the HR business partner's approval.
+  - text: Record the market survey the bands came from.
+""",
+}
+AUDIENCES = """slack:
+  CHR: [hr]
+  default: []
+teams:
+  "19:hr-team@thread.tacv2": [Managers]
+dm: []
+"""
+
+
+@pytest.fixture(scope="module")
+def scoped(tmp_path_factory, real_embedder) -> Runtime:
+    """A small knowledge base with two HR-only documents, indexed once, and an audiences file."""
+    tmp = tmp_path_factory.mktemp("audiences")
+    (tmp / "audiences.yaml").write_text(AUDIENCES, encoding="utf-8")
+    settings = Settings(
+        data_dir=tmp / "data",
+        knowledge_dir=write_kb(tmp / "knowledge", HR_DOCS),
+        backend="template",
+        audiences_file=str(tmp / "audiences.yaml"),
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        teams_allow_anonymous=True,
+        workers=2,
+    )
+    runtime = Runtime(settings, embedder=real_embedder)
+    summary = runtime.ingest(progress=False)
+    assert not summary.skipped, summary.skipped
+    return runtime
+
+
+def everything(answer: Answer) -> str:
+    """All a person sees of an answer besides their own question: its text, sources and related documents."""
+    return json.dumps({k: v for k, v in answer.to_dict().items() if k != "question"})
+
+
+def test_without_an_audiences_file_every_document_is_cited_everywhere(scoped, tmp_path):
+    # The default path (audiences.yaml in the data directory) does not exist here.
+    runtime = Runtime(Settings(data_dir=tmp_path), embedder=scoped.embedder, store=scoped.store)
+    answer = runtime.engine.answer(Question(SALARY, place="slack:CGENERAL"))
+    assert answer.answered and answer.sources[0].title == HR_TITLE
+
+
+@pytest.mark.parametrize("place", ["slack:CHR", "teams:19:hr-team@thread.tacv2", ""], ids=["slack", "teams", "cli"])
+def test_a_place_mapped_to_the_audience_gets_the_hidden_document_cited(scoped, place):
+    answer = scoped.engine.answer(Question(SALARY, place=place))
+    assert answer.answered and answer.sources[0].title == HR_TITLE
+    assert "people team each spring" in answer.text
+
+
+@pytest.mark.parametrize(
+    "place", ["slack:CGENERAL", "slack:D0DM", "slack:", "teams:19:other@thread.tacv2", "teams:personal", "teams:"]
+)
+def test_elsewhere_a_question_only_hidden_documents_answer_is_declined_without_naming_them(scoped, place):
+    answer = scoped.engine.answer(Question(SALARY, place=place))
+    assert answer.status == "no_answer" and not answer.sources
+    assert "does not cover" in answer.text and "nearest topics" in answer.text  # public ones are still named
+    assert not any(hidden.lower() in everything(answer).lower() for hidden in HIDDEN)
+
+
+@pytest.mark.parametrize("place", ["slack:CGENERAL", "teams:personal"])
+def test_elsewhere_asking_for_a_hidden_checklist_by_name_gets_only_public_documents(scoped, place):
+    answer = scoped.engine.answer(Question(PAY_CHECKLIST, place=place))
+    assert {c.title for c in (*answer.sources, *answer.related)} <= {"Launch checklist", "Privacy", "Hallucinations"}
+    assert not any(hidden.lower() in everything(answer).lower() for hidden in HIDDEN)
+
+
+def test_elsewhere_public_answers_never_list_a_hidden_document_as_related(scoped):
+    answer = scoped.engine.answer(Question(f"{PUBLIC} And what about salary bands?", place="slack:CGENERAL"))
+    assert answer.answered and answer.sources[0].title == "Privacy"
+    assert not any(hidden.lower() in everything(answer).lower() for hidden in HIDDEN)
+
+
+def test_a_mapped_place_gets_a_hidden_checklist_whole(scoped):
+    answer = scoped.engine.answer(Question(PAY_CHECKLIST, place="slack:CHR"))
+    assert answer.answered and answer.sources[0].title == HR_CHECKLIST
+    assert "Compare every salary with its band" in answer.text and "market survey" in answer.text
+
+
+def test_audiences_resolve_per_place_with_defaults_and_any_case():
+    from bot.audiences import parse
+
+    audiences = parse('slack: {CHR: [" HR  Staff "], default: [everyone]}\nteams: {"19:t": ["*"]}\ndm: [managers]\n')
+    assert audiences.scope("slack:CHR") == {"hr staff"}
+    assert audiences.scope("slack:COTHER") == {"everyone"}
+    assert audiences.scope("slack:D123") == audiences.scope("teams:personal") == {"managers"}
+    assert audiences.scope("teams:19:t") == {"*"} and audiences.scope("teams:19:u") == frozenset()
+    assert audiences.scope("") is None  # the terminal
+    assert Audiences().scope("slack:COTHER") is None  # no file: everything everywhere
+
+
+# -- Slack and Teams over real HTTP --------------------------------------------------------------
+
+
+@pytest.fixture
+def slack(scoped):
+    api = FakeSlackApi()
+    runtime = Runtime(
+        dataclasses.replace(scoped.settings, slack_api_base_url=api.api_url),
+        embedder=scoped.embedder,
+        store=scoped.store,
+        answerers=scoped.answerers,
+    )
+    server = BackgroundServer(build_web_app(index_info=runtime.index_info, slack=runtime.slack_app(http=True)))
+    yield api, server
+    server.close()
+    api.close()
+
+
+def slack_visible(reply: dict) -> str:
+    """Everything a Slack user sees of a reply: the notification text and every block."""
+    return json.dumps({"text": reply["text"], "blocks": reply["blocks"]})
+
+
+def test_slack_cites_the_hr_document_only_in_the_hr_channel(slack):
+    api, server = slack
+    assert post(server, event_body(mention(SALARY, channel="CHR", ts="1700000001.000100"), "EvHR"))[0] == 200
+    [hr] = api.wait_for("chat.postMessage")
+    assert hr["channel"] == "CHR" and HR_TITLE in slack_visible(hr) and "does not cover" not in hr["text"]
+
+    for n, channel in enumerate(["CGENERAL", "CHR2"], start=2):
+        assert post(server, event_body(mention(SALARY, channel=channel, ts=f"170000000{n}.000100"), f"Ev{n}"))[0] == 200
+    replies = api.wait_for("chat.postMessage", 3)[1:]
+    assert sorted(r["channel"] for r in replies) == ["CGENERAL", "CHR2"]
+    for reply in replies:
+        assert "does not cover" in reply["text"]
+        assert not any(hidden.lower() in slack_visible(reply).lower() for hidden in HIDDEN)
+
+
+def test_slack_direct_messages_see_what_dm_allows(slack):
+    api, server = slack
+    dm = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U1",
+        "text": SALARY,
+        "ts": "1700000009.000100",
+        "channel": "D1",
+    }
+    assert post(server, event_body(dm, "EvDM"))[0] == 200
+    [reply] = api.wait_for("chat.postMessage")
+    assert reply["channel"] == "D1" and "does not cover" in reply["text"]
+    assert not any(hidden.lower() in slack_visible(reply).lower() for hidden in HIDDEN)
+
+
+@pytest.fixture
+def teams(scoped):
+    connector = FakeConnector()
+    server = BackgroundServer(build_web_app(index_info=scoped.index_info, teams=scoped.teams_endpoint()))
+    yield connector, server
+    server.close()
+    connector.close()
+
+
+def ask_teams(server, connector, text: str, *, team: str | None, n: int) -> dict:
+    """One question in a team's channel (or, without a team, a personal chat); the message reply."""
+    activity = teams_activity(
+        text,
+        service_url=connector.url,
+        conversation_type="channel" if team else "personal",
+        conversation_id=f"19:c{n}@thread.tacv2;messageid=17000001{n:05d}" if team else f"a:personal-{n}",
+        mention=bool(team),
+        expect_replies=True,
+        activity_id=f"17000001{n:05d}",
+    )
+    if team:
+        activity["channelData"]["team"] = {"id": team}
+    request = urllib.request.Request(
+        server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        raise AssertionError(f"Teams endpoint answered {e.code}") from None
+    [reply] = [a for a in body["activities"] if a["type"] == "message"]
+    return reply
+
+
+def test_teams_cites_the_hr_document_only_in_the_mapped_team(teams):
+    connector, server = teams
+    hr = ask_teams(server, connector, SALARY, team="19:hr-team@thread.tacv2", n=1)
+    assert HR_TITLE in json.dumps(hr) and "does not cover" not in hr["text"]
+    for n, team in enumerate(["19:other-team@thread.tacv2", None], start=2):
+        reply = ask_teams(server, connector, SALARY, team=team, n=n)
+        assert "does not cover" in reply["text"]
+        assert not any(hidden.lower() in json.dumps(reply).lower() for hidden in HIDDEN)
+
+
+# -- the terminal -------------------------------------------------------------------------------
+
+
+def test_the_terminal_sees_everything_and_place_answers_as_a_channel_would(scoped, monkeypatch, capsys):
+    assert main(["ask", "--json", SALARY], runtime=scoped) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["title"] == HR_TITLE
+    assert main(["ask", "--json", "--place", "slack:CGENERAL", SALARY], runtime=scoped) == 0
+    declined = json.loads(capsys.readouterr().out)
+    assert declined["status"] == "no_answer" and HR_TITLE not in json.dumps(declined)
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{SALARY}\n"))
+    assert main(["ask", "--json", "--place", "slack:CHR", "-"], runtime=scoped) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["title"] == HR_TITLE
+
+
+def test_chat_with_a_place_sees_what_that_place_sees(scoped, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{SALARY}\n"))  # then end of input: the chat ends
+    assert main(["chat", "--place", "teams:personal"], runtime=scoped) == 0
+    out = capsys.readouterr().out
+    assert "does not cover" in out and HR_TITLE not in out
+
+
+def test_a_place_that_is_not_one_is_a_usage_error(scoped, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", "--place", "CHR", SALARY], runtime=scoped)
+    assert exit_.value.code == 2 and "slack:CHANNEL_ID" in capsys.readouterr().err
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("slack: [CHR, hr]\n", "'slack' must map ids"),
+        ("slack:\n  CHR: [hr\n", "not valid YAML"),
+        ("slcak:\n  CHR: [hr]\n", "unknown key 'slcak'"),
+        ("teams:\n  19:team: {hr: yes}\n", "must be a list of audiences"),
+        (None, "does not exist"),
+    ],
+    ids=["not-a-mapping", "bad-yaml", "typo", "not-a-list", "missing"],
+)
+def test_a_broken_audiences_file_stops_with_exit_2_naming_the_file(
+    scoped, tmp_path, monkeypatch, capsys, content, problem
+):
+    path = tmp_path / "audiences.yaml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("ADOPTBOT_AUDIENCES_FILE", str(path))
+    monkeypatch.setenv("ADOPTBOT_DATA_DIR", str(scoped.settings.data_dir))
+    settings = Settings.from_env()
+    runtime = Runtime(settings, embedder=scoped.embedder, store=scoped.store)
+    assert main(["ask", SALARY], runtime=runtime) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and problem in err
+
+
+def test_a_broken_audiences_file_stops_serve_before_it_listens(scoped, tmp_path, capsys):
+    path = tmp_path / "audiences.yaml"
+    path.write_text("dm: {hr: true}\n", encoding="utf-8")
+    settings = dataclasses.replace(scoped.settings, audiences_file=str(path))
+    runtime = Runtime(settings, embedder=scoped.embedder, store=scoped.store)
+    assert main(["serve", "--teams"], runtime=runtime) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "'dm' must be a list" in err
+
+
+def test_the_default_audiences_file_lives_in_the_data_directory(tmp_path: Path):
+    assert Settings(data_dir=tmp_path).audiences_path == tmp_path / "audiences.yaml"
+
+
+def test_the_readme_example_is_a_valid_audiences_file():
+    from bot.audiences import parse
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Audiences", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    audiences = parse(example)
+    assert audiences.scope("slack:C0123ABCD") == {"hr", "managers"}
+    assert audiences.scope("teams:19:abc123@thread.tacv2") == {"hr"}
+    assert audiences.scope("slack:D042") == audiences.scope("teams:personal") == {"managers"}
+    assert audiences.scope("slack:COTHER") == audiences.scope("teams:") == frozenset()
