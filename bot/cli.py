@@ -363,6 +363,7 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
             "or CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID (with CLIENTSECRET and TENANTID) for Teams; "
             "see the README. Or run `adoptbot chat` for a terminal chat."
         )
+    runtime.audiences  # noqa: B018 - a broken audiences file stops start-up before any slow work
     http = args.slack_http or not settings.slack_app_token
     if settings.slack_enabled:
         from bot.slack.app import check_slack_settings

@@ -121,12 +121,12 @@ def event_body(event: dict[str, Any], event_id: str) -> str:
     )
 
 
-def command_body(text: str, *, user: str, response_url: str, command: str = "/adoptbot") -> str:
+def command_body(text: str, *, user: str, response_url: str, command: str = "/adoptbot", channel: str = "C1") -> str:
     return urllib.parse.urlencode(
         {
             "token": "legacy",
             "team_id": "T1",
-            "channel_id": "C1",
+            "channel_id": channel,
             "user_id": user,
             "command": command,
             "text": text,

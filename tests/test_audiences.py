@@ -324,3 +324,20 @@ def test_the_readme_example_is_a_valid_audiences_file():
     assert audiences.scope("teams:19:abc123@thread.tacv2") == {"hr"}
     assert audiences.scope("slack:D042") == audiences.scope("teams:personal") == {"managers"}
     assert audiences.scope("slack:COTHER") == audiences.scope("teams:") == frozenset()
+
+
+def test_the_ask_slash_command_sees_what_its_channel_sees(slack):
+    from tests.fake_slack import command_body, signed_headers
+
+    api, server = slack
+    for n, channel in enumerate(["CHR", "CGENERAL"], start=1):
+        body = command_body(f"ask {SALARY}", user="U1", response_url=f"{api.url}/response/{n}", channel=channel)
+        headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
+        request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    [hr] = api.wait_for("response/1")
+    [general] = api.wait_for("response/2")
+    assert HR_TITLE in slack_visible(hr) and "does not cover" not in hr["text"]
+    assert "does not cover" in general["text"]
+    assert not any(hidden.lower() in slack_visible(general).lower() for hidden in HIDDEN)

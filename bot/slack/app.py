@@ -199,12 +199,12 @@ class SlackAssistant:
         return message.get("user") == self.bot_user_id or (bool(self.bot_id) and message.get("bot_id") == self.bot_id)
 
     # -- slash command --------------------------------------------------------------------------
-    def command(self, text: str, user: str, respond: Callable[..., Any]) -> dict[str, Any]:
+    def command(self, text: str, user: str, respond: Callable[..., Any], *, channel: str = "") -> dict[str, Any]:
         """The immediate (ephemeral) reply to the slash command; slow work reports through respond."""
         verb, _, rest = text.strip().partition(" ")
         verb = verb.lower()
         if verb == "ask" and rest.strip():
-            self.pool.submit(self._ask_ephemeral, rest, user, respond)
+            self.pool.submit(self._ask_ephemeral, rest, user, respond, channel)
             return {"text": f":eyes: Looking into: {blocks.escape(rest.strip()[:200])}"}
         if verb == "reindex":
             return self._reindex(user, respond)
@@ -212,9 +212,9 @@ class SlackAssistant:
             return {"text": blocks.status_text(self.index_info(), self.engine.describe_backend())}
         return {"text": "adoptbot help", "blocks": blocks.help_blocks(self.settings.slack_command)}
 
-    def _ask_ephemeral(self, text: str, user: str, respond: Callable[..., Any]) -> None:
+    def _ask_ephemeral(self, text: str, user: str, respond: Callable[..., Any], channel: str = "") -> None:
         try:
-            answer = self.engine.answer(Question(text, user=user, place=slack_place("")))  # no channel: its default
+            answer = self.engine.answer(Question(text, user=user, place=slack_place(channel)))
             feedback_id = self.feedback.record_answer("slack", answer, channel_kind="channel", user=user)
             if answer.status == "smalltalk":
                 feedback_id = ""

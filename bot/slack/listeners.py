@@ -53,9 +53,10 @@ def register(app: Any, assistant: SlackAssistant) -> None:
 
     @app.command(assistant.settings.slack_command)
     def handle_command(ack: Any, command: dict, respond: Any) -> None:
-        ack(
-            response_type="ephemeral", **assistant.command(command.get("text", ""), command.get("user_id", ""), respond)
+        reply = assistant.command(
+            command.get("text", ""), command.get("user_id", ""), respond, channel=command.get("channel_id", "")
         )
+        ack(response_type="ephemeral", **reply)
 
     @app.action(FEEDBACK_ACTIONS[0])
     @app.action(FEEDBACK_ACTIONS[1])
