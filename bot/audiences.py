@@ -110,7 +110,9 @@ class Audiences:
         """The audiences file at path; missing is everything everywhere, unless required (set explicitly)."""
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
+            # The default path under a data directory that is not there (yet): no file. An unusable
+            # data directory is reported where it is used, naming the directory.
             if required:
                 raise ConfigError(
                     f"The audiences file {path} does not exist: create it (see the README, 'Audiences') or unset "
