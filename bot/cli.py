@@ -449,7 +449,7 @@ def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
     if runtime.settings.slack_enabled or runtime.settings.teams_enabled:
         return cmd_serve(runtime, argparse.Namespace(slack_http=False, teams=False, port=None, host=None))
     print("adoptbot: no chat platform configured (see the README); starting the terminal chat.", file=sys.stderr)
-    return cmd_chat(runtime, args)
+    return cmd_chat(runtime, argparse.Namespace(backend=args.backend, place=None))
 
 
 AUDIT_FIELDS = (

@@ -425,3 +425,21 @@ def test_chat_follows_the_conversation_turn_by_turn(starter_runtime, capsys, mon
     assert len(monitoring.split("\n\nSources:")[0]) <= 600 and "monitor" in monitoring.lower()
     for small in (thanks, hello):
         assert "Sources:" not in small and "What is on the pre-deployment checklist?" in small
+
+
+def test_run_without_a_chat_platform_ingests_then_chats_in_the_terminal(
+    tmp_path, settings, real_embedder, capsys, monkeypatch
+):
+    import dataclasses
+    import io
+
+    from bot.runtime import Runtime
+
+    root = write_kb(tmp_path / "knowledge")
+    runtime = Runtime(dataclasses.replace(settings, knowledge_dir=root, backend="template"), embedder=real_embedder)
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\nHow do we keep personal data out of prompts?\nthanks\n"))
+    assert main(["run"], runtime=runtime) == 0
+    out, err = capsys.readouterr()
+    assert "Indexed 3 documents" in err and "starting the terminal chat" in err
+    hello, answer, thanks = out.split("adoptbot> ")[1:]
+    assert "I'm adoptbot" in hello and "[1] Privacy" in answer and "welcome" in thanks
