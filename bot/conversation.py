@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Literal
 
 from bot.lexical import STOPWORDS, terms
@@ -124,6 +125,7 @@ def read(
     if not questions:
         return Reading("question", text, text)
     lowered = _normal(text)
+    topic_terms = cache(topic_terms)  # the index's words: looked up at most once per message
     ordinal = _ordinal(lowered)
     if ordinal is not None:
         item = _list_item(_last_answer(turns), ordinal)
