@@ -118,24 +118,24 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the audit log: every question, its answer, sources and votes")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     export = audit_sub.add_parser("export", help="write the audit log (redacted, users hashed) as JSON lines or CSV")
-    export.add_argument(
-        "--since",
-        type=since_date,
-        metavar="DATE",
-        help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601); default: all kept",
-    )
+    add_since(export)
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
     export.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
 
     report = sub.add_parser("report", help="write the insight report (one self-contained HTML page)")
-    report.add_argument(
+    add_since(report)
+    report.add_argument("--out", type=Path, metavar="FILE", required=True, help="where to write the page (.html)")
+    return parser
+
+
+def add_since(parser: argparse.ArgumentParser) -> None:
+    """The --since option that audit export and report share."""
+    parser.add_argument(
         "--since",
         type=since_date,
         metavar="DATE",
         help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601); default: all kept",
     )
-    report.add_argument("--out", type=Path, metavar="FILE", required=True, help="where to write the page (.html)")
-    return parser
 
 
 def since_date(text: str) -> dt.datetime:
