@@ -78,8 +78,14 @@ class Engine:
         self.review_after_days = review_after_days
         self.audiences = audiences or Audiences()
 
-    def answer(self, question: Question, *, backend: str | None = None) -> Answer:
-        """Answer from the knowledge base only, or say it does not cover the question."""
+    def answer(
+        self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
+    ) -> Answer:
+        """Answer from the knowledge base only, or say it does not cover the question.
+
+        With on_text, a backend that writes incrementally hands over the answer's text as it grows
+        (cited and renumbered like the final Answer's); the others call nothing and answer at once.
+        """
         started = time.perf_counter()
         text, notes = clean_question(question.text, limit=self.max_question_chars)
         if not text:
@@ -102,7 +108,9 @@ class Engine:
                 answer = self._no_answer(text, retrieval.passages, notes)
             else:
                 keywords = expansions.added(reading.focus)
-                answer = self._generate(text, reading, question, retrieval, keywords, notes, backend or self.backend)
+                answer = self._generate(
+                    text, reading, question, retrieval, keywords, notes, backend or self.backend, on_text
+                )
         done = time.perf_counter()
         answer.timings_ms.update(
             retrieve=round((retrieved - started) * 1000, 1),
@@ -148,6 +156,7 @@ class Engine:
         keywords: str,
         notes: list[str],
         choice: str,
+        on_text: Callable[[str], None] | None = None,
     ) -> Answer:
         passages = retrieval.passages
         prompt = Prompt(
@@ -159,19 +168,25 @@ class Engine:
             emphasis=reading.own,
         )
         for name in self.backends_for(choice):
+            answerer = self.answerers[name]
+            streamed = _Streamed(len(passages), on_text)
             try:
-                raw = self.answerers[name].answer(prompt)
+                raw = streamed.run(answerer, prompt) if on_text and answerer.streams else answerer.answer(prompt)
             except BackendUnavailable:
                 if choice != "auto":
                     raise
                 log.warning("backend %s unavailable; trying the next", name, exc_info=True)
                 continue
             except BackendError as e:
-                log.warning("backend %s failed (%s); falling back to the template", name, e)
-                if name == "template":
-                    raise
-                raw = self.answerers["template"].answer(prompt)
-                name = "template"
+                if streamed.raw:  # the reader has seen part of it: finish with what was written
+                    log.warning("backend %s failed after writing part of the answer (%s)", name, e)
+                    raw = streamed.raw
+                else:
+                    log.warning("backend %s failed (%s); falling back to the template", name, e)
+                    if name == "template":
+                        raise
+                    raw = self.answerers["template"].answer(prompt)
+                    name = "template"
             return _cited(text, raw, passages, name, notes, review_after_days=self.review_after_days)
         raise BackendUnavailable("no answer backend is available")  # template always is
 
@@ -194,14 +209,12 @@ def _words(passage: Passage) -> str:
     return f"{passage.title} {passage.section} {passage.text}"
 
 
-def _cited(
-    text: str, raw: str, passages: list[Passage], backend: str, notes: list[str], *, review_after_days: int
-) -> Answer:
-    """Renumber [n] markers by first use; used passages become sources, the rest related."""
+def _renumbered(raw: str, passages: int) -> tuple[str, list[int]]:
+    """raw with [n] markers renumbered by first use (unknown ones dropped), and the passages in that order."""
     order: list[int] = []
     for m in _MARKER.finditer(raw):
         n = int(m.group(1))
-        if 1 <= n <= len(passages) and n not in order:
+        if 1 <= n <= passages and n not in order:
             order.append(n)
     renumber = {old: new for new, old in enumerate(order, start=1)}
 
@@ -209,7 +222,35 @@ def _cited(
         n = int(m.group(1))
         return f"[{renumber[n]}]" if n in renumber else ""
 
-    body = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub(swap, raw)).strip()
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub(swap, raw)).strip(), order
+
+
+class _Streamed:
+    """Runs a streaming backend, handing on_text each new piece of the answer as it will finally read."""
+
+    def __init__(self, passages: int, on_text: Callable[[str], None] | None) -> None:
+        self.passages = passages
+        self.on_text = on_text
+        self.raw = ""
+        self.shown = ""
+
+    def run(self, answerer: Answerer, prompt: Prompt) -> str:
+        for piece in answerer.stream(prompt):
+            self.raw += piece
+            body, _ = _renumbered(self.raw, self.passages)
+            if body.startswith(self.shown) and len(body) > len(self.shown) and self.on_text:
+                # The space between sentences is shown with the next one, so the pieces join up exactly.
+                self.on_text(body[len(self.shown) :])
+                self.shown = body
+        return self.raw
+
+
+def _cited(
+    text: str, raw: str, passages: list[Passage], backend: str, notes: list[str], *, review_after_days: int
+) -> Answer:
+    """Renumber [n] markers by first use; used passages become sources, the rest related."""
+    body, order = _renumbered(raw, len(passages))
+    renumber = {old: new for new, old in enumerate(order, start=1)}
     sources = tuple(Citation.of(renumber[old], passages[old - 1], review_after_days=review_after_days) for old in order)
     rest = [p for i, p in enumerate(passages, start=1) if i not in renumber]
     cited_sources = {c.source for c in sources}

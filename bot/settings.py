@@ -59,6 +59,8 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     workers: int = 4  # answers generated at once; more questions queue
+    questions_per_minute: int = 10  # per person; beyond it, a polite "try again in N seconds"
+    max_waiting: int = 50  # questions waiting for a worker; beyond it, "try again in a minute"
     admin_token: str = ""  # bearer token for GET /admin/report; empty: the route does not exist
     # Audiences: which channels, teams and chats see documents marked for an audience (bot/audiences.py)
     audiences_file: str = ""  # empty: <data dir>/audiences.yaml if it exists, else every document everywhere
@@ -70,6 +72,10 @@ class Settings:
     slack_admins: str = ""  # comma-separated Slack user ids allowed to reindex
     slack_command: str = "/adoptbot"
     slack_experts_channel: str = ""  # channel id: declined questions and "not helpful" votes are forwarded there
+    # Up to four prompts offered when someone opens the assistant pane, separated by "|" (empty: our defaults).
+    slack_suggested_prompts: str = ""
+    # Per-channel behaviour (YAML, see the README): empty: <data dir>/slack-channels.yaml if it exists.
+    slack_channels_file: str = ""
     # Microsoft Teams (credentials come from the Agents SDK's own CONNECTIONS__... variables)
     teams_admins: str = ""  # comma-separated Entra object ids allowed to reindex
     teams_allow_anonymous: bool = False  # development only: accept unauthenticated requests
@@ -138,6 +144,13 @@ class Settings:
     def audiences_path(self) -> Path:
         """The audiences file: ADOPTBOT_AUDIENCES_FILE, else audiences.yaml in the data directory."""
         return Path(self.audiences_file).expanduser() if self.audiences_file else self.data_dir / "audiences.yaml"
+
+    @property
+    def slack_channels_path(self) -> Path:
+        """ADOPTBOT_SLACK_CHANNELS_FILE, else slack-channels.yaml in the data directory."""
+        if self.slack_channels_file:
+            return Path(self.slack_channels_file).expanduser()
+        return self.data_dir / "slack-channels.yaml"
 
     @property
     def store_dir(self) -> Path:

@@ -92,15 +92,19 @@ class ScriptedModel(ChatModelAnswerer):
 
     name = "llm"
 
-    def __init__(self, reply: str | Exception) -> None:
+    def __init__(self, reply: str | Exception, then: Exception | None = None) -> None:
         self.reply = reply
+        self.then = then  # raised after the reply was written
         self.seen: list[list[dict[str, str]]] = []
 
-    def complete(self, messages):
+    def complete_stream(self, messages):
         self.seen.append(messages)
         if isinstance(self.reply, Exception):
             raise self.reply
-        return self.reply
+        for word in self.reply.split(" "):  # a few characters at a time, as a model writes
+            yield word + " "
+        if self.then is not None:
+            raise self.then
 
 
 def engine_with(starter_runtime, model) -> Engine:
@@ -122,6 +126,35 @@ def test_auto_uses_the_model_and_cites_from_metadata_not_model_text(starter_runt
     assert "[7]" not in answer.text and markers(answer.text) == {1}
     assert answer.sources[0].section == "Generative adversarial networks (GANs)"
     assert "<passages>" in model.seen[0][1]["content"] and model.seen[0][0]["content"] == SYSTEM_PROMPT
+
+
+GAN_REPLY = (
+    "A GAN trains a generator against a discriminator [7]. Paris is the capital of France. "
+    "The discriminator judges whether a sample is real or generated [7]."
+)
+
+
+def test_a_streaming_model_hands_over_grounded_cited_text_as_it_writes(starter_runtime):
+    pieces: list[str] = []
+    answer = engine_with(starter_runtime, ScriptedModel(GAN_REPLY)).answer(
+        Question("How does a GAN work?"), on_text=pieces.append
+    )
+    assert answer.backend == "llm" and len(pieces) == 2  # one piece per grounded sentence
+    assert "".join(pieces) == answer.text and "[1]" in pieces[0]  # renumbered as the final answer reads
+    assert not any("Paris" in p for p in pieces)  # an unsupported sentence never reaches the reader
+
+
+def test_a_model_failing_mid_answer_keeps_what_it_wrote_instead_of_starting_over(starter_runtime):
+    pieces: list[str] = []
+    model = ScriptedModel("A GAN trains a generator against a discriminator [7].", then=GenerationFailed("timeout"))
+    answer = engine_with(starter_runtime, model).answer(Question("How does a GAN work?"), on_text=pieces.append)
+    assert answer.backend == "llm" and answer.text == "".join(pieces) and "generator" in answer.text
+
+
+def test_the_template_answers_at_once_and_streams_nothing(starter_runtime):
+    pieces: list[str] = []
+    answer = starter_runtime.engine.answer(Question("How does a GAN work?"), on_text=pieces.append)
+    assert answer.backend == "template" and answer.status == "answered" and pieces == []
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.errors import GenerationFailed
@@ -27,6 +28,7 @@ class Answerer(ABC):
     """Turns a Prompt into answer text whose [n] markers refer to prompt.passages."""
 
     name: str = "answerer"
+    streams: bool = False  # produces text incrementally (a chat model), so platforms may stream it
 
     def available(self) -> bool:
         """Whether this backend can run here (cheap; does not load models)."""
@@ -35,6 +37,10 @@ class Answerer(ABC):
     @abstractmethod
     def answer(self, prompt: Prompt) -> str:
         """Answer text with [n] markers; raises BackendError when it cannot."""
+
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        """The answer in pieces as it is produced; a backend that writes all at once yields it whole."""
+        yield self.answer(prompt)
 
 
 SYSTEM_PROMPT = (
@@ -79,24 +85,40 @@ def ground(text: str, passages: list[Passage], question: str = "") -> str:
         raise GenerationFailed("the model repeated itself")
     if _echoes_rules(text):
         raise GenerationFailed("the model echoed its instructions")
-    passage_terms = [set(terms(p.text + " " + p.title)) for p in passages[:MAX_PASSAGES]]
-    asked = set(terms(question))
-    everything = set().union(*passage_terms) if passage_terms else set()
-    kept: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text)):
-        sentence = re.sub(r"\s*\[\d+\]", "", sentence).strip()
-        words = set(terms(sentence))
-        if len(words) < 2 or len(words & everything) / len(words) < SUPPORT:
-            continue  # not supported by the passages: the model's own knowledge
-        if not {w for w in words & everything if not w.isdigit()} - asked:
-            continue  # restates the question and adds nothing from the passages
-        best = max(range(len(passage_terms)), key=lambda i: len(words & passage_terms[i]))
-        if not sentence.endswith((".", "!", "?")):
-            sentence += "."
-        kept.append(f"{sentence[:-1]} [{best + 1}]{sentence[-1]}")
+    grounder = Grounder(passages, question)
+    kept = [g for g in map(grounder.sentence, sentences(text)) if g]
     if not kept:
         raise GenerationFailed("the answer had no overlap with the knowledge base passages")
     return " ".join(kept)
+
+
+def sentences(text: str) -> list[str]:
+    """text cut into sentences (at ., ! or ? followed by a space)."""
+    return re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text).strip())
+
+
+class Grounder:
+    """Judges one sentence at a time, so that a streamed answer is grounded as it arrives."""
+
+    def __init__(self, passages: list[Passage], question: str = "") -> None:
+        self.passage_terms = [set(terms(p.text + " " + p.title)) for p in passages[:MAX_PASSAGES]]
+        self.asked = set(terms(question))
+        self.everything = set().union(*self.passage_terms) if self.passage_terms else set()
+
+    def sentence(self, sentence: str) -> str | None:
+        """The sentence with the [n] of its best passage, or None if the passages do not support it."""
+        sentence = re.sub(r"\s*\[\d+\]", "", sentence).strip()
+        words = set(terms(sentence))
+        if len(words) < 2 or len(words & self.everything) / len(words) < SUPPORT:
+            return None  # not supported by the passages: the model's own knowledge
+        if not {w for w in words & self.everything if not w.isdigit()} - self.asked:
+            return None  # restates the question and adds nothing from the passages
+        if _echoes_rules(sentence):
+            return None
+        best = max(range(len(self.passage_terms)), key=lambda i: len(words & self.passage_terms[i]))
+        if not sentence.endswith((".", "!", "?")):
+            sentence += "."
+        return f"{sentence[:-1]} [{best + 1}]{sentence[-1]}"
 
 
 def _repetitive(text: str) -> bool:

@@ -6,6 +6,7 @@ import importlib.util
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +86,20 @@ class LlamaCppAnswerer(ChatModelAnswerer):
                 raise BackendUnavailable(self._load_error) from e
             return self._model
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete_stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         model = self.model()
         with self._generate_lock:
             # Reusing the previous prompt's KV cache changes the floating-point path, and with it
             # the answer; a fresh evaluation keeps one question -> one answer.
             model.reset()
             deadline = time.monotonic() + self.timeout_s
-            pieces: list[str] = []
             stream = model.create_chat_completion(
                 messages=messages, temperature=0.0, max_tokens=self.max_tokens, stream=True
             )
-            for event in stream:
-                pieces.append(event["choices"][0]["delta"].get("content") or "")
-                if time.monotonic() > deadline:
-                    stream.close()
-                    raise GenerationFailed(f"the local model took longer than {self.timeout_s:g} s")
-        return "".join(pieces)
+            try:
+                for event in stream:
+                    if time.monotonic() > deadline:
+                        raise GenerationFailed(f"the local model took longer than {self.timeout_s:g} s")
+                    yield event["choices"][0]["delta"].get("content") or ""
+            finally:
+                stream.close()

@@ -1,0 +1,232 @@
+"""The chat core that Slack, Teams and the terminal call: ask, command, vote, and what each reply says.
+
+Platforms translate their events into calls here and render what comes back (Block Kit, Adaptive
+Cards, text); the wording, the audit log, who may reindex and what the experts are told live here
+once. Reply text is Markdown; each platform converts it to its own markup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bot import experts
+from bot.answering import APOLOGY
+from bot.errors import EmptyQuestion
+from bot.fairuse import FairUse, Refusal, Ticket
+from bot.feedback import VOTES, FeedbackStore
+from bot.reindex import Reindexer
+from bot.settings import Settings
+from bot.store import IndexInfo
+from bot.types import Answer, Question
+from ingest.pipeline import IngestSummary
+
+log = logging.getLogger(__name__)
+COMMANDS = ("help", "status", "reindex")
+Platform = Literal["slack", "teams", "terminal"]
+ADMINS_VARIABLE = {"slack": "ADOPTBOT_SLACK_ADMINS", "teams": "ADOPTBOT_TEAMS_ADMINS"}
+THANKS = {
+    "helpful": "Thanks, glad it helped!",
+    "not_helpful": "Thanks for telling us; the editors will look at it.",
+}
+
+
+class Answering(Protocol):
+    """What the core needs of the engine (bot.answering.Engine, or a stub in platform tests)."""
+
+    def answer(
+        self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
+    ) -> Answer: ...
+
+    def describe_backend(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What answering produced: the answer (None for help or an apology), its audit id, a note for the experts."""
+
+    text: str
+    answer: Answer | None = None
+    feedback_id: str = ""  # empty: nothing to vote on (small talk, help, an apology)
+    forward: str = ""  # for the experts' channel, when the question was declined
+    kind: Literal["answer", "smalltalk", "help", "error"] = "answer"
+
+
+@dataclass(frozen=True)
+class Voted:
+    """A vote taken: the thank-you to show, and what the experts' channel is told (or nothing)."""
+
+    recorded: bool
+    thanks: str
+    forward: str = ""
+
+
+@dataclass
+class Chat:
+    """One core for every platform; answers run on `pool`, admitted by `fair`."""
+
+    engine: Answering
+    feedback: FeedbackStore
+    reindexer: Reindexer
+    index_info: Callable[[], IndexInfo | None]
+    settings: Settings
+    pool: ThreadPoolExecutor
+    fair: FairUse
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        engine: Answering,
+        feedback: FeedbackStore,
+        reindexer: Reindexer,
+        index_info: Callable[[], IndexInfo | None],
+        settings: Settings,
+    ) -> Chat:
+        """The core with its worker pool and fair-use limits from settings."""
+        return cls(
+            engine=engine,
+            feedback=feedback,
+            reindexer=reindexer,
+            index_info=index_info,
+            settings=settings,
+            pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="answer"),
+            fair=FairUse(
+                per_minute=settings.questions_per_minute, max_waiting=settings.max_waiting, workers=settings.workers
+            ),
+        )
+
+    # -- questions ------------------------------------------------------------------------------
+    def admit(self, user: str) -> Ticket | Refusal:
+        """A place in line for this person's question, or a polite refusal saying when to try again."""
+        return self.fair.admit(user)
+
+    def ask(
+        self,
+        question: Question,
+        *,
+        platform: Platform,
+        channel_kind: str,
+        link: str = "",
+        on_text: Callable[[str], None] | None = None,
+        backend: str | None = None,
+    ) -> Reply:
+        """Answer, record it in the audit log, and say what the experts should hear; never raises."""
+        try:
+            answer = self.engine.answer(question, backend=backend, on_text=on_text)
+        except EmptyQuestion:
+            return Reply("Ask me a question.", kind="help")
+        except Exception:
+            log.exception("answering a %s question failed", platform)
+            return Reply(APOLOGY, kind="error")
+        feedback_id = self.feedback.record_answer(platform, answer, channel_kind=channel_kind, user=question.user)
+        if answer.status == "smalltalk":
+            return Reply(answer.text, answer, kind="smalltalk")  # audited, but nothing to vote on
+        forward = ""
+        if answer.status == "no_answer":
+            forward = experts.declined(answer.question, [c.title for c in answer.related], link)
+        return Reply(answer.text, answer, feedback_id, forward)
+
+    # -- commands -------------------------------------------------------------------------------
+    def command(
+        self, verb: str, *, platform: Platform, user: str, report: Callable[[str], None], how: Callable[[str], str]
+    ) -> str:
+        """The immediate reply to help, status or reindex; a reindex's summary goes to `report` when it ends.
+
+        `how(verb)` says how a command is typed on the platform (Slack: `/adoptbot status`).
+        """
+        verb = verb.strip().lower()
+        if verb == "status":
+            return status_text(self.index_info(), self.engine.describe_backend())
+        if verb == "reindex":
+            return self._reindex(platform, user, report)
+        return help_text(how)
+
+    def may_reindex(self, platform: Platform, user: str) -> bool:
+        """Editors named in the platform's admins setting; whoever runs the terminal."""
+        if platform == "terminal":
+            return True
+        admins = self.settings.slack_admin_ids if platform == "slack" else self.settings.teams_admin_ids
+        return bool(user) and user in admins
+
+    def _reindex(self, platform: Platform, user: str, report: Callable[[str], None]) -> str:
+        if not self.may_reindex(platform, user):
+            log.warning("reindex refused for non-admin %s user %s", platform, user)
+            return (
+                "Sorry, only knowledge base editors can reindex. Ask an editor, or an admin to add you to "
+                f"{ADMINS_VARIABLE.get(platform, 'the admins setting')}."
+            )
+
+        def done(summary: IngestSummary | None, error: Exception | None) -> None:
+            report(reindex_text(summary, error))
+
+        if not self.reindexer.start(done, requested_by=f"{platform}:{user}"):
+            return "A reindex is already running; you'll see its summary here when it finishes."
+        return "🔄 Reindexing the knowledge base; I'll post a summary here when it's done."
+
+    # -- feedback -------------------------------------------------------------------------------
+    def vote(self, feedback_id: str, user: str, vote: str, *, link: str = "") -> Voted:
+        """Store a vote; a "not helpful" is forwarded to the experts with the question and answer."""
+        if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote):
+            log.warning("ignored feedback %r for answer %r", vote, feedback_id)
+            return Voted(False, THANKS.get(vote, THANKS["helpful"]))
+        forward = ""
+        answered = self.feedback.answer(feedback_id) if vote == "not_helpful" else None
+        if answered is not None:
+            sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
+            forward = experts.not_helpful(answered["question"], answered["answer"], sources, link)
+        return Voted(True, THANKS[vote], forward)
+
+
+def related_label(answer: Answer) -> str:
+    """What the passages beside the answer are called: related reading, or the nearest topics to a decline."""
+    return "Related" if answer.answered else "Nearest topics"
+
+
+def help_text(how: Callable[[str], str]) -> str:
+    """What adoptbot does and how to use it, with each platform's way of typing a command."""
+    return (
+        "**adoptbot** answers questions about adopting generative AI from our curated guidance, with sources.\n"
+        "- Ask me here; in a channel, @mention me, and reply in the thread to follow up.\n"
+        f"- {how('status')}: what the knowledge base holds and which backend answers\n"
+        f"- {how('reindex')}: reload the knowledge base (editors only)\n"
+        f"- {how('help')}: this message"
+    )
+
+
+def status_text(info: IndexInfo | None, backend: str) -> str:
+    """What the knowledge base holds and which backend answers."""
+    if info is None:
+        return "The knowledge base has not been indexed yet. An editor can run **reindex**."
+    return (
+        f"**Knowledge base:** {info.documents} documents, {info.chunks} chunks, last indexed {info.indexed_at}.\n"
+        f"**Answer backend:** {backend}."
+    )
+
+
+def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
+    """The summary an editor sees when a reindex ends."""
+    if error is not None:
+        return f"⚠️ Reindex failed: {error}\nThe previous knowledge base is still being used."
+    assert summary is not None
+    lines = [
+        f"✅ Reindex finished in {summary.seconds:.1f} s: {summary.documents_total} documents, "
+        f"{summary.chunks_total} chunks.",
+        f"Added {len(summary.documents_added)}, updated {len(summary.documents_updated)}, "
+        f"removed {len(summary.documents_removed)}, skipped {len(summary.skipped)}.",
+    ]
+    for label, docs in summary.document_changes():
+        if docs:
+            lines.append(f"**{label.capitalize()}:** " + ", ".join(f"`{d}`" for d in docs[:20]))
+    lines += [f"❌ `{s.source}`: {s.describe()}" for s in summary.skipped[:20]]
+    lines += [f"⚠️ `{w.source}`: {w.message}" for w in summary.warnings[:20]]
+    return "\n".join(lines)
+
+
+def quoted(feedback: dict[str, Any]) -> str:
+    """An audit-log answer as Markdown, for re-posting it (Slack's "Share in channel")."""
+    sources = "".join(f"\n[{n}] {s['title']} - {s['section']}" for n, s in enumerate(feedback["sources"], 1))
+    return feedback["answer"] + ("\n\nSources:" + sources if sources else "")
