@@ -14,6 +14,7 @@ from bot.answerers.openai_compat import OpenAICompatibleAnswerer
 from bot.answerers.template import TemplateAnswerer
 from bot.answering import Engine, Gate
 from bot.audiences import Audiences
+from bot.chat import Chat
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore, user_hash_key
@@ -195,28 +196,25 @@ class Runtime:
         """Load the embedding model and build the BM25 index now, not on the first question."""
         self.retriever.retrieve("warm up")
 
+    @cached_property
+    def chat(self) -> Chat:
+        """The chat core Slack, Teams and the terminal share: one worker pool, one set of fair-use limits."""
+        return Chat.build(
+            engine=self.engine,
+            feedback=self.feedback,
+            reindexer=self.reindexer,
+            index_info=self.index_info,
+            settings=self.settings,
+        )
+
     def slack_app(self, *, http: bool, client: Any = None) -> Any:
-        """The Slack bolt App over this runtime's engine, feedback store and reindexer."""
+        """The Slack bolt App over this runtime's chat core."""
         from bot.slack.app import build_slack_app
 
-        return build_slack_app(
-            settings=self.settings,
-            engine=self.engine,
-            feedback=self.feedback,
-            reindexer=self.reindexer,
-            index_info=self.index_info,
-            http=http,
-            client=client,
-        )
+        return build_slack_app(settings=self.settings, chat=self.chat, http=http, client=client)
 
     def teams_endpoint(self) -> Any:
-        """The Teams endpoint over this runtime's engine, feedback store and reindexer."""
+        """The Teams endpoint over this runtime's chat core."""
         from bot.teams.app import build_teams_endpoint
 
-        return build_teams_endpoint(
-            settings=self.settings,
-            engine=self.engine,
-            feedback=self.feedback,
-            reindexer=self.reindexer,
-            index_info=self.index_info,
-        )
+        return build_teams_endpoint(settings=self.settings, chat=self.chat)

@@ -14,6 +14,7 @@ from typing import Any
 from bot import experts
 from bot.answering import APOLOGY, Engine
 from bot.audiences import slack_place
+from bot.chat import Chat
 from bot.conversation import addressed_to_bot, smalltalk
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import FeedbackStore
@@ -288,16 +289,7 @@ class SlackAssistant:
             return ""
 
 
-def build_slack_app(
-    *,
-    settings: Settings,
-    engine: Engine,
-    feedback: FeedbackStore,
-    reindexer: Reindexer,
-    index_info: Callable[[], IndexInfo | None],
-    http: bool,
-    client: Any = None,
-) -> Any:
+def build_slack_app(*, settings: Settings, chat: Chat, http: bool, client: Any = None) -> Any:
     """A slack-bolt App with every listener registered; `client` defaults to one built from settings."""
     from slack_bolt import App
     from slack_sdk import WebClient
@@ -319,10 +311,10 @@ def build_slack_app(
         raise_error_for_unhandled_request=False,
     )
     assistant = SlackAssistant(
-        engine=engine,
-        feedback=feedback,
-        reindexer=reindexer,
-        index_info=index_info,
+        engine=chat.engine,
+        feedback=chat.feedback,
+        reindexer=chat.reindexer,
+        index_info=chat.index_info,
         settings=settings,
         pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="slack-answer"),
         seen=Deduper(),

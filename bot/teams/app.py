@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import experts
 from bot.answering import APOLOGY, Engine
 from bot.audiences import teams_place
+from bot.chat import Chat
 from bot.errors import ConfigError, EmptyQuestion
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
@@ -407,14 +408,7 @@ def guard_token_check(checked: Callable[[web.Request], Any], refusals: LogLimite
     return endpoint
 
 
-def build_teams_endpoint(
-    *,
-    settings: Settings,
-    engine: Engine,
-    feedback: FeedbackStore,
-    reindexer: Reindexer,
-    index_info: Any,
-) -> TeamsEndpoint:
+def build_teams_endpoint(*, settings: Settings, chat: Chat) -> TeamsEndpoint:
     """The Agents SDK app (CloudAdapter, AgentApplication) with thin handlers, behind a JWT check."""
     from microsoft_agents.activity import Activity
     from microsoft_agents.authentication.msal import MsalConnectionManager
@@ -438,10 +432,10 @@ def build_teams_endpoint(
         storage=storage, adapter=adapter, authorization=Authorization(storage, connections, **config), **config
     )
     assistant = TeamsAssistant(
-        engine=engine,
-        feedback=feedback,
-        reindexer=reindexer,
-        index_info=index_info,
+        engine=chat.engine,
+        feedback=chat.feedback,
+        reindexer=chat.reindexer,
+        index_info=chat.index_info,
         settings=settings,
         pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="teams-answer"),
         conversations=Conversations(),
