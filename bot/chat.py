@@ -8,10 +8,10 @@ once. Reply text is Markdown; each platform converts it to its own markup.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot import experts
 from bot.answering import APOLOGY
@@ -110,11 +110,14 @@ class Chat:
         *,
         platform: Platform,
         channel_kind: str,
-        link: str = "",
+        link: Callable[[], str] = str,
         on_text: Callable[[str], None] | None = None,
         backend: str | None = None,
     ) -> Reply:
-        """Answer, record it in the audit log, and say what the experts should hear; never raises."""
+        """Answer, record it in the audit log, and say what the experts should hear; never raises.
+
+        `link()` gives a link to the conversation for the experts, asked for only when they are told.
+        """
         try:
             answer = self.engine.answer(question, backend=backend, on_text=on_text)
         except EmptyQuestion:
@@ -127,12 +130,19 @@ class Chat:
             return Reply(answer.text, answer, kind="smalltalk")  # audited, but nothing to vote on
         forward = ""
         if answer.status == "no_answer":
-            forward = experts.declined(answer.question, [c.title for c in answer.related], link)
+            forward = experts.declined(answer.question, [c.title for c in answer.related], link())
         return Reply(answer.text, answer, feedback_id, forward)
 
     # -- commands -------------------------------------------------------------------------------
     def command(
-        self, verb: str, *, platform: Platform, user: str, report: Callable[[str], None], how: Callable[[str], str]
+        self,
+        verb: str,
+        *,
+        platform: Platform,
+        user: str,
+        report: Callable[[str], None],
+        how: Callable[[str], str],
+        extra: Sequence[str] = (),
     ) -> str:
         """The immediate reply to help, status or reindex; a reindex's summary goes to `report` when it ends.
 
@@ -143,7 +153,7 @@ class Chat:
             return status_text(self.index_info(), self.engine.describe_backend())
         if verb == "reindex":
             return self._reindex(platform, user, report)
-        return help_text(how)
+        return help_text(how, extra)
 
     def may_reindex(self, platform: Platform, user: str) -> bool:
         """Editors named in the platform's admins setting; whoever runs the terminal."""
@@ -168,7 +178,7 @@ class Chat:
         return "🔄 Reindexing the knowledge base; I'll post a summary here when it's done."
 
     # -- feedback -------------------------------------------------------------------------------
-    def vote(self, feedback_id: str, user: str, vote: str, *, link: str = "") -> Voted:
+    def vote(self, feedback_id: str, user: str, vote: str, *, link: Callable[[], str] = str) -> Voted:
         """Store a vote; a "not helpful" is forwarded to the experts with the question and answer."""
         if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote):
             log.warning("ignored feedback %r for answer %r", vote, feedback_id)
@@ -177,7 +187,7 @@ class Chat:
         answered = self.feedback.answer(feedback_id) if vote == "not_helpful" else None
         if answered is not None:
             sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
-            forward = experts.not_helpful(answered["question"], answered["answer"], sources, link)
+            forward = experts.not_helpful(answered["question"], answered["answer"], sources, link())
         return Voted(True, THANKS[vote], forward)
 
 
@@ -186,14 +196,17 @@ def related_label(answer: Answer) -> str:
     return "Related" if answer.answered else "Nearest topics"
 
 
-def help_text(how: Callable[[str], str]) -> str:
-    """What adoptbot does and how to use it, with each platform's way of typing a command."""
-    return (
-        "**adoptbot** answers questions about adopting generative AI from our curated guidance, with sources.\n"
-        "- Ask me here; in a channel, @mention me, and reply in the thread to follow up.\n"
-        f"- {how('status')}: what the knowledge base holds and which backend answers\n"
-        f"- {how('reindex')}: reload the knowledge base (editors only)\n"
-        f"- {how('help')}: this message"
+def help_text(how: Callable[[str], str], extra: Sequence[str] = ()) -> str:
+    """What adoptbot does and how to use it, with each platform's way of typing a command (and its own extras)."""
+    return "\n".join(
+        [
+            "**adoptbot** answers questions about adopting generative AI from our curated guidance, with sources.",
+            "- Ask me here; in a channel, @mention me, and reply in the thread to follow up.",
+            *(f"- {line}" for line in extra),
+            f"- {how('status')}: what the knowledge base holds and which backend answers",
+            f"- {how('reindex')}: reload the knowledge base (editors only)",
+            f"- {how('help')}: this message",
+        ]
     )
 
 
@@ -224,9 +237,3 @@ def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
     lines += [f"❌ `{s.source}`: {s.describe()}" for s in summary.skipped[:20]]
     lines += [f"⚠️ `{w.source}`: {w.message}" for w in summary.warnings[:20]]
     return "\n".join(lines)
-
-
-def quoted(feedback: dict[str, Any]) -> str:
-    """An audit-log answer as Markdown, for re-posting it (Slack's "Share in channel")."""
-    sources = "".join(f"\n[{n}] {s['title']} - {s['section']}" for n, s in enumerate(feedback["sources"], 1))
-    return feedback["answer"] + ("\n\nSources:" + sources if sources else "")

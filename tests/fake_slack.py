@@ -23,7 +23,8 @@ class FakeSlackApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
-        self.errors: dict[str, str] = {}  # method -> the error Slack answers it with (start-up tests)
+        self.errors: dict[str, str] = {}  # method -> the error Slack answers it with
+        self.streams: dict[str, str] = {}  # ts of a streamed message -> its text so far
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         outer = self
@@ -62,6 +63,22 @@ class FakeSlackApi:
                     args["thread_ts"],
                     {"user": BOT_USER, "bot_id": BOT_ID, "text": args.get("text", ""), "ts": ts},
                 )
+        elif method == "chat.startStream":
+            ts = f"1700000000.{next(self._ts):06d}"
+            reply.update(channel=args["channel"], ts=ts)
+            self.streams[ts] = _chunk_text(args)
+            self.add_message(args["channel"], args["thread_ts"], {"user": BOT_USER, "bot_id": BOT_ID, "ts": ts})
+        elif method in ("chat.appendStream", "chat.stopStream"):
+            if args.get("ts") not in self.streams:
+                reply = {"ok": False, "error": "message_not_found"}
+            else:
+                self.streams[args["ts"]] += _chunk_text(args)
+                for messages in self.threads.values():  # what conversations.replies shows from now on
+                    for m in messages:
+                        if m["ts"] == args["ts"]:
+                            m["text"] = self.streams[args["ts"]]
+        elif method == "chat.postEphemeral":
+            reply["message_ts"] = f"1700000000.{next(self._ts):06d}"
         elif method == "conversations.replies":
             reply["messages"] = self.threads.get((args["channel"], args["ts"]), [])
         elif method == "chat.getPermalink":
@@ -97,6 +114,16 @@ class FakeSlackApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _chunk_text(args: dict[str, Any]) -> str:
+    """The markdown a streaming call carries (markdown_text, or markdown_text chunks)."""
+    chunks = args.get("chunks") or []
+    if isinstance(chunks, str):
+        chunks = json.loads(chunks)
+    return (args.get("markdown_text") or "") + "".join(
+        c.get("text", "") for c in chunks if c.get("type") == "markdown_text"
+    )
 
 
 def signed_headers(secret: str, body: str, *, timestamp: int | None = None, content_type: str) -> dict[str, str]:
@@ -137,25 +164,48 @@ def command_body(text: str, *, user: str, response_url: str, command: str = "/ad
     )
 
 
-def action_body(*, action_id: str, value: str, user: str, message: dict[str, Any], response_url: str) -> str:
+def feedback_value(reply: dict[str, Any], vote: str = "helpful") -> str:
+    """The value Slack sends when the answer's thumbs up (or down) is clicked."""
+    block = next(b for b in reply["blocks"] if b["type"] == "context_actions")
+    buttons = block["elements"][0]
+    return buttons["positive_button" if vote == "helpful" else "negative_button"]["value"]
+
+
+def action_body(
+    *,
+    action_id: str,
+    value: str,
+    user: str,
+    message: dict[str, Any] | None,
+    response_url: str,
+    kind: str = "button",
+    block_id: str = "feedback",
+) -> str:
+    """A block_actions payload; message None is a click in an ephemeral message (Slack sends no message then)."""
     payload = {
         "type": "block_actions",
         "team": {"id": "T1"},
         "user": {"id": user},
         "api_app_id": "A1",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": "C1"},
+        "container": {
+            "type": "message",
+            "message_ts": (message or {}).get("ts", "1700000000.999999"),
+            "channel_id": "C1",
+            "is_ephemeral": message is None,
+        },
         "channel": {"id": "C1"},
-        "message": message,
         "response_url": response_url,
         "trigger_id": "1.2.3",
         "actions": [
             {
-                "type": "button",
+                "type": kind,
                 "action_id": action_id,
-                "block_id": "feedback",
+                "block_id": block_id,
                 "value": value,
                 "action_ts": str(time.time()),
             }
         ],
     }
+    if message is not None:
+        payload["message"] = message
     return urllib.parse.urlencode({"payload": json.dumps(payload)})

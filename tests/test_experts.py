@@ -11,7 +11,7 @@ from bot import experts
 from bot.runtime import Runtime
 from bot.server import build_web_app
 from tests.fake_connector import FakeConnector, teams_activity
-from tests.fake_slack import FakeSlackApi, action_body, event_body, signed_headers
+from tests.fake_slack import FakeSlackApi, action_body, event_body, feedback_value, signed_headers
 from tests.test_slack import SECRET, mention, post, slack_runtime  # noqa: F401 - fixture
 from tests.test_teams import post as teams_post
 from tests.test_teams import replies, teams_runtime  # noqa: F401 - fixture
@@ -68,11 +68,11 @@ def test_a_not_helpful_vote_is_forwarded_with_the_question_the_answer_and_a_link
     api, server = slack_with_experts
     post(server, event_body(mention("What is a hallucination?", ts="1700000203.000100"), "EvX3"))
     [reply] = api.wait_for("chat.postMessage")
-    feedback_id = next(b for b in reply["blocks"] if b["type"] == "actions")["elements"][1]["value"]
     message = {"ts": "1700000203.000200", "text": reply["text"], "blocks": reply["blocks"]}
     body = action_body(
-        action_id="feedback_not_helpful", value=feedback_id, user="U9", message=message, response_url=api.url + "/r/1"
-    )
+        action_id="feedback", value=feedback_value(reply, "not_helpful"), user="U9", message=message,
+        response_url=api.url + "/r/1", kind="feedback_buttons",
+    )  # fmt: skip
     headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
     request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:

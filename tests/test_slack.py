@@ -18,7 +18,16 @@ from bot.runtime import Runtime
 from bot.server import build_web_app
 from bot.types import Question
 from tests.conftest import REPO
-from tests.fake_slack import BOT_ID, BOT_USER, FakeSlackApi, action_body, command_body, event_body, signed_headers
+from tests.fake_slack import (
+    BOT_ID,
+    BOT_USER,
+    FakeSlackApi,
+    action_body,
+    command_body,
+    event_body,
+    feedback_value,
+    signed_headers,
+)
 from tests.web import BackgroundServer
 
 SECRET = "test-signing-secret"
@@ -115,8 +124,8 @@ def test_mention_is_answered_in_its_thread_with_sources_and_feedback(slack):
     sources = next(b for b in blocks if b["type"] == "context" and b["elements"][0]["text"] == "*Sources*")
     assert "Generative model architectures" in sources["elements"][1]["text"]
     assert "reviewed 2026-11-20" in sources["elements"][1]["text"]
-    actions = next(b for b in blocks if b["type"] == "actions")
-    assert [e["action_id"] for e in actions["elements"]] == ["feedback_helpful", "feedback_not_helpful"]
+    [buttons] = next(b for b in blocks if b["type"] == "context_actions")["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == "feedback"
     assert "Sources:" in reply["text"]  # plain-text fallback for notifications
     assert api.wait_for("reactions.add")[0]["name"] == "eyes"
     assert api.wait_for("reactions.remove")[0]["name"] == "eyes"
@@ -346,11 +355,14 @@ def test_feedback_click_is_stored_and_the_message_thanks_the_user(slack):
     api, server, runtime = slack
     post(server, event_body(mention("What is a hallucination?", ts="1700000008.000100"), "Ev8"))
     [reply] = api.wait_for("chat.postMessage")
-    feedback_id = next(b for b in reply["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+    value = feedback_value(reply, "helpful")
+    feedback_id = value.removeprefix("helpful:")
     message = {"ts": "1700000008.000200", "text": reply["text"], "blocks": reply["blocks"]}
     body = action_body(
-        action_id="feedback_helpful",
-        value=feedback_id,
+        action_id="feedback",
+        kind="feedback_buttons",
+        block_id="feedback_buttons",
+        value=value,
         user="U9",
         message=message,
         response_url=api.url + "/response/2",
@@ -364,7 +376,7 @@ def test_feedback_click_is_stored_and_the_message_thanks_the_user(slack):
         assert response.status == 200
     [update] = api.wait_for("response/2")
     assert update["replace_original"] is True
-    assert not any(b["type"] == "actions" for b in update["blocks"])
+    assert not any(b["type"] in ("actions", "context_actions") for b in update["blocks"])
     assert "Thanks" in update["blocks"][-1]["elements"][0]["text"]
     vote = [v for v in runtime.feedback.votes() if v["answer_id"] == feedback_id]
     assert len(vote) == 1 and vote[0]["vote"] == "helpful" and vote[0]["user"] == runtime.feedback.user_hash("U9")

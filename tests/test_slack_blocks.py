@@ -1,4 +1,5 @@
-from bot.slack.blocks import SECTION_LIMIT, answer_blocks, answer_text, split_text, thanked, to_mrkdwn
+from bot.chat import THANKS, reindex_text
+from bot.slack.blocks import SECTION_LIMIT, answer_blocks, answer_text, markdown_blocks, split_text, thanked, to_mrkdwn
 from bot.types import Answer, Citation
 
 
@@ -29,7 +30,7 @@ def test_long_answers_are_split_under_slacks_limits():
     blocks = answer_blocks(huge, "fid")
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
-    assert blocks[-1]["type"] == "actions" and "cut" in blocks[-3]["text"]["text"]
+    assert blocks[-1]["type"] == "context_actions" and "cut" in blocks[-3]["text"]["text"]
     assert len(answer_text(huge)) <= SECTION_LIMIT
 
 
@@ -50,16 +51,16 @@ def test_sources_link_titles_with_urls_and_escape_text():
 
 def test_thanks_replace_the_buttons():
     blocks = answer_blocks(Answer(question="q", status="answered", text="x", backend="t"), "fid")
-    after = thanked(blocks, "not_helpful")
-    assert not any(b["type"] == "actions" for b in after)
+    after = thanked(blocks, THANKS["not_helpful"])
+    assert not any(b["type"] in ("actions", "context_actions") for b in after)
     assert "editors will look" in after[-1]["elements"][0]["text"]
 
 
-def test_reindex_summaries_in_slack_and_teams_name_what_was_cut():
-    from bot.slack.blocks import reindex_text as slack_text
-    from bot.teams.cards import reindex_text as teams_text
+def test_reindex_summaries_name_what_was_cut_and_read_right_in_slack():
     from ingest.pipeline import FileWarning, IngestSummary
 
     summary = IngestSummary(documents_total=3, warnings=[FileWarning("guidance/a.md", "title cut to 200 characters")])
-    for text in (slack_text(summary, None), teams_text(summary, None)):
-        assert "guidance/a.md" in text and "title cut to 200 characters" in text
+    text = reindex_text(summary, None)
+    assert "guidance/a.md" in text and "title cut to 200 characters" in text
+    [section] = markdown_blocks(text)
+    assert "`guidance/a.md`" in section["text"]["text"] and "**" not in section["text"]["text"]  # Slack's *bold*

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from bot.store import IndexInfo
+from bot.chat import help_text, related_label
 from bot.types import Answer, Citation
-from ingest.pipeline import IngestSummary
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50
 CONTEXT_ELEMENTS = 10
-FEEDBACK_ACTIONS = ("feedback_helpful", "feedback_not_helpful")
+FEEDBACK_ACTION = "feedback"
+FEEDBACK_BLOCK = "feedback_buttons"
+LEGACY_FEEDBACK_ACTIONS = ("feedback_helpful", "feedback_not_helpful")  # buttons on answers posted before 2026-11
+SHARE_ACTION = "share_answer"
 Block = dict[str, Any]
 
 
@@ -61,29 +64,48 @@ def citation_line(c: Citation, *, numbered: bool = True) -> str:
     return f"{prefix}{title} - {escape(c.section)}{reviewed}"
 
 
-def feedback_actions(feedback_id: str) -> Block:
+def feedback_block(feedback_id: str) -> Block:
+    """Slack's own thumbs up / down under an answer (a feedback_buttons element); the value carries the answer id."""
     return {
-        "type": "actions",
-        "block_id": "feedback",
+        "type": "context_actions",
+        "block_id": FEEDBACK_BLOCK,
         "elements": [
             {
-                "type": "button",
-                "action_id": FEEDBACK_ACTIONS[0],
-                "value": feedback_id,
-                "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True},
-            },
-            {
-                "type": "button",
-                "action_id": FEEDBACK_ACTIONS[1],
-                "value": feedback_id,
-                "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
-            },
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "Helpful"},
+                    "accessibility_label": "Mark this answer as helpful",
+                    "value": f"helpful:{feedback_id}",
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "Not helpful"},
+                    "accessibility_label": "Mark this answer as not helpful",
+                    "value": f"not_helpful:{feedback_id}",
+                },
+            }
         ],
     }
 
 
-def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]:
-    """The answer, its notes, sources (or nearest topics) and the feedback buttons, within 50 blocks."""
+def share_block(feedback_id: str) -> Block:
+    """The button under a private answer that posts it to the channel."""
+    return {
+        "type": "actions",
+        "block_id": "share",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": SHARE_ACTION,
+                "value": feedback_id,
+                "text": {"type": "plain_text", "text": "Share in channel"},
+            }
+        ],
+    }
+
+
+def tail_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]:
+    """What follows the answer's text: notes, sources (or nearest topics), and the feedback buttons."""
     tail: list[Block] = []
     if answer.notes:
         tail.append(_context(*(escape(n) for n in answer.notes[:CONTEXT_ELEMENTS])))
@@ -91,11 +113,16 @@ def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]
         lines = [citation_line(c) for c in answer.sources]
         tail.append(_context("*Sources*", *lines[: CONTEXT_ELEMENTS - 1]))
     if answer.related:
-        label = "*Related*" if answer.answered else "*Nearest topics*"
         lines = [citation_line(c, numbered=False) for c in answer.related]
-        tail.append(_context(label, *lines[: CONTEXT_ELEMENTS - 1]))
+        tail.append(_context(f"*{related_label(answer)}*", *lines[: CONTEXT_ELEMENTS - 1]))
     if feedback_id:
-        tail.append(feedback_actions(feedback_id))
+        tail.append(feedback_block(feedback_id))
+    return tail
+
+
+def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]:
+    """The answer, its notes, sources (or nearest topics) and the feedback buttons, within 50 blocks."""
+    tail = tail_blocks(answer, feedback_id)
     body = [_section(piece) for piece in split_text(to_mrkdwn(answer.text))]
     room = MAX_BLOCKS - len(tail)
     if len(body) > room:
@@ -109,48 +136,35 @@ def answer_text(answer: Answer) -> str:
     return (answer.text + ("\n\nSources:" + sources if sources else ""))[:SECTION_LIMIT]
 
 
-def thanked(blocks: list[Block], vote: str) -> list[Block]:
-    """The same message with its buttons replaced by a thank-you."""
-    note = "Thanks, glad it helped!" if vote == "helpful" else "Thanks for telling us; the editors will look at it."
-    return [b for b in blocks if b.get("block_id") != "feedback"] + [_context(f":pray: {note}")]
+def thanked(blocks: list[Block], thanks: str) -> list[Block]:
+    """The same message with its feedback buttons replaced by a thank-you."""
+    return [b for b in blocks if b.get("block_id") not in (FEEDBACK_BLOCK, "feedback")] + [_context(f":pray: {thanks}")]
 
 
-def help_blocks(command: str) -> list[Block]:
-    return [
-        _section(
-            "*adoptbot* answers questions about adopting generative AI from our curated guidance, with sources.\n"
-            "• Mention me in a channel, or send me a direct message; reply in the thread to follow up.\n"
-            f"• `{command} ask <question>`: an answer only you can see\n"
-            f"• `{command} status`: what the knowledge base holds\n"
-            f"• `{command} reindex`: reload the knowledge base (editors only)\n"
-            f"• `{command} help`: this message"
-        )
-    ]
+def markdown_blocks(markdown: str) -> list[Block]:
+    """Core Markdown (help, status, a reindex summary) as sections."""
+    return [_section(piece) for piece in split_text(to_mrkdwn(markdown))][:MAX_BLOCKS]
 
 
-def status_text(info: IndexInfo | None, backend: str) -> str:
-    if info is None:
-        return "The knowledge base has not been indexed yet. An editor can run `reindex`."
+def private(blocks: list[Block], feedback_id: str) -> list[Block]:
+    """A private answer: the same blocks with a "Share in channel" button."""
+    return [*blocks, share_block(feedback_id)] if feedback_id else blocks
+
+
+def command_usage(command: str) -> tuple[Callable[[str], str], tuple[str, ...]]:
+    """How a command is typed in Slack, and the help line only Slack has."""
     return (
-        f"*Knowledge base:* {info.documents} documents, {info.chunks} chunks, last indexed {info.indexed_at}.\n"
-        f"*Answer backend:* {backend}."
+        lambda verb: f"`{command} {verb}`",
+        (f"`{command} ask <question>`: an answer only you can see, to share if you like",),
     )
 
 
-def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
-    """The summary an editor sees when a reindex ends."""
-    if error is not None:
-        return f":warning: Reindex failed: {escape(str(error))}\nThe previous knowledge base is still being used."
-    assert summary is not None
-    lines = [
-        f":white_check_mark: Reindex finished in {summary.seconds:.1f} s: {summary.documents_total} documents, "
-        f"{summary.chunks_total} chunks.",
-        f"Added {len(summary.documents_added)}, updated {len(summary.documents_updated)}, "
-        f"removed {len(summary.documents_removed)}, skipped {len(summary.skipped)}.",
-    ]
-    for label, docs in summary.document_changes():
-        if docs:
-            lines.append(f"*{label.capitalize()}:* " + ", ".join(f"`{escape(d)}`" for d in docs[:20]))
-    lines += [f":x: `{escape(s.source)}`: {escape(s.describe())}" for s in summary.skipped[:20]]
-    lines += [f":warning: `{escape(w.source)}`: {escape(w.message)}" for w in summary.warnings[:20]]
-    return "\n".join(lines)[:SECTION_LIMIT]
+def help_blocks(command: str) -> list[Block]:
+    """The help message, worded by the chat core."""
+    how, extra = command_usage(command)
+    return markdown_blocks(help_text(how, extra))
+
+
+def asked_by(user: str) -> Block:
+    """The line under a shared answer saying who shared it."""
+    return _context(f"Shared by <@{user}> from a private answer")

@@ -1,12 +1,12 @@
-"""Thin Slack listeners, registered in one place: translate the event, hand it to SlackAssistant."""
+"""Thin Slack listeners, registered in one place: translate the event into a Message, hand it to the assistant."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from bot.slack.app import SlackAssistant
-from bot.slack.blocks import FEEDBACK_ACTIONS
+from bot.slack.assistant import Message, SlackAssistant
+from bot.slack.blocks import FEEDBACK_ACTION, LEGACY_FEEDBACK_ACTIONS, SHARE_ACTION
 
 log = logging.getLogger(__name__)
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person's text, possibly with a file
@@ -19,37 +19,29 @@ def register(app: Any, assistant: SlackAssistant) -> None:
     def handle_app_mention(event: dict, body: dict, client: Any) -> None:
         if not _from_a_person(event) or not assistant.seen.first(*_keys(event, body)):
             return
-        assistant.submit_question(
-            client,
-            channel=event["channel"],
-            ts=event["ts"],
-            thread_ts=event.get("thread_ts") or event["ts"],
-            text=event.get("text", ""),
-            user=event.get("user", ""),
-            in_thread=True,
-        )
+        assistant.take(client, _message("mention", event, body, thread_ts=event.get("thread_ts") or event["ts"]))
 
     @app.event("message")
     def handle_message(event: dict, body: dict, client: Any) -> None:
         if not _from_a_person(event):
             return
-        channel, thread_ts = event["channel"], event.get("thread_ts")
         direct = event.get("channel_type") == "im"
         mentioned = f"<@{assistant.bot_user_id}>" in event.get("text", "")
-        if not direct and (mentioned or not thread_ts):
+        if not direct and (mentioned or not event.get("thread_ts")):
             return  # mentions come as app_mention; plain channel chatter is not for us
         if not assistant.seen.first(*_keys(event, body)):
             return
-        assistant.submit_question(
-            client,
-            channel=channel,
-            ts=event["ts"],
-            thread_ts=thread_ts,
-            text=event.get("text", ""),
-            user=event.get("user", ""),
-            in_thread=bool(thread_ts) or not direct,
-            only_if_joined=not direct,
-        )
+        assistant.take(client, _message("dm" if direct else "follow-up", event, body, thread_ts=event.get("thread_ts")))
+
+    @app.event("assistant_thread_started")
+    def handle_assistant_thread_started(event: dict, client: Any) -> None:
+        thread = event.get("assistant_thread") or {}
+        if thread.get("channel_id") and thread.get("thread_ts"):
+            assistant.thread_started(client, thread["channel_id"], thread["thread_ts"])
+
+    @app.event("assistant_thread_context_changed")
+    def handle_assistant_thread_context_changed() -> None:
+        pass  # the channel the person is looking at does not change what the knowledge base says
 
     @app.command(assistant.settings.slack_command)
     def handle_command(ack: Any, command: dict, respond: Any) -> None:
@@ -58,24 +50,46 @@ def register(app: Any, assistant: SlackAssistant) -> None:
         )
         ack(response_type="ephemeral", **reply)
 
-    @app.action(FEEDBACK_ACTIONS[0])
-    @app.action(FEEDBACK_ACTIONS[1])
+    @app.action(FEEDBACK_ACTION)
+    @app.action(LEGACY_FEEDBACK_ACTIONS[0])
+    @app.action(LEGACY_FEEDBACK_ACTIONS[1])
     def handle_feedback(ack: Any, body: dict, action: dict, respond: Any, client: Any) -> None:
         ack()
+        value = action.get("value", "")
+        if action["action_id"] in LEGACY_FEEDBACK_ACTIONS:  # the value was the answer id alone
+            vote = "helpful" if action["action_id"] == LEGACY_FEEDBACK_ACTIONS[0] else "not_helpful"
+            value = f"{vote}:{value}"
         assistant.vote(
-            action.get("value", ""),
+            client,
+            value,
             body.get("user", {}).get("id", ""),
-            action["action_id"],
-            body.get("message", {}).get("blocks", []),
+            (body.get("message") or {}).get("blocks", []),
             respond,
-            client=client,
             channel=(body.get("channel") or {}).get("id", ""),
             message_ts=(body.get("message") or {}).get("ts", ""),
         )
 
+    @app.action(SHARE_ACTION)
+    def handle_share(ack: Any, body: dict, action: dict, respond: Any, client: Any) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        assistant.share(client, action.get("value", ""), body.get("user", {}).get("id", ""), channel, respond)
+
     @app.error
     def handle_error(error: Exception, body: dict) -> None:
         log.error("unhandled Slack error: %s", error, exc_info=error)
+
+
+def _message(kind: Any, event: dict, body: dict, *, thread_ts: str | None) -> Message:
+    return Message(
+        kind=kind,
+        channel=event["channel"],
+        ts=event["ts"],
+        thread_ts=thread_ts,
+        text=event.get("text", ""),
+        user=event.get("user", ""),
+        team=event.get("team") or body.get("team_id", ""),
+    )
 
 
 def _from_a_person(event: dict) -> bool:
