@@ -1,0 +1,345 @@
+"""Slack as a modern AI assistant, over real HTTP against the fake Web API, with a scripted engine.
+
+Streaming (chat.startStream / appendStream / stopStream) and its fallback, the assistant pane
+(suggested prompts, status, title), private answers with "Share in channel", per-channel modes and
+fair use, each asserted on the exact Web API calls Slack would receive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.runtime import Runtime
+from bot.server import build_web_app
+from bot.settings import Settings
+from tests.fake_slack import (
+    BOT_USER,
+    FakeSlackApi,
+    action_body,
+    command_body,
+    event_body,
+    feedback_value,
+    signed_headers,
+)
+from tests.stub_engine import PIECES, StubEngine
+from tests.web import BackgroundServer
+
+SECRET = "test-signing-secret"
+_ids = iter(range(1, 1_000_000))
+
+
+class Slack:
+    """A Slack app over a stub engine, served on loopback, talking to a fake Web API."""
+
+    def __init__(self, tmp_path: Path, engine: StubEngine, **settings: object) -> None:
+        self.api = FakeSlackApi()
+        self.engine = engine
+        values: dict = dict(
+            data_dir=tmp_path / "data",
+            knowledge_dir=tmp_path / "knowledge",
+            slack_bot_token="xoxb-test",
+            slack_signing_secret=SECRET,
+            slack_api_base_url=self.api.api_url,
+            workers=2,
+            questions_per_minute=1000,
+        )
+        values.update(settings)
+        self.runtime = Runtime(Settings(**values))
+        self.runtime.__dict__["engine"] = engine
+        self.server = BackgroundServer(build_web_app(index_info=lambda: None, slack=self.runtime.slack_app(http=True)))
+
+    def post(self, body: str, content_type: str = "application/json") -> int:
+        request = urllib.request.Request(
+            self.server.url + "/slack/events",
+            data=body.encode(),
+            headers=signed_headers(SECRET, body, content_type=content_type),
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+
+    def event(self, event: dict) -> None:
+        assert self.post(event_body(event, f"Ev{next(_ids)}")) == 200
+
+    def mention(self, text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None) -> str:
+        ts = ts or f"1700000100.{next(_ids):06d}"
+        event = {"type": "app_mention", "user": "U1", "team": "T1", "text": f"<@{BOT_USER}> {text}", "ts": ts,
+                 "channel": channel, "event_ts": ts}  # fmt: skip
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.event(event)
+        return ts
+
+    def dm(self, text: str, *, thread_ts: str | None = None, channel: str = "D1") -> str:
+        ts = f"1700000300.{next(_ids):06d}"
+        event = {"type": "message", "channel_type": "im", "user": "U1", "text": text, "ts": ts, "channel": channel,
+                 "event_ts": ts}  # fmt: skip
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.event(event)
+        return ts
+
+    def close(self) -> None:
+        self.server.close()
+        self.api.close()
+
+
+@pytest.fixture
+def slack(tmp_path):
+    made: list[Slack] = []
+
+    def make(engine: StubEngine | None = None, **settings: object) -> Slack:
+        made.append(Slack(tmp_path / str(len(made)), engine or StubEngine(), **settings))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def settle(s: Slack) -> None:
+    """Wait until the worker pool has finished everything it was given (every worker meets at a barrier)."""
+    workers = s.runtime.settings.workers
+    barrier = threading.Barrier(workers)
+    for future in [s.runtime.chat.pool.submit(barrier.wait, 60) for _ in range(workers)]:
+        future.result(timeout=60)
+
+
+# -- streaming ---------------------------------------------------------------------------------------------
+
+
+def test_a_mention_is_streamed_into_its_thread_then_closed_with_sources_and_feedback(slack):
+    s = slack()
+    ts = s.mention("How do GANs work?")
+    [stop] = s.api.wait_for("chat.stopStream")
+    [start] = s.api.called("chat.startStream")
+    assert start["channel"] == "C1" and start["thread_ts"] == ts
+    assert start["recipient_user_id"] == "U1" and start["recipient_team_id"] == "T1"  # required in channels
+    assert s.api.streams[stop["ts"]] == "".join(PIECES)  # every piece, in order, exactly once
+    tail = stop["blocks"]
+    assert tail[0]["elements"][0]["text"] == "*Sources*" and "Stub guidance" in tail[0]["elements"][1]["text"]
+    assert tail[-1]["type"] == "context_actions" and tail[-1]["elements"][0]["type"] == "feedback_buttons"
+    settle(s)
+    assert s.api.called("chat.postMessage") == []  # streamed, so never posted a second time
+    assert [r["name"] for r in s.api.called("reactions.add")] == ["eyes"] and s.api.called("reactions.remove")
+
+
+def test_when_streaming_is_refused_the_answer_is_posted_once(slack):
+    s = slack()
+    s.api.errors["chat.startStream"] = "not_allowed_token_type"
+    ts = s.mention("How do GANs work?")
+    [reply] = s.api.wait_for("chat.postMessage")
+    settle(s)
+    assert reply["thread_ts"] == ts and "".join(PIECES)[:40] in reply["blocks"][0]["text"]["text"]
+    assert any(b["type"] == "context_actions" for b in reply["blocks"])
+    assert len(s.api.called("chat.postMessage")) == 1 and s.api.called("chat.stopStream") == []
+
+
+def test_a_stream_that_breaks_midway_is_finished_in_place_not_posted_again(slack):
+    s = slack()
+    s.api.errors["chat.stopStream"] = "streaming_state_conflict"
+    s.mention("How do GANs work?")
+    [update] = s.api.wait_for("chat.update")
+    [start] = s.api.called("chat.startStream")
+    settle(s)
+    assert update["ts"] and update["text"].startswith(PIECES[0].strip()[:30])
+    assert any(b["type"] == "context_actions" for b in update["blocks"])
+    assert s.api.called("chat.postMessage") == [] and start["thread_ts"]
+
+
+def test_a_backend_that_answers_at_once_is_posted_without_a_stream(slack):
+    s = slack(StubEngine(streams=False))
+    s.mention("How do GANs work?")
+    [reply] = s.api.wait_for("chat.postMessage")
+    settle(s)
+    assert s.api.called("chat.startStream") == [] and "Stub guidance" in str(reply["blocks"])
+
+
+# -- the assistant pane ------------------------------------------------------------------------------------
+
+
+def started(thread_ts: str = "1700000400.000001") -> dict:
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {"user_id": "U1", "channel_id": "D1", "thread_ts": thread_ts, "context": {}},
+        "event_ts": thread_ts,
+    }
+
+
+def test_opening_the_assistant_pane_offers_four_suggested_prompts_and_a_greeting(slack):
+    s = slack()
+    s.event(started())
+    [prompts] = s.api.wait_for("assistant.threads.setSuggestedPrompts")
+    assert prompts["channel_id"] == "D1" and prompts["thread_ts"] == "1700000400.000001"
+    assert len(prompts["prompts"]) == 4 and all(p["title"] and p["message"] for p in prompts["prompts"])
+    [hello] = s.api.wait_for("chat.postMessage")
+    assert hello["thread_ts"] == "1700000400.000001" and "Hi" in hello["text"]
+
+
+def test_suggested_prompts_come_from_the_setting_when_given(slack):
+    s = slack(slack_suggested_prompts="What is RAG?| Which model for images? ")
+    s.event(started())
+    [prompts] = s.api.wait_for("assistant.threads.setSuggestedPrompts")
+    assert [p["message"] for p in prompts["prompts"]] == ["What is RAG?", "Which model for images?"]
+
+
+def test_a_question_in_the_assistant_pane_shows_status_sets_the_title_and_streams(slack):
+    s = slack()
+    ts = s.dm("Which model family suits product photos?", thread_ts="1700000400.000001")
+    [stop] = s.api.wait_for("chat.stopStream")
+    [status] = s.api.called("assistant.threads.setStatus")
+    assert status["channel_id"] == "D1" and status["thread_ts"] == "1700000400.000001"
+    assert status["status"] and status["loading_messages"]
+    [title] = s.api.called("assistant.threads.setTitle")
+    assert title["title"] == "Which model family suits product photos?"
+    [start] = s.api.called("chat.startStream")
+    assert start["thread_ts"] == "1700000400.000001" and "recipient_user_id" not in start  # a DM needs none
+    assert s.api.streams[stop["ts"]] == "".join(PIECES)
+    assert s.api.called("reactions.add") == [] and ts  # the status replaces :eyes:
+    assert s.engine.questions[-1].text == "Which model family suits product photos?"
+
+
+def test_a_follow_up_in_the_pane_keeps_the_title_and_reads_the_thread(slack):
+    s = slack()
+    thread = "1700000400.000002"
+    s.api.add_message("D1", thread, {"user": "U1", "text": "What is a GAN?", "ts": "1700000400.000003"})
+    s.api.add_message("D1", thread, {"user": BOT_USER, "text": "A GAN is ...", "ts": "1700000400.000004"})
+    ts = s.dm("and what about VAEs?", thread_ts=thread)
+    s.api.wait_for("chat.stopStream")
+    assert s.api.called("assistant.threads.setTitle") == []
+    history = s.engine.questions[-1].history
+    assert [t.role for t in history] == ["user", "assistant"] and ts
+
+
+def test_a_top_level_direct_message_is_answered_without_a_stream(slack):
+    s = slack()
+    s.dm("What is a GAN?")
+    [reply] = s.api.wait_for("chat.postMessage")
+    settle(s)
+    assert reply["channel"] == "D1" and reply.get("thread_ts") is None and s.api.called("chat.startStream") == []
+
+
+# -- private answers ---------------------------------------------------------------------------------------
+
+
+def test_ask_answers_privately_and_share_posts_it_to_the_channel(slack):
+    s = slack()
+    assert s.post(command_body("ask What is a GAN?", user="U1", response_url=s.api.url + "/r/ask"),
+                  "application/x-www-form-urlencoded") == 200  # fmt: skip
+    [private] = s.api.wait_for("r/ask")
+    assert private["response_type"] == "ephemeral"
+    share = next(b for b in private["blocks"] if b.get("block_id") == "share")["elements"][0]
+    assert share["text"]["text"] == "Share in channel"
+    body = action_body(action_id="share_answer", value=share["value"], user="U1", message=None,
+                       response_url=s.api.url + "/r/share", block_id="share")  # fmt: skip
+    assert s.post(body, "application/x-www-form-urlencoded") == 200
+    [shared] = s.api.wait_for("chat.postMessage")
+    assert shared["channel"] == "C1" and "Stub guidance" in str(shared["blocks"])
+    assert "Shared by <@U1>" in str(shared["blocks"]) and not any(
+        b.get("block_id") == "share" for b in shared["blocks"]
+    )
+    assert any(b["type"] == "context_actions" for b in shared["blocks"])  # others can vote on it too
+    [gone] = s.api.wait_for("r/share")
+    assert gone["delete_original"] is True
+
+
+def channels_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "channels.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_private_channel_answers_mentions_only_to_the_asker(slack, tmp_path):
+    s = slack(slack_channels_file=channels_file(tmp_path, "channels:\n  C0PRIV2: private\n"))
+    ts = s.mention("What is a GAN?", channel="C0PRIV2")
+    [private] = s.api.wait_for("chat.postEphemeral")
+    settle(s)
+    assert private["channel"] == "C0PRIV2" and private["user"] == "U1" and private.get("thread_ts") is None
+    assert any(b.get("block_id") == "share" for b in private["blocks"]) and ts
+    assert s.api.called("chat.postMessage") == [] and s.api.called("chat.startStream") == []
+
+
+def test_a_channel_that_is_off_says_so_privately_and_asks_nothing(slack, tmp_path):
+    s = slack(slack_channels_file=channels_file(tmp_path, "default: normal\nchannels:\n  C0OFF3: 'off'\n"))
+    s.mention("What is a GAN?", channel="C0OFF3")
+    [note] = s.api.wait_for("chat.postEphemeral")
+    settle(s)
+    assert "turned off" in note["text"] and s.engine.questions == []
+
+
+def test_a_mention_only_channel_ignores_unmentioned_thread_replies(slack, tmp_path):
+    s = slack(slack_channels_file=channels_file(tmp_path, "channels:\n  C0MENT4: mention-only\n"))
+    root = s.mention("What is a GAN?", channel="C0MENT4")
+    s.api.wait_for("chat.stopStream")
+    s.api.add_message("C0MENT4", root, {"user": "U1", "text": "q", "ts": root})
+    ts = f"1700000500.{next(_ids):06d}"
+    s.event({"type": "message", "channel_type": "channel", "user": "U1", "text": "why does that matter?", "ts": ts,
+             "thread_ts": root, "channel": "C0MENT4", "event_ts": ts})  # fmt: skip
+    s.mention("and for VAEs?", channel="C0MENT4", thread_ts=root)  # a mention in the thread is still answered
+    s.api.wait_for("chat.stopStream", 2)
+    settle(s)
+    assert [q.text for q in s.engine.questions] == [f"<@{BOT_USER}> What is a GAN?", f"<@{BOT_USER}> and for VAEs?"]
+
+
+def test_a_broken_channels_file_stops_start_up_naming_it(tmp_path):
+    from bot.errors import ConfigError
+
+    path = channels_file(tmp_path, "channels:\n  general: private\n")
+    with pytest.raises(ConfigError, match="not a Slack channel id"):
+        Slack(tmp_path, StubEngine(), slack_channels_file=path)
+
+
+# -- fair use ------------------------------------------------------------------------------------------------
+
+
+def test_over_the_per_person_limit_the_asker_is_told_when_to_try_again(slack):
+    s = slack(questions_per_minute=2)
+    for n in range(3):
+        s.mention(f"Question {n}?")
+    [note] = s.api.wait_for("chat.postEphemeral")
+    s.api.wait_for("chat.stopStream", 2)
+    settle(s)
+    assert note["user"] == "U1" and "try again in" in note["text"] and "seconds" in note["text"]
+    assert len(s.engine.questions) == 2
+
+
+def test_a_full_line_tells_people_their_place_or_to_come_back_and_answers_each_once(slack):
+    hold = threading.Event()
+    s = slack(StubEngine(hold=hold), workers=1, max_waiting=1)
+    s.mention("First?")
+    deadline = time.monotonic() + 30
+    while not s.engine.questions:  # the first question is being answered (held)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    s.mention("Second?")
+    s.mention("Third?")
+    notes = s.api.wait_for("chat.postEphemeral", 2)
+    assert "#1 in line" in notes[0]["text"]
+    assert "a lot of questions" in notes[1]["text"] and "try again" in notes[1]["text"]
+    hold.set()
+    s.api.wait_for("chat.stopStream", 2)
+    settle(s)
+    assert sorted(q.text.split("> ")[1] for q in s.engine.questions) == ["First?", "Second?"]
+    assert len(s.api.called("chat.stopStream")) == 2
+
+
+# -- feedback ------------------------------------------------------------------------------------------------
+
+
+def test_thumbs_on_an_answer_posted_before_the_upgrade_still_count(slack):
+    s = slack(StubEngine(streams=False))
+    s.mention("What is a GAN?")
+    [reply] = s.api.wait_for("chat.postMessage")
+    answer_id = feedback_value(reply).removeprefix("helpful:")
+    message = {"ts": "1700000000.000001", "text": "old", "blocks": [{"type": "actions", "block_id": "feedback"}]}
+    body = action_body(action_id="feedback_not_helpful", value=answer_id, user="U9", message=message,
+                       response_url=s.api.url + "/r/old")  # fmt: skip
+    assert s.post(body, "application/x-www-form-urlencoded") == 200
+    [update] = s.api.wait_for("r/old")
+    assert "editors will look" in update["text"]
+    [vote] = [v for v in s.runtime.feedback.votes() if v["answer_id"] == answer_id]
+    assert vote["vote"] == "not_helpful"
