@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 from bot import experts
 from bot.answering import APOLOGY
-from bot.errors import EmptyQuestion
+from bot.errors import BackendUnavailable, ConfigError, EmptyQuestion
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
@@ -122,16 +122,25 @@ class Chat:
             answer = self.engine.answer(question, backend=backend, on_text=on_text)
         except EmptyQuestion:
             return Reply("Ask me a question.", kind="help")
+        except (BackendUnavailable, ConfigError):
+            if backend:  # asked for by name (the terminal's --backend): the person needs the reason
+                raise
+            log.exception("answering a %s question failed", platform)
+            return Reply(APOLOGY, kind="error")
         except Exception:
             log.exception("answering a %s question failed", platform)
             return Reply(APOLOGY, kind="error")
-        feedback_id = self.feedback.record_answer(platform, answer, channel_kind=channel_kind, user=question.user)
+        feedback_id = self.record(answer, platform=platform, channel_kind=channel_kind, user=question.user)
         if answer.status == "smalltalk":
             return Reply(answer.text, answer, kind="smalltalk")  # audited, but nothing to vote on
         forward = ""
         if answer.status == "no_answer":
             forward = experts.declined(answer.question, [c.title for c in answer.related], link())
         return Reply(answer.text, answer, feedback_id, forward)
+
+    def record(self, answer: Answer, *, platform: Platform, channel_kind: str, user: str) -> str:
+        """Put an answer in the audit log; its id is what votes refer to."""
+        return self.feedback.record_answer(platform, answer, channel_kind=channel_kind, user=user)
 
     # -- commands -------------------------------------------------------------------------------
     def command(

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.audiences import check_place
+from bot.chat import COMMANDS as COMMAND_VERBS
 from bot.errors import (
     AdoptbotError,
     BackendUnavailable,
@@ -267,11 +268,15 @@ def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def audit_terminal(runtime: Runtime, answer: Answer) -> None:
     """The terminal's questions go to the audit log like Slack's and Teams', asked by the login name."""
+    runtime.chat.record(answer, platform="terminal", channel_kind="terminal", user=login_name())
+
+
+def login_name() -> str:
+    """Who is at the terminal (empty for a container user with no name)."""
     try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # a container user with no name
-        user = ""
-    runtime.feedback.record_answer("terminal", answer, channel_kind="terminal", user=user)
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 def question_from_line(line: str) -> Question:
@@ -295,8 +300,8 @@ def question_from_line(line: str) -> Question:
 
 def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
     ensure_index(runtime)
-    engine = runtime.engine
-    print("adoptbot: ask about adopting generative AI. /new starts a new conversation, /quit leaves.")
+    chat, user = runtime.chat, login_name()
+    print("adoptbot: ask about adopting generative AI. /help lists the commands, /new starts over, /quit leaves.")
     history: list[Turn] = []
     while True:
         try:
@@ -310,16 +315,25 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
             history = []
             print("(new conversation)")
             continue
+        if line.startswith("/") and line[1:].split(" ")[0].lower() in COMMAND_VERBS:
+            said = chat.command(
+                line[1:], platform="terminal", user=user, report=lambda text: print(f"\nadoptbot> {plain(text)}"),
+                how=lambda verb: f"/{verb}", extra=("/new: start a new conversation; /quit: leave",),
+            )  # fmt: skip
+            print(f"\nadoptbot> {plain(said)}")
+            continue
         if not line:
             continue
-        try:
-            answer = engine.answer(Question(line, history=tuple(history), place=args.place or ""), backend=args.backend)
-        except EmptyQuestion as e:
-            print(visible(str(e)))
-            continue
-        audit_terminal(runtime, answer)
-        print("\nadoptbot> " + render_answer(answer))
-        history += [Turn("user", line), Turn("assistant", answer.text)]
+        question = Question(line, history=tuple(history), user=user, place=args.place or "")
+        reply = chat.ask(question, platform="terminal", channel_kind="terminal", backend=args.backend)
+        print("\nadoptbot> " + (render_answer(reply.answer) if reply.answer else plain(reply.text)))
+        if reply.answer is not None:
+            history += [Turn("user", line), Turn("assistant", reply.answer.text)]
+
+
+def plain(markdown: str) -> str:
+    """Core Markdown for a terminal: bold markers dropped, invisible characters escaped."""
+    return visible(markdown.replace("**", ""), keep="\n\t")
 
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:

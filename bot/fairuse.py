@@ -43,12 +43,10 @@ class FairUse:
         per_minute: int,
         max_waiting: int,
         workers: int,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.per_minute = per_minute
         self.max_waiting = max_waiting
         self.workers = max(1, workers)
-        self._clock = clock
         self._limit = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
         self._window = MovingWindowRateLimiter(MemoryStorage())
         self._lock = threading.Lock()
@@ -64,7 +62,7 @@ class FairUse:
         """Take the question, or say why not and when to try again."""
         if self._limit is not None and not self._window.hit(self._limit, user or "anonymous"):
             reset = self._window.get_window_stats(self._limit, user or "anonymous").reset_time
-            wait = max(1, math.ceil(reset - self._clock()))
+            wait = max(1, math.ceil(reset - time.time()))  # limits keeps wall-clock time
             return Refusal(
                 f"You've asked {self.per_minute} questions in the last minute, which is my limit per person. "
                 f"Please try again in {_seconds(wait)}.",

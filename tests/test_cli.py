@@ -443,3 +443,14 @@ def test_run_without_a_chat_platform_ingests_then_chats_in_the_terminal(
     assert "Indexed 3 documents" in err and "starting the terminal chat" in err
     hello, answer, thanks = out.split("adoptbot> ")[1:]
     assert "I'm adoptbot" in hello and "[1] Privacy" in answer and "welcome" in thanks
+
+
+def test_the_terminal_chat_takes_the_same_commands_as_slack_and_teams(starter_runtime, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("/help\n/status\n/quit\n"))
+    assert main(["chat", "--backend", "template"], runtime=starter_runtime) == 0
+    help_reply, status_reply = capsys.readouterr().out.split("adoptbot> ")[1:]
+    assert "/status: what the knowledge base holds" in help_reply and "/new" in help_reply
+    assert "**" not in help_reply  # Markdown bold is for chat clients, not terminals
+    assert "Knowledge base:" in status_reply and "Answer backend: template" in status_reply

@@ -343,3 +343,19 @@ def test_thumbs_on_an_answer_posted_before_the_upgrade_still_count(slack):
     assert "editors will look" in update["text"]
     [vote] = [v for v in s.runtime.feedback.votes() if v["answer_id"] == answer_id]
     assert vote["vote"] == "not_helpful"
+
+
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest-http.yml"])
+def test_the_manifests_ask_for_what_the_assistant_uses(name):
+    import yaml
+
+    from tests.conftest import REPO
+
+    manifest = yaml.safe_load((REPO / "deploy" / "slack" / name).read_text(encoding="utf-8"))
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"assistant:write", "chat:write", "reactions:write", "commands", "im:history"} <= scopes
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.im", "assistant_thread_started", "assistant_thread_context_changed"} <= events
+    agent = manifest["features"]["agent_view"]
+    assert agent["agent_description"] and 1 <= len(agent["suggested_prompts"]) <= 4
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
