@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/slack_load.py [--events 50] [--backend auto|template|llm]
 
-Prints acknowledgement latency p50/p99, whether every event was answered exactly once, and the
-time to the last reply. Nothing is asserted.
+Each event comes from a different person (fair use limits questions per person). Prints
+acknowledgement latency p50/p99, time to the first text each asker sees (the first streamed
+piece, or the whole reply when the backend does not stream) p50/p99, whether every event was
+answered exactly once, and the time to the last reply. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def main() -> None:
             ts = f"1700000000.{n:06d}"
             event = {
                 "type": "app_mention",
-                "user": "U1",
+                "user": f"U{n:05d}",
+                "team": "T1",
                 "channel": "C1",
                 "ts": ts,
                 "event_ts": ts,
@@ -100,11 +103,18 @@ def main() -> None:
         go.set()
         for t in threads:
             t.join()
-        replies = api.wait_for("chat.postMessage", args.events, timeout=1800)
-        last = time.perf_counter() - started
+        deadline = time.monotonic() + 1800
+        while len(finished(api)) < args.events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        last = max(at for _, _, at in finished(api)) - started
         time.sleep(2)  # anything posted twice would show up now
-        replies = api.called("chat.postMessage")
-        per_thread = Counter(r["thread_ts"] for r in replies)
+        replies = finished(api)
+        per_thread = Counter(thread for _, thread, _ in replies)
+        first_text: dict[str, float] = {}
+        for (method, call), at in zip(api.calls, api.times, strict=True):
+            if method in ("chat.postMessage", "chat.startStream") and call.get("thread_ts"):
+                first_text.setdefault(call["thread_ts"], (at - started) * 1000)
+        streamed = sum(1 for method, _, _ in replies if method == "chat.stopStream")
         backends = Counter(row[0] for row in runtime.feedback._db.execute("SELECT backend FROM answers"))
         print(f"  HTTP statuses: {dict(Counter(statuses))}")
         print(
@@ -116,10 +126,28 @@ def main() -> None:
             f"{sum(1 for c in per_thread.values() if c == 1)}, more than once: "
             f"{sum(1 for c in per_thread.values() if c > 1)}"
         )
+        firsts = sorted(first_text.values())
+        print(
+            f"  time to first text: p50 {statistics.median(firsts):.0f} ms, "
+            f"p99 {statistics.quantiles(firsts, n=100, method='inclusive')[98]:.0f} ms "
+            f"({streamed} of {len(replies)} replies streamed)"
+        )
         print(f"  answers by backend: {dict(backends)}")
         print(f"  time to the last reply: {last:.1f} s")
         server.close()
         api.close()
+
+
+def finished(api: FakeSlackApi) -> list[tuple[str, str, float]]:
+    """Replies completed so far: (method, thread, when): a posted message, or a stream that was stopped."""
+    threads = {call["ts"]: call["thread_ts"] for method, call in api.calls if method == "chat.startStream"}
+    done = []
+    for (method, call), at in zip(list(api.calls), list(api.times), strict=False):
+        if method == "chat.postMessage" and call.get("thread_ts"):
+            done.append((method, call["thread_ts"], at))
+        elif method == "chat.stopStream" and call.get("ts") in threads:
+            done.append((method, threads[call["ts"]], at))
+    return done
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ BOT_ID = "BBOT"
 class FakeSlackApi:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.times: list[float] = []  # when each call arrived (time.perf_counter), for the load benchmark
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self.errors: dict[str, str] = {}  # method -> the error Slack answers it with
@@ -91,6 +92,7 @@ class FakeSlackApi:
             reply["url"] = self.socket_url
         with self._changed:
             self.calls.append((method, args))
+            self.times.append(time.perf_counter())
             self._changed.notify_all()
         return reply
 
