@@ -140,7 +140,7 @@ def main() -> None:
 
 def finished(api: FakeSlackApi) -> list[tuple[str, str, float]]:
     """Replies completed so far: (method, thread, when): a posted message, or a stream that was stopped."""
-    threads = {call["ts"]: call["thread_ts"] for method, call in api.calls if method == "chat.startStream"}
+    threads = dict(api.stream_threads)
     done = []
     for (method, call), at in zip(list(api.calls), list(api.times), strict=False):
         if method == "chat.postMessage" and call.get("thread_ts"):

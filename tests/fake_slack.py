@@ -26,6 +26,7 @@ class FakeSlackApi:
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self.errors: dict[str, str] = {}  # method -> the error Slack answers it with
         self.streams: dict[str, str] = {}  # ts of a streamed message -> its text so far
+        self.stream_threads: dict[str, str] = {}  # ts of a streamed message -> the thread it is in
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         outer = self
@@ -68,6 +69,7 @@ class FakeSlackApi:
             ts = f"1700000000.{next(self._ts):06d}"
             reply.update(channel=args["channel"], ts=ts)
             self.streams[ts] = _chunk_text(args)
+            self.stream_threads[ts] = args["thread_ts"]
             self.add_message(args["channel"], args["thread_ts"], {"user": BOT_USER, "bot_id": BOT_ID, "ts": ts})
         elif method in ("chat.appendStream", "chat.stopStream"):
             if args.get("ts") not in self.streams:
