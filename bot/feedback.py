@@ -61,6 +61,11 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def keyed_hash(key: bytes, user: str) -> str:
+    """HMAC-SHA256 of a user id with key, hex: how voters and askers are stored."""
+    return hmac.new(key, user.encode(), hashlib.sha256).hexdigest()
+
+
 def user_hash_key(data_dir: Path, configured: str = "") -> bytes:
     """The key user ids are hashed with: ADOPTBOT_USER_HASH_KEY, else a random one kept in data_dir (0600)."""
     if configured:
@@ -149,7 +154,7 @@ class FeedbackStore:
 
     def user_hash(self, user: str) -> str:
         """How user is stored: HMAC-SHA256 with the store's key, so the raw id never reaches the disk."""
-        return hmac.new(self._key, user.encode(), hashlib.sha256).hexdigest()
+        return keyed_hash(self._key, user)
 
     def _prune(self, conn: sa.Connection, now: dt.datetime) -> None:
         """Delete answers and votes older than the retention period."""
