@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from bot.database import Database
 
-CLAIMS = sa.table("claims", sa.column("key"), sa.column("claimed"))
+CLAIMS = sa.table("claims", sa.column("key", sa.Text), sa.column("claimed", sa.Double))
 KEEP = dt.timedelta(days=1)  # Slack redelivers for minutes, not days
 PRUNE_EVERY = dt.timedelta(hours=1)
 Seconds = Callable[[], float]  # a clock: seconds since the epoch
@@ -64,7 +64,8 @@ class DatabaseClaims:
                         index_elements=["key"], set_={"claimed": now}, where=CLAIMS.c.claimed < expired
                     )
                 )
-                won &= conn.execute(statement).rowcount == 1
+                # An INSERT's rowcount is only kept when asked for; 0 when the key was claimed already.
+                won &= conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount == 1
         return won
 
     def _prune_if_due(self, conn: sa.Connection, now: float) -> None:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from bot.database import Database
 
-STATE = sa.table("state", sa.column("key"), sa.column("value"), sa.column("updated"))
+STATE = sa.table("state", sa.column("key", sa.Text), sa.column("value", sa.Text), sa.column("updated", sa.Double))
 KEEP = dt.timedelta(days=7)
 PRUNE_EVERY = dt.timedelta(hours=1)
 Seconds = Callable[[], float]  # a clock: seconds since the epoch

@@ -80,7 +80,7 @@ class PostgresServer:
         """Start the server on its port (the same port after a stop), waiting until it accepts connections."""
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='{self.root}' "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"  # an immediate stop loses no commit
         )
         log = str(self.root / "log")
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", log, "-o", options)
