@@ -54,8 +54,9 @@ def free_port() -> int:
 class PostgresServer:
     """initdb once, then start and stop (including `-m immediate`, a crash) as often as a test likes."""
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, *, durable: bool = False) -> None:
         self.bindir = bindir or find_bindir()
+        self.durable = durable  # fsync as in production (benchmarks); tests run without it
         self.root = Path(tempfile.mkdtemp(prefix="adoptbot-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -80,8 +81,10 @@ class PostgresServer:
         """Start the server on its port (the same port after a stop), waiting until it accepts connections."""
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='{self.root}' "
-            "-c fsync=off -c full_page_writes=off -c max_connections=200"  # an immediate stop loses no commit
+            "-c max_connections=200"
         )
+        if not self.durable:  # an immediate stop still loses no commit: the OS keeps what was written
+            options += " -c fsync=off -c full_page_writes=off"
         log = str(self.root / "log")
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", log, "-o", options)
 
