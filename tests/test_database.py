@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -367,6 +368,7 @@ from ingest.pipeline import INGEST_LOCK, ingest_lock
 with ingest_lock(Path(sys.argv[1]), database=Database(sys.argv[2]), name=INGEST_LOCK + ":adoptbot"):
     print("locked", flush=True)
     time.sleep(float(sys.argv[3]))
+    print(time.time(), flush=True)  # when it lets go
 """
 
 
@@ -391,8 +393,11 @@ def test_an_ingest_while_another_host_holds_the_lock_is_refused_or_waits(tmp_pat
         assert other_host.stdout.readline().strip() == "locked"
         with pytest.raises(IngestBusy, match=r"already running .*in the database .*--wait"):
             ingest_on_this_host(root, settings, store, postgres_url)
+        started = time.time()
         summary = ingest_on_this_host(root, settings, store, postgres_url, wait=True)
-        assert other_host.poll() is not None  # it only ran once the other host had finished
+        finished = time.time()
+        released = float(other_host.stdout.readline())
+        assert started < released <= finished  # it waited for the other host, and ran once it had finished
         assert summary.chunks_total == 5
     finally:
         other_host.kill()
