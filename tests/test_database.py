@@ -31,7 +31,7 @@ from bot.feedback import FeedbackStore
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.state import DatabaseState
-from ingest.pipeline import run_ingest
+from ingest.pipeline import ingest_lock, run_ingest
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.postgres import PostgresServer, free_port
 from tests.test_feedback import ANSWER, KEY
@@ -485,12 +485,14 @@ def test_two_runtimes_on_one_database_share_votes_claims_and_state(tmp_path, pos
         settings = Settings.from_env(
             {
                 "ADOPTBOT_DATA_DIR": str(tmp_path / name),
+                "ADOPTBOT_KNOWLEDGE_DIR": str(knowledge),
                 "ADOPTBOT_DATABASE_URL": postgres_url,
                 "ADOPTBOT_USER_HASH_KEY": "a shared secret of at least 32 characters",
             }
         )
         return Runtime(settings, embedder=FakeEmbedder())
 
+    knowledge = write_kb(tmp_path / "kb")
     one, two = replica("one"), replica("two")
     answer_id = one.feedback.record_answer("slack", ANSWER, user="U1")
     assert two.feedback.record_vote(answer_id, "U1", "helpful")
@@ -500,6 +502,12 @@ def test_two_runtimes_on_one_database_share_votes_claims_and_state(tmp_path, pos
     one.state.put("conv", [1])
     assert two.state.get("conv") == [1]
     assert one.database is one.claims.database is one.state.database
+    with (
+        ingest_lock(tmp_path / "two", database=two.database, name="ingest:adoptbot"),
+        pytest.raises(IngestBusy, match="in the database"),
+    ):
+        one.ingest(progress=False)  # another host's ingest holds the lock, although the data dirs differ
+    assert one.ingest(progress=False).chunks_total == 5
     assert not (tmp_path / "one" / "feedback.sqlite3").exists()
     for runtime in (one, two):
         runtime.database.close()
