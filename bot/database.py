@@ -121,8 +121,8 @@ class Database:
             self._migrated = True
 
     def revision(self) -> str | None:
-        """The schema revision the database is at (None before the first migration)."""
-        with self.reading() as conn:
+        """The schema revision the database is at (None before the first migration); migrates nothing."""
+        with self._mapped(), self.engine.connect() as conn, conn.begin():
             if not sa.inspect(conn).has_table(VERSION_TABLE):
                 return None
             return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()

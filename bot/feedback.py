@@ -126,7 +126,7 @@ class FeedbackStore:
         if isinstance(database, Path):
             database = Database.sqlite(database, upgrade_with={"hash_user": self.user_hash, "redact": redactor})
         self.database: Database | None = database
-        self.path = database.path or Path(database.name)
+        self.path = database.path or Path()  # the SQLite file, for messages about the data directory
         try:
             with database.writing() as conn:
                 self._prune(conn, self._clock())

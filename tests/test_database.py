@@ -74,7 +74,7 @@ def spawn(code: str, *args: str) -> subprocess.Popen:
 
 def test_creating_connects_to_nothing_and_first_use_migrates_to_the_newest_revision(database_url):
     database = Database(database_url)
-    assert "answers" not in tables(database_url)
+    assert "answers" not in tables(database_url) and database.revision() is None
     database.ping()
     assert database.revision() == "0002"
     assert {"answers", "votes", "claims", "state", "alembic_version"} <= tables(database_url)
