@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint ingest bench clean chromium
+.PHONY: setup run test lint ingest bench clean chromium postgresql
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ run: setup
 ingest: setup
 	$(BIN)/adoptbot ingest
 
-test: setup chromium
+test: setup chromium postgresql
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -33,6 +33,12 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 		echo "Installing Debian's chromium for the browser test (needs root; or: sudo apt-get install chromium)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# The shared-state tests start a real PostgreSQL from Debian's server binaries (initdb, pg_ctl); never skipped.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql for the shared-state tests (needs root; or: sudo apt-get install postgresql)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
 lint: setup
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ answered exactly once, and the time to the last reply. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -115,7 +116,7 @@ def main() -> None:
             if method in ("chat.postMessage", "chat.startStream") and call.get("thread_ts"):
                 first_text.setdefault(call["thread_ts"], (at - started) * 1000)
         streamed = sum(1 for method, _, _ in replies if method == "chat.stopStream")
-        backends = Counter(row[0] for row in runtime.feedback._db.execute("SELECT backend FROM answers"))
+        backends = Counter(r["backend"] for r in runtime.feedback.audit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
         print(f"  HTTP statuses: {dict(Counter(statuses))}")
         print(
             f"  acknowledgement latency: p50 {statistics.median(acks):.0f} ms, "

@@ -4,6 +4,7 @@
     ├── ConfigError      a setting is missing or invalid (names the variable)
     │   └── DataDirUnusable   the data directory cannot be created or written (names it and ADOPTBOT_DATA_DIR)
     ├── IngestBusy       another ingest holds the lock
+    ├── DatabaseUnavailable   the shared-state database cannot be reached or used (names it and what to do)
     ├── IndexEmpty       nothing has been indexed yet
     ├── EmptyQuestion    the question has no words in it
     └── BackendError     an answer backend could not produce a usable answer
@@ -41,6 +42,19 @@ class DataDirUnusable(ConfigError):
 
 class IngestBusy(AdoptbotError):
     """Another ingest is running on the same data directory."""
+
+
+class DatabaseUnavailable(AdoptbotError):
+    """The shared-state database (ADOPTBOT_DATABASE_URL, or SQLite in the data directory) cannot be used now."""
+
+    def __init__(self, where: str, problem: BaseException | str, fix: str = "") -> None:
+        self.where = where
+        detail = " ".join(str(problem).split())[:300]
+        super().__init__(
+            f"The database {where} cannot be used ({detail}): "
+            + (fix or "check that it is running and reachable and that ADOPTBOT_DATABASE_URL names it")
+            + "; adoptbot reconnects by itself once it answers again."
+        )
 
 
 class IndexEmpty(AdoptbotError):

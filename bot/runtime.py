@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answerers import Answerer
 from bot.answerers.llama_cpp import LlamaCppAnswerer
@@ -15,9 +15,10 @@ from bot.answerers.template import TemplateAnswerer
 from bot.answering import Engine, Gate
 from bot.audiences import Audiences
 from bot.chat import Chat
+from bot.database import Database
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore, user_hash_key
+from bot.feedback import FeedbackStore, keyed_hash, user_hash_key
 from bot.redaction import Redactor
 from bot.reindex import Reindexer
 from bot.retrieval import Retriever
@@ -26,6 +27,11 @@ from bot.store import IndexInfo, KnowledgeStore, generation, open_client
 from bot.vocabulary import FILE_NAME as VOCABULARY_FILE
 from bot.vocabulary import VocabularyFile
 from ingest.pipeline import IngestSummary, run_ingest
+
+if TYPE_CHECKING:
+    from bot.agents_storage import DatabaseStorage
+    from bot.claims import DatabaseClaims
+    from bot.state import DatabaseState
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +153,7 @@ class Runtime:
             max_file_bytes=self.settings.max_file_bytes,
             wait=wait,
             progress=progress,
+            database=self.database if self.settings.database_url else None,
         )
 
     @cached_property
@@ -163,10 +170,41 @@ class Runtime:
         s, redactor = self.settings, self.redactor  # a bad ADOPTBOT_PHONE_REGIONS stops here, not degrades
         try:
             key = user_hash_key(s.data_dir, s.user_hash_key)
-            return FeedbackStore(s.feedback_path, user_key=key, retention_days=s.retention_days, redactor=redactor)
+            return FeedbackStore(self.database, user_key=key, retention_days=s.retention_days, redactor=redactor)
         except ConfigError as e:
             log.warning("%s Until then answers are sent without feedback buttons and nothing is recorded.", e)
             return FeedbackStore.unavailable()
+
+    @cached_property
+    def database(self) -> Database:
+        """The shared-state database: ADOPTBOT_DATABASE_URL, else feedback.sqlite3 in the data directory."""
+        s = self.settings
+        key = user_hash_key(s.data_dir, s.user_hash_key)
+        upgrade = {"hash_user": partial(keyed_hash, key), "redact": self.redactor}  # for stores from before 0001
+        if s.database_url:
+            return Database(s.database_url, upgrade_with=upgrade)
+        return Database.sqlite(s.feedback_path, upgrade_with=upgrade)
+
+    @cached_property
+    def claims(self) -> DatabaseClaims:
+        """De-duplication claims: claim(*keys) is True for exactly one caller, across replicas."""
+        from bot.claims import DatabaseClaims
+
+        return DatabaseClaims(self.database)
+
+    @cached_property
+    def state(self) -> DatabaseState:
+        """Conversation state shared by replicas: key -> JSON."""
+        from bot.state import DatabaseState
+
+        return DatabaseState(self.database)
+
+    @cached_property
+    def agents_storage(self) -> DatabaseStorage:
+        """The Agents SDK's Storage (Teams conversation state) over runtime.state."""
+        from bot.agents_storage import DatabaseStorage
+
+        return DatabaseStorage(self.state, prefix="teams/")
 
     @cached_property
     def reindexer(self) -> Reindexer:

@@ -47,6 +47,9 @@ class Settings:
     min_term_coverage: float = 0.75
     max_question_chars: int = 2000
     escalation_contact: str = ""
+    # Shared state: feedback, audit log, claims, conversation state, ingest lock (docs/shared-state.md).
+    # postgresql+psycopg://user:password@host:5432/adoptbot; empty: SQLite in the data directory.
+    database_url: str = field(default="", repr=False)
     # Privacy and retention
     retention_days: int = 90  # answers and votes older than this are deleted from the feedback store
     user_hash_key: str = field(default="", repr=False)  # empty: a random key kept in data_dir, created 0600
@@ -115,6 +118,16 @@ class Settings:
                 "The openai backend needs ADOPTBOT_OPENAI_BASE_URL (e.g. http://localhost:8000/v1) "
                 "and ADOPTBOT_OPENAI_MODEL."
             )
+
+        if self.database_url:
+            from bot.database import parse_url
+
+            if parse_url(self.database_url).get_backend_name() == "postgresql" and not self.user_hash_key:
+                raise ConfigError(
+                    "ADOPTBOT_DATABASE_URL is set, so replicas share votes and the audit log: set "
+                    "ADOPTBOT_USER_HASH_KEY to one secret (at least 32 characters) on every replica, or the same "
+                    "person is hashed differently by each."
+                )
 
     @property
     def slack_enabled(self) -> bool:

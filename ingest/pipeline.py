@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.embedding import Embedder
 from bot.errors import ConfigError, DataDirUnusable, IngestBusy
@@ -20,7 +20,11 @@ from ingest.chunking import Chunk, chunk_document
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
 
+if TYPE_CHECKING:
+    from bot.database import Database
+
 log = logging.getLogger(__name__)
+INGEST_LOCK = "ingest"  # the name of the lock in the shared database
 WRITE_BATCH = 1000  # well under Chroma's maximum batch size
 EMBED_BATCH = 256
 
@@ -96,8 +100,19 @@ class IngestSummary:
 
 
 @contextmanager
-def ingest_lock(data_dir: Path, *, wait: bool = False) -> Iterator[None]:
-    """One ingest at a time per data directory; refuse at once unless wait is set."""
+def ingest_lock(
+    data_dir: Path, *, wait: bool = False, database: Database | None = None, name: str = INGEST_LOCK
+) -> Iterator[None]:
+    """One ingest at a time, per data directory or (given database) across hosts; refuse at once unless wait."""
+    if database is not None:
+        with database.lock(name, wait=wait) as held:
+            if not held:
+                raise IngestBusy(
+                    f"Another ingest is already running (it holds the ingest lock in the database {database.name}). "
+                    "Wait for it to finish, or run `adoptbot ingest --wait` to start as soon as it does."
+                )
+            yield
+        return
     from filelock import FileLock, Timeout
 
     lock = FileLock(str(data_dir / "ingest.lock"))
@@ -169,14 +184,19 @@ def run_ingest(
     max_file_bytes: int = 2_000_000,
     wait: bool = False,
     progress: bool | None = None,
+    database: Database | None = None,
 ) -> IngestSummary:
-    """Bring the index in line with the files under root; see the module docstring of bot.store."""
+    """Bring the index in line with the files under root; see the module docstring of bot.store.
+
+    With database (ADOPTBOT_DATABASE_URL), the ingest lock is held there, so hosts sharing a Chroma
+    server ingest one at a time; else it is a lock file in data_dir.
+    """
     if not root.is_dir():
         raise ConfigError(
             f"Knowledge folder {root} does not exist: pass the folder holding your guidance "
             "(adoptbot ingest PATH) or set ADOPTBOT_KNOWLEDGE_DIR."
         )
-    with ingest_lock(data_dir, wait=wait):
+    with ingest_lock(data_dir, wait=wait, database=database, name=f"{INGEST_LOCK}:{store.prefix}"):
         return _ingest(root, store, embedder, max_file_bytes, progress)
 
 

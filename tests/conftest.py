@@ -7,7 +7,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from bot.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store import KnowledgeStore, open_client  # noqa: E402
+from tests.postgres import PostgresMissing, PostgresServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,28 @@ class FakeEmbedder(Embedder):
 def real_embedder() -> SentenceTransformerEmbedder:
     """The shipped all-MiniLM-L6-v2, loaded once for the whole run."""
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL on loopback for the whole run; missing binaries fail the tests that need it, never skip."""
+    try:
+        server = PostgresServer()
+    except PostgresMissing as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty shared-state database of each kind: a SQLite file in tmp_path, a new database on `postgres`."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'feedback.sqlite3'}"
+    return request.getfixturevalue("postgres").create_database()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import json
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 
 from bot.answerers.openai_compat import OpenAICompatibleAnswerer
 from bot.answering import Engine
@@ -21,7 +22,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.types import Answer, Citation, Question, Turn
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
-from tests.test_feedback import KEY, Clock, rows, stored_bytes
+from tests.test_feedback import KEY, Clock, open_store, rows, stored_bytes, stored_rows
 from tests.test_openai_compat import FakeChatServer
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
@@ -162,6 +163,30 @@ def test_a_store_from_before_the_audit_log_is_redacted_and_its_votes_kept(tmp_pa
     assert record["votes"][0]["user"] == "c0ffee-hash"  # already a hash: not hashed twice
     store.close()
     assert b"jane.doe@example.com" not in stored_bytes(tmp_path)
+
+
+def test_the_audit_log_is_append_only_redacted_and_in_order_on_either_database(database_url):
+    clock = Clock()
+    store = open_store(database_url, clock=clock)
+    first = store.record_answer("teams", ASKED, channel_kind="thread", user="U0SECRET42")
+    declined = dataclasses.replace(ASKED, status="no_answer", text="Not covered.", backend="none", sources=())
+    later = [store.record_answer("slack", declined) for _ in range(3)]  # the same second: kept in the order asked
+    store.record_vote(first, "U1", "helpful")
+    store.record_vote(first, "U1", "not_helpful")
+    for sql in ("UPDATE answers SET answer = 'rewritten'", "UPDATE votes SET vote = 'helpful'"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.database.writing() as conn:
+            conn.execute(sa.text(sql))
+    held = repr(stored_rows(store, "answers") + stored_rows(store, "votes"))
+    assert not any(raw in held for raw in (*RAW, "U0SECRET42"))
+    records = list(store.audit(T0))
+    assert [r["id"] for r in records] == [first, *later]
+    record = records[0]
+    assert record["question"] == "Jane here ([email], [phone]): may I paste card [card] into a chatbot?"
+    assert record["redacted"] == {"email": 2, "phone": 1, "card": 2} and record["channel_kind"] == "thread"
+    assert record["user"] == store.user_hash("U0SECRET42") and record["timings_ms"]["total"] == 15.5
+    assert [v["vote"] for v in record["votes"]] == ["helpful", "not_helpful"] and record["not_helpful"] == 1
+    assert list(store.audit(T0 + dt.timedelta(seconds=1))) == []
+    store.close()
 
 
 def seed(runtime: Runtime) -> None:

@@ -10,7 +10,9 @@ import stat
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from bot.database import Database
 from bot.errors import ConfigError
 from bot.feedback import KEY_FILE, FeedbackStore, user_hash_key
 from bot.runtime import Runtime
@@ -184,3 +186,54 @@ def test_opening_a_store_in_an_unusable_directory_names_it(tmp_path):
     blocker.write_text("a file where the data directory should be")
     with pytest.raises(ConfigError, match=f"Cannot use the data directory {blocker} .*ADOPTBOT_DATA_DIR"):
         FeedbackStore(blocker / "feedback.sqlite3", user_key=KEY)
+
+
+# -- the same guarantees on either database (SQLite, and PostgreSQL when ADOPTBOT_DATABASE_URL is set) ----------
+
+
+def open_store(url: str, **kw) -> FeedbackStore:
+    return FeedbackStore(Database(url), user_key=KEY, **kw)
+
+
+def stored_rows(store: FeedbackStore, table: str) -> list[tuple]:
+    """Every row of a table as the database holds it."""
+    with store.database.reading() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(f"SELECT * FROM {table}"))]
+
+
+def test_users_are_keyed_hashes_and_a_change_of_mind_is_a_new_row_on_either_database(database_url):
+    store = open_store(database_url)
+    answer_id = store.record_answer("slack", ANSWER, user="U0SECRET42")
+    assert store.record_vote(answer_id, "U0SECRET42", "helpful")
+    assert store.record_vote(answer_id, "U0SECRET42", "not_helpful")
+    assert not store.record_vote("no-such-answer", "U0SECRET42", "helpful")
+    [vote] = store.votes()
+    assert vote["vote"] == "not_helpful" and vote["user"] == store.user_hash("U0SECRET42")
+    assert vote["sources"][0]["source"] == "guidance/privacy.md"
+    assert len(stored_rows(store, "votes")) == 2
+    assert "U0SECRET42" not in repr(stored_rows(store, "answers") + stored_rows(store, "votes"))
+    assert store.answer(answer_id)["question"] == ANSWER.question and store.answer("no-such-answer") is None
+    store.close()
+
+
+def test_retention_on_open_and_daily_on_either_database(database_url):
+    clock = Clock()
+    store = open_store(database_url, retention_days=90, clock=clock)
+    old_id = store.record_answer("slack", ANSWER)
+    store.record_vote(old_id, "U1", "helpful")
+    clock.now = T0 + dt.timedelta(days=60)
+    recent_id = store.record_answer("teams", ANSWER)
+    store.record_vote(recent_id, "U2", "helpful")
+    store.close()
+
+    clock.now = T0 + dt.timedelta(days=149, hours=12)
+    store = open_store(database_url, retention_days=90, clock=clock)  # another replica starting, say
+    assert [v["answer_id"] for v in store.votes()] == [recent_id] and len(stored_rows(store, "answers")) == 1
+    assert not store.record_vote(old_id, "U3", "helpful")
+    clock.now = T0 + dt.timedelta(days=150, hours=6)  # the recent one has expired, but the last prune was today
+    store.record_answer("slack", ANSWER)
+    assert len(stored_rows(store, "answers")) == 2
+    clock.now = T0 + dt.timedelta(days=150, hours=13)
+    store.record_answer("slack", ANSWER)
+    assert len(stored_rows(store, "answers")) == 2 and store.votes() == []
+    store.close()
