@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 from bot import experts
 from bot.answering import APOLOGY
-from bot.errors import BackendUnavailable, ConfigError, EmptyQuestion
+from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.feedback import VOTES, FeedbackStore
 from bot.reindex import Reindexer
@@ -189,6 +189,13 @@ class Chat:
     # -- feedback -------------------------------------------------------------------------------
     def vote(self, feedback_id: str, user: str, vote: str, *, link: Callable[[], str] = str) -> Voted:
         """Store a vote; a "not helpful" is forwarded to the experts with the question and answer."""
+        try:
+            return self._vote(feedback_id, user, vote, link)
+        except DatabaseUnavailable as e:
+            log.warning("vote for %s not recorded: %s", feedback_id, e)
+            return Voted(False, "Sorry, I couldn't record your vote just now. Please try again in a minute.")
+
+    def _vote(self, feedback_id: str, user: str, vote: str, link: Callable[[], str]) -> Voted:
         if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote):
             log.warning("ignored feedback %r for answer %r", vote, feedback_id)
             return Voted(False, THANKS.get(vote, THANKS["helpful"]))

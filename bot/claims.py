@@ -9,14 +9,19 @@ never made and are deleted, at most once per PRUNE_EVERY, by a later claim.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
 import sqlalchemy as sa
 
 from bot.database import Database
+from bot.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 CLAIMS = sa.table("claims", sa.column("key", sa.Text), sa.column("claimed", sa.Double))
 KEEP = dt.timedelta(days=1)  # Slack redelivers for minutes, not days
@@ -30,6 +35,45 @@ class Claims(Protocol):
     def claim(self, *keys: str) -> bool:
         """True when none of keys was claimed before; every key is claimed from now on."""
         ...
+
+
+class MemoryClaims:
+    """Claims kept in this process (the most recent `size`): the fallback while the database is unreachable."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def claim(self, *keys: str) -> bool:
+        """True the first time any of keys is seen; all of them are remembered."""
+        keys = tuple(k for k in keys if k)
+        with self._lock:
+            fresh = not any(k in self._seen for k in keys)
+            for k in keys:
+                self._seen[k] = None
+                self._seen.move_to_end(k)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+        return fresh
+
+
+class ResilientClaims:
+    """Claims in the database; while it is down, in this process, so that people still get an answer."""
+
+    def __init__(self, claims: Claims) -> None:
+        self.claims = claims
+        self.local = MemoryClaims()
+
+    def claim(self, *keys: str) -> bool:
+        """The database's verdict, or this process's own when the database cannot be reached."""
+        try:
+            won = self.claims.claim(*keys)
+        except DatabaseUnavailable as e:
+            log.warning("de-duplicating in this process only: %s", e)
+            return self.local.claim(*keys)
+        self.local.claim(*keys)  # remembered here too, for an outage that starts mid-redelivery
+        return won
 
 
 class DatabaseClaims:

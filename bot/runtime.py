@@ -249,7 +249,7 @@ class Runtime:
         """The Slack bolt App over this runtime's chat core."""
         from bot.slack.app import build_slack_app
 
-        return build_slack_app(settings=self.settings, chat=self.chat, http=http, client=client)
+        return build_slack_app(settings=self.settings, chat=self.chat, http=http, claims=self.claims, client=client)
 
     def teams_endpoint(self) -> Any:
         """The Teams endpoint over this runtime's chat core."""

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from bot.chat import Chat
+from bot.claims import Claims, MemoryClaims, ResilientClaims
 from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack.assistant import SlackAssistant
@@ -39,7 +40,9 @@ def check_slack_settings(settings: Settings, *, http: bool) -> None:
         raise ConfigError("SLACK_API_BASE_URL must be a URL such as https://slack.com/api/")
 
 
-def build_slack_app(*, settings: Settings, chat: Chat, http: bool, client: Any = None) -> Any:
+def build_slack_app(
+    *, settings: Settings, chat: Chat, http: bool, claims: Claims | None = None, client: Any = None
+) -> Any:
     """A slack-bolt App with every listener registered; `client` defaults to one built from settings."""
     from slack_bolt import App
     from slack_sdk import WebClient
@@ -65,6 +68,7 @@ def build_slack_app(*, settings: Settings, chat: Chat, http: bool, client: Any =
         chat=chat,
         settings=settings,
         modes=modes,
+        claims=ResilientClaims(claims) if claims is not None else MemoryClaims(),
         bot_user_id=identity["user_id"],
         bot_id=identity.get("bot_id", ""),
     )

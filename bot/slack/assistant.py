@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from bot.audiences import slack_place
 from bot.chat import Chat, Reply
+from bot.claims import Claims
 from bot.conversation import addressed_to_bot, smalltalk
 from bot.fairuse import Refusal, Ticket, in_line
 from bot.settings import Settings
@@ -64,27 +65,6 @@ class Message:
         return "thread" if self.thread_ts and self.thread_ts != self.ts else "channel"
 
 
-class Deduper:
-    """Remembers recent deliveries so each message gets exactly one reply."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def first(self, *keys: str) -> bool:
-        """True the first time any of keys is seen; all of them are remembered."""
-        keys = tuple(k for k in keys if k)
-        with self._lock:
-            fresh = not any(k in self._seen for k in keys)
-            for k in keys:
-                self._seen[k] = None
-                self._seen.move_to_end(k)
-            while len(self._seen) > self._size:
-                self._seen.popitem(last=False)
-        return fresh
-
-
 class Recent:
     """A bounded map of recent private answers (feedback id -> message), for "Share in channel"."""
 
@@ -113,6 +93,7 @@ class SlackAssistant:
         chat: Chat,
         settings: Settings,
         modes: ChannelModesFile,
+        claims: Claims,
         bot_user_id: str,
         bot_id: str = "",
     ) -> None:
@@ -121,7 +102,7 @@ class SlackAssistant:
         self.modes = modes
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
-        self.seen = Deduper()
+        self.seen = claims  # which replica (and which of Slack's redeliveries) answers an event
         self.private_answers = Recent()
 
     # -- questions ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
 
     @app.event("app_mention")
     def handle_app_mention(event: dict, body: dict, client: Any) -> None:
-        if not _from_a_person(event) or not assistant.seen.first(*_keys(event, body)):
+        if not _from_a_person(event) or not assistant.seen.claim(*_keys(event, body)):
             return
         assistant.take(client, _message("mention", event, body, thread_ts=event.get("thread_ts") or event["ts"]))
 
@@ -29,7 +29,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
         mentioned = f"<@{assistant.bot_user_id}>" in event.get("text", "")
         if not direct and (mentioned or not event.get("thread_ts")):
             return  # mentions come as app_mention; plain channel chatter is not for us
-        if not assistant.seen.first(*_keys(event, body)):
+        if not assistant.seen.claim(*_keys(event, body)):
             return
         assistant.take(client, _message("dm" if direct else "follow-up", event, body, thread_ts=event.get("thread_ts")))
 
