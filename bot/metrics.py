@@ -57,9 +57,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.queue_depth = Gauge(
-            "adoptbot_queue_depth", "Questions waiting for an answer worker, by platform", ["platform"], registry=r
-        )
+        self.queue_depth = Gauge("adoptbot_queue_depth", "Questions waiting for a free answer worker", registry=r)
         self.votes = Counter("adoptbot_votes", "Feedback votes, by vote", ["vote"], registry=r)
         if index_info is not None:
             r.register(IndexCollector(index_info))
@@ -87,9 +85,9 @@ class Metrics:
             raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
         self.votes.labels(vote=vote).inc()
 
-    def watch_queue(self, platform: str, depth: Callable[[], int]) -> None:
-        """Read the queue depth of `platform` from `depth()` at each scrape (instead of setting it)."""
-        self.queue_depth.labels(platform=_platform(platform)).set_function(depth)
+    def watch_queue(self, depth: Callable[[], int]) -> None:
+        """Read the queue depth from `depth()` at each scrape (e.g. the chat core's FairUse.waiting)."""
+        self.queue_depth.set_function(depth)
 
     def exposition(self) -> bytes:
         """Every metric in Prometheus' text format (content type: CONTENT_TYPE)."""

@@ -82,13 +82,13 @@ def test_votes_are_counted_by_vote_and_an_unknown_vote_is_a_bug():
 
 def test_queue_depth_can_be_set_or_read_at_each_scrape():
     metrics = Metrics(process=False)
-    metrics.queue_depth.labels(platform="teams").set(3)
+    metrics.queue_depth.set(3)
+    assert value(metrics, "adoptbot_queue_depth") == 3
     waiting = [1, 2]
-    metrics.watch_queue("slack", lambda: len(waiting))
-    assert value(metrics, "adoptbot_queue_depth", platform="teams") == 3
-    assert value(metrics, "adoptbot_queue_depth", platform="slack") == 2
+    metrics.watch_queue(lambda: len(waiting))
+    assert value(metrics, "adoptbot_queue_depth") == 2
     waiting.append(3)
-    assert value(metrics, "adoptbot_queue_depth", platform="slack") == 3
+    assert value(metrics, "adoptbot_queue_depth") == 3
 
 
 def test_each_app_counts_in_its_own_registry():
