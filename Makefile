@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint ingest bench clean chromium
+.PHONY: setup run test lint ingest bench clean chromium docker-compose
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ run: setup
 ingest: setup
 	$(BIN)/adoptbot ingest
 
-test: setup chromium
+test: setup chromium docker-compose
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -33,6 +33,12 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 		echo "Installing Debian's chromium for the browser test (needs root; or: sudo apt-get install chromium)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# The deploy tests check deploy/compose.yaml with Debian's docker-compose (`config` needs no Docker engine).
+docker-compose:
+	@command -v docker-compose >/dev/null || { \
+		echo "Installing Debian's docker-compose for the deploy tests (needs root; or: sudo apt-get install docker-compose)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; }
 
 lint: setup
 	$(BIN)/ruff check .
