@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from dataclasses import fields
 from pathlib import Path
@@ -244,7 +245,57 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context():
         assert source in allowed, f"{source} is excluded by .dockerignore"
 
 
-# -- the LLM server's command, for real ------------------------------------------------------------
+# -- commands the deploy files run, for real --------------------------------------------------------
+
+
+def healthcheck(test: list[str], port: int, *, default_port: str) -> list[str]:
+    """A healthcheck's command for this machine: this Python, the service's port moved to `port`."""
+    assert test[0] == "CMD" and test[1] == "python", test
+    return [sys.executable, *(arg.replace(f":{default_port}/", f":{port}/") for arg in test[2:])]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_images_healthcheck_passes_on_a_live_server_and_fails_without_one():
+    from bot.server import build_web_app
+    from tests.web import BackgroundServer
+
+    found = re.search(r"^HEALTHCHECK .*?CMD (\[.*?\])$", DOCKERFILE.read_text(), flags=re.M | re.S)
+    assert found
+    command = [sys.executable, *json.loads(found.group(1))[1:]]
+    server = BackgroundServer(build_web_app(index_info=lambda: None))  # alive, with no index yet
+    try:
+        env = {"PATH": os.environ["PATH"], "ADOPTBOT_PORT": str(server.port)}
+        assert subprocess.run(command, env=env, capture_output=True, timeout=30).returncode == 0
+    finally:
+        server.close()
+    env["ADOPTBOT_PORT"] = str(free_port())
+    assert subprocess.run(command, env=env, capture_output=True, timeout=30).returncode != 0
+
+
+def test_the_chroma_service_runs_and_its_healthcheck_passes(compose, tmp_path):
+    service = compose["services"]["chroma"]
+    command = [arg.replace("/data/chroma", str(tmp_path / "chroma")) for arg in service["entrypoint"]]
+    port = free_port()
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    command[0] = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    check = healthcheck(service["healthcheck"]["test"], port, default_port="8000")
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(check, capture_output=True, timeout=30).returncode != 0:
+            assert time.monotonic() < deadline and proc.poll() is None, "chroma run never became healthy"
+            time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def local_command(entrypoint: list[str]) -> list[str]:
@@ -283,6 +334,8 @@ def test_the_llm_server_command_serves_the_shipped_model_to_our_openai_backend(c
             models = json.loads(response.read())
         alias = compose["services"]["adoptbot"]["environment"]["ADOPTBOT_OPENAI_MODEL"]
         assert [m["id"] for m in models["data"]] == [alias]
+        check = healthcheck(compose["services"]["llm"]["healthcheck"]["test"], port[0], default_port="8080")
+        assert subprocess.run(check, capture_output=True, timeout=30).returncode == 0
         answerer = OpenAICompatibleAnswerer(base_url=base, model=alias, max_tokens=8, timeout_s=60)
         pieces = list(answerer.complete_stream([{"role": "user", "content": "Say hello."}]))
         assert len(pieces) > 1 and "".join(pieces).strip()  # streamed, token by token
