@@ -150,6 +150,30 @@ def test_kustomization_applies_every_manifest_in_the_folder():
     assert set(kustomization["resources"]) == on_disk
 
 
+def test_kustomize_renders_the_folder_into_one_namespace_with_the_pushed_image():
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed (the files themselves are validated above)")
+    import kubernetes_validate
+
+    result = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rendered = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    assert len(rendered) == len(manifests())
+    for doc in rendered:
+        kubernetes_validate.validate(doc, "1.33", strict=True)
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "adoptbot"
+    images = {c["image"] for doc in rendered if "spec" in doc for c in containers(doc)}
+    assert images == {"registry.example.com/adoptbot:0.1.0"}
+
+
+def containers(doc: dict) -> list[dict]:
+    if doc["kind"] not in ("Deployment", "StatefulSet", "Job", "CronJob"):
+        return []
+    return pod_spec(doc)["containers"]
+
+
 def test_the_assistant_runs_replicas_probed_for_liveness_and_readiness_and_scaled():
     deployment = objects("Deployment")["adoptbot"]
     assert deployment["spec"]["replicas"] >= 2
