@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from typing import Any
 
 from bot.store import IndexInfo
@@ -43,13 +44,15 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {first_line}"[:REASON_CHARS]
 
 
-async def run_checks(checks: Mapping[str, Check], *, timeout_s: float) -> dict[str, str | None]:
-    """Run every check at once off the event loop; name -> None (ready) or why not."""
+async def run_checks(
+    checks: Mapping[str, Check], *, timeout_s: float, executor: Executor | None = None
+) -> dict[str, str | None]:
+    """Run every check at once on `executor` (default: the loop's); name -> None (ready) or why not."""
     loop = asyncio.get_running_loop()
 
     async def one(check: Check) -> str | None:
         try:
-            return await asyncio.wait_for(loop.run_in_executor(None, check), timeout_s)
+            return await asyncio.wait_for(loop.run_in_executor(executor, check), timeout_s)
         except TimeoutError:
             return f"no answer within {timeout_s:g} s"
         except Exception as e:  # noqa: BLE001 - any failure of a dependency means "not ready", with its reason

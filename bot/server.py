@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024
 SLACK_MAX_AGE_S = 60 * 5  # Slack's own rule: older requests may be replays
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "١٢" or " 12"
-HEALTHZ_INDEX_WAIT_S = 1.0  # /healthz says what it can about the index in this time, and is 200 regardless
+HEALTHZ_INDEX_WAIT_S = 2.0  # /healthz says what it can about the index in this time, and is 200 regardless
+OPS_THREADS = 4  # health checks and scrapes get threads of their own: busy answer threads must not fail /readyz
 METRICS = web.AppKey("metrics", Metrics)
 
 
@@ -254,13 +256,14 @@ def health_routes(
     readiness: Mapping[str, Check],
     check_timeout_s: float,
     platforms: dict[str, bool],
+    executor: Executor | None = None,
 ) -> tuple[Callable[[web.Request], Any], Callable[[web.Request], Any]]:
     """GET /healthz (alive: always 200, with what it learns of the index in a second) and GET /readyz."""
 
     async def healthz(_: web.Request) -> web.Response:
         try:
             info = await asyncio.wait_for(
-                asyncio.get_running_loop().run_in_executor(None, index_info), HEALTHZ_INDEX_WAIT_S
+                asyncio.get_running_loop().run_in_executor(executor, index_info), HEALTHZ_INDEX_WAIT_S
             )
         except Exception:  # noqa: BLE001 - liveness: a slow or broken store is for /readyz to report
             info = None
@@ -275,7 +278,7 @@ def health_routes(
         )
 
     async def readyz(_: web.Request) -> web.Response:
-        results = await run_checks(readiness, timeout_s=check_timeout_s)
+        results = await run_checks(readiness, timeout_s=check_timeout_s, executor=executor)
         not_ready = {name: reason for name, reason in results.items() if reason is not None}
         body = {
             "ready": not not_ready,
@@ -287,11 +290,11 @@ def health_routes(
     return healthz, readyz
 
 
-def metrics_route(metrics: Metrics) -> Callable[[web.Request], Any]:
+def metrics_route(metrics: Metrics, executor: Executor | None = None) -> Callable[[web.Request], Any]:
     """GET /metrics: Prometheus' text format, built off the event loop (reading the index may take a while)."""
 
     async def scrape(_: web.Request) -> web.Response:
-        body = await asyncio.get_running_loop().run_in_executor(None, metrics.exposition)
+        body = await asyncio.get_running_loop().run_in_executor(executor, metrics.exposition)
         return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
     return scrape
@@ -333,15 +336,22 @@ def build_web_app(
         client_max_size=MAX_BODY, middlewares=[unreadable_bodies], handler_args={"auto_decompress": False}
     )
     app[METRICS] = metrics
+    ops = ThreadPoolExecutor(max_workers=OPS_THREADS, thread_name_prefix="ops")
+
+    async def stop_ops(_: web.Application) -> None:
+        ops.shutdown(wait=False, cancel_futures=True)  # a check that hangs must not hold up shutdown
+
+    app.on_cleanup.append(stop_ops)
     healthz, readyz = health_routes(
         index_info=index_info,
         readiness=checks,
         check_timeout_s=check_timeout_s,
         platforms={"slack": slack is not None, "teams": teams is not None},
+        executor=ops,
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_route(metrics))
+    app.router.add_get("/metrics", metrics_route(metrics, ops))
     if slack is not None:
         app.router.add_post("/slack/events", slack_route(slack, refusals))
     if teams is not None:

@@ -150,3 +150,22 @@ def test_readyz_follows_a_real_chroma_server_going_away(serve, chroma_server):
     status, body = get(url + "/readyz")
     assert status == 503 and body["not_ready"] == ["chroma"]
     assert "refused" in body["checks"]["chroma"]
+
+
+def test_readyz_and_healthz_answer_while_every_default_worker_thread_is_busy():
+    """Slack dispatches run on the loop's default executor; a burst of them must not make a replica unready."""
+    from tests.web import BackgroundServer
+
+    server = BackgroundServer(build_web_app(index_info=lambda: INFO))
+    release = threading.Event()
+    try:
+        for _ in range(64):  # more than the default executor's threads on any machine
+            server.loop.call_soon_threadsafe(lambda: server.loop.run_in_executor(None, release.wait, 30))
+        started = time.monotonic()
+        assert get(server.url + "/readyz")[0] == 200
+        status, body = get(server.url + "/healthz")
+        assert status == 200 and body["chunks"] == 40
+        assert time.monotonic() - started < 3
+    finally:
+        release.set()
+        server.close()
