@@ -8,6 +8,7 @@ two apps in one process or two tests never count into each other. The chat core 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -86,8 +87,16 @@ class Metrics:
         self.votes.labels(vote=vote).inc()
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
-        """Read the queue depth from `depth()` at each scrape (e.g. the chat core's FairUse.waiting)."""
-        self.queue_depth.set_function(depth)
+        """Read the queue depth from `depth()` at each scrape, e.g. `lambda: chat.fair.waiting`."""
+
+        def read() -> float:
+            try:
+                return float(depth())
+            except Exception as e:  # noqa: BLE001 - one broken reading must not fail the whole scrape
+                log.warning("metrics: the queue depth could not be read (%s: %s)", type(e).__name__, e)
+                return math.nan
+
+        self.queue_depth.set_function(read)
 
     def exposition(self) -> bytes:
         """Every metric in Prometheus' text format (content type: CONTENT_TYPE)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import urllib.request
 
 import pytest
@@ -89,6 +90,15 @@ def test_queue_depth_can_be_set_or_read_at_each_scrape():
     assert value(metrics, "adoptbot_queue_depth") == 2
     waiting.append(3)
     assert value(metrics, "adoptbot_queue_depth") == 3
+
+
+def test_a_queue_depth_that_cannot_be_read_is_nan_and_the_scrape_still_arrives(caplog):
+    metrics = Metrics(process=False)
+    metrics.watch_queue(lambda: 1 // 0)
+    metrics.observe_vote("helpful")
+    assert math.isnan(value(metrics, "adoptbot_queue_depth"))
+    assert value(metrics, "adoptbot_votes_total", vote="helpful") == 1
+    assert "ZeroDivisionError" in caplog.text
 
 
 def test_each_app_counts_in_its_own_registry():
