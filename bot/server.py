@@ -258,7 +258,7 @@ def health_routes(
     platforms: dict[str, bool],
     executor: Executor | None = None,
 ) -> tuple[Callable[[web.Request], Any], Callable[[web.Request], Any]]:
-    """GET /healthz (alive: always 200, with what it learns of the index in a second) and GET /readyz."""
+    """GET /healthz (alive: always 200, with what it learns of the index in 2 s) and GET /readyz."""
 
     async def healthz(_: web.Request) -> web.Response:
         try:
