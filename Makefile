@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint ingest bench clean chromium postgresql
+.PHONY: setup run test lint ingest bench clean system-packages
 
 setup: $(STAMP)
 
@@ -24,21 +24,22 @@ run: setup
 ingest: setup
 	$(BIN)/adoptbot ingest
 
-test: setup chromium postgresql
+test: setup system-packages
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# The insight report's browser test drives Debian's Chromium (Playwright cannot download browsers here).
-chromium:
-	@test -x /usr/bin/chromium || { \
-		echo "Installing Debian's chromium for the browser test (needs root; or: sudo apt-get install chromium)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
-
-# The shared-state tests start a real PostgreSQL from Debian's server binaries (initdb, pg_ctl); never skipped.
-postgresql:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		echo "Installing Debian's postgresql for the shared-state tests (needs root; or: sudo apt-get install postgresql)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+# Real servers and tools the tests start, from Debian (Playwright cannot download browsers here):
+# chromium for the insight report's browser test, postgresql's initdb/pg_ctl for the shared-state
+# tests, docker-compose for `config` on deploy/compose.yaml (no Docker engine needed). Never skipped.
+system-packages:
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages the tests need:$$missing (needs root; or: sudo apt-get install$$missing)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check .

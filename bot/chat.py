@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from bot import experts
@@ -18,6 +18,7 @@ from bot.answering import APOLOGY
 from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.feedback import VOTES, FeedbackStore
+from bot.metrics import Metrics
 from bot.reindex import Reindexer
 from bot.settings import Settings
 from bot.store import IndexInfo
@@ -75,6 +76,7 @@ class Chat:
     settings: Settings
     pool: ThreadPoolExecutor
     fair: FairUse
+    metrics: Metrics = field(default_factory=lambda: Metrics(process=False))
 
     @classmethod
     def build(
@@ -85,8 +87,14 @@ class Chat:
         reindexer: Reindexer,
         index_info: Callable[[], IndexInfo | None],
         settings: Settings,
+        metrics: Metrics | None = None,
     ) -> Chat:
         """The core with its worker pool and fair-use limits from settings."""
+        fair = FairUse(
+            per_minute=settings.questions_per_minute, max_waiting=settings.max_waiting, workers=settings.workers
+        )
+        metrics = metrics or Metrics(process=False)
+        metrics.watch_queue(lambda: fair.waiting)
         return cls(
             engine=engine,
             feedback=feedback,
@@ -94,9 +102,8 @@ class Chat:
             index_info=index_info,
             settings=settings,
             pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="answer"),
-            fair=FairUse(
-                per_minute=settings.questions_per_minute, max_waiting=settings.max_waiting, workers=settings.workers
-            ),
+            fair=fair,
+            metrics=metrics,
         )
 
     # -- questions ------------------------------------------------------------------------------
@@ -126,10 +133,13 @@ class Chat:
             if backend:  # asked for by name (the terminal's --backend): the person needs the reason
                 raise
             log.exception("answering a %s question failed", platform)
+            self.metrics.observe_error(platform)
             return Reply(APOLOGY, kind="error")
         except Exception:
             log.exception("answering a %s question failed", platform)
+            self.metrics.observe_error(platform)
             return Reply(APOLOGY, kind="error")
+        self.metrics.observe_answer(platform, answer)
         feedback_id = self.record(answer, platform=platform, channel_kind=channel_kind, user=question.user)
         if answer.status == "smalltalk":
             return Reply(answer.text, answer, kind="smalltalk")  # audited, but nothing to vote on
@@ -199,6 +209,7 @@ class Chat:
         if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote):
             log.warning("ignored feedback %r for answer %r", vote, feedback_id)
             return Voted(False, THANKS.get(vote, THANKS["helpful"]))
+        self.metrics.observe_vote(vote)
         forward = ""
         answered = self.feedback.answer(feedback_id) if vote == "not_helpful" else None
         if answered is not None:

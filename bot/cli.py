@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from bot.errors import (
 )
 from bot.evaluation import load_questions, run_eval
 from bot.feedback import FeedbackStore
+from bot.logs import use_log_format
 from bot.redaction import redact_logs
 from bot.runtime import Runtime
 from bot.settings import BACKENDS, Settings
@@ -159,6 +160,7 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
     try:
         runtime = runtime or Runtime(Settings.from_env())
         redact_logs(ours, redactor=runtime.redactor)  # nobody's email or phone number reaches our log lines
+        use_log_format(ours, runtime.settings.log_format)
         return COMMANDS[args.command](runtime, args)
     except USAGE_ERRORS as e:
         print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
@@ -405,6 +407,8 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
         teams=teams,
         report=lambda since: report_page(runtime, since),
         admin_token=settings.admin_token,
+        metrics=runtime.metrics,
+        readiness=readiness(runtime),
     )
     host, port = args.host or settings.host, args.port or settings.port
     print(f"adoptbot: listening on http://{host}:{port} (GET /healthz)", file=sys.stderr)
@@ -412,6 +416,24 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
         print("adoptbot: the insight report is at GET /admin/report (bearer: ADOPTBOT_ADMIN_TOKEN).", file=sys.stderr)
     web.run_app(app, host=host, port=port, print=None)
     return EXIT_OK
+
+
+def readiness(runtime: Runtime) -> dict[str, Callable[[], str | None]]:
+    """What /readyz checks besides the index: the database, and the Chroma server when one is configured."""
+    from bot.errors import DatabaseUnavailable
+    from bot.health import chroma_reachable
+
+    def database() -> str | None:
+        try:
+            runtime.database.ping()
+        except DatabaseUnavailable as e:
+            return str(e)
+        return None
+
+    checks: dict[str, Callable[[], str | None]] = {"database": database}
+    if runtime.settings.chroma_url:
+        checks["chroma"] = chroma_reachable(runtime.store.client)
+    return checks
 
 
 def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from bot.database import Database
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore, keyed_hash, user_hash_key
+from bot.metrics import Metrics
 from bot.redaction import Redactor
 from bot.reindex import Reindexer
 from bot.retrieval import Retriever
@@ -243,7 +244,13 @@ class Runtime:
             reindexer=self.reindexer,
             index_info=self.index_info,
             settings=self.settings,
+            metrics=self.metrics,
         )
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """What /metrics reports: questions, declines, latency per backend, queue depth, votes, index generation."""
+        return Metrics(index_info=self.index_info)
 
     def slack_app(self, *, http: bool, client: Any = None) -> Any:
         """The Slack bolt App over this runtime's chat core."""

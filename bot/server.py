@@ -1,4 +1,7 @@
-"""The HTTP server: one aiohttp app for /healthz, Slack's /slack/events and Teams' /api/messages."""
+"""The HTTP server: one aiohttp app for Slack's /slack/events, Teams' /api/messages and the operators' routes.
+
+Operators' routes: /healthz (liveness), /readyz (readiness), /metrics (Prometheus), /admin/report.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,17 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from bot.errors import AdoptbotError, ConfigError
+from bot.health import Check, index_loaded, run_checks
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
 from bot.report import CSP as REPORT_CSP
 from bot.store import IndexInfo
 
@@ -24,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024
 SLACK_MAX_AGE_S = 60 * 5  # Slack's own rule: older requests may be replays
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "١٢" or " 12"
+HEALTHZ_INDEX_WAIT_S = 2.0  # /healthz says what it can about the index in this time, and is 200 regardless
+OPS_THREADS = 4  # health checks and scrapes get threads of their own: busy answer threads must not fail /readyz
+METRICS = web.AppKey("metrics", Metrics)
 
 
 class LogLimiter:
@@ -240,6 +250,56 @@ def report_route(
     return admin_report
 
 
+def health_routes(
+    *,
+    index_info: Callable[[], IndexInfo | None],
+    readiness: Mapping[str, Check],
+    check_timeout_s: float,
+    platforms: dict[str, bool],
+    executor: Executor | None = None,
+) -> tuple[Callable[[web.Request], Any], Callable[[web.Request], Any]]:
+    """GET /healthz (alive: always 200, with what it learns of the index in 2 s) and GET /readyz."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            info = await asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(executor, index_info), HEALTHZ_INDEX_WAIT_S
+            )
+        except Exception:  # noqa: BLE001 - liveness: a slow or broken store is for /readyz to report
+            info = None
+        return web.json_response(
+            {
+                "ok": True,
+                **platforms,
+                "documents": info.documents if info else 0,
+                "chunks": info.chunks if info else 0,
+                "indexed_at": info.indexed_at if info else None,
+            }
+        )
+
+    async def readyz(_: web.Request) -> web.Response:
+        results = await run_checks(readiness, timeout_s=check_timeout_s, executor=executor)
+        not_ready = {name: reason for name, reason in results.items() if reason is not None}
+        body = {
+            "ready": not not_ready,
+            "not_ready": sorted(not_ready),
+            "checks": {name: reason or "ok" for name, reason in results.items()},
+        }
+        return web.json_response(body, status=503 if not_ready else 200)
+
+    return healthz, readyz
+
+
+def metrics_route(metrics: Metrics, executor: Executor | None = None) -> Callable[[web.Request], Any]:
+    """GET /metrics: Prometheus' text format, built off the event loop (reading the index may take a while)."""
+
+    async def scrape(_: web.Request) -> web.Response:
+        body = await asyncio.get_running_loop().run_in_executor(executor, metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+    return scrape
+
+
 def build_web_app(
     *,
     index_info: Callable[[], IndexInfo | None],
@@ -248,12 +308,19 @@ def build_web_app(
     refusals: LogLimiter | None = None,
     report: Callable[[dt.datetime | None], str] | None = None,
     admin_token: str = "",
+    metrics: Metrics | None = None,
+    readiness: Mapping[str, Check] | None = None,
+    check_timeout_s: float = 2.0,
 ) -> web.Application:
-    """Routes for whatever is configured, plus GET /healthz. `teams` is a TeamsEndpoint.
+    """Routes for whatever is configured, plus GET /healthz, /readyz and /metrics. `teams` is a TeamsEndpoint.
 
+    /readyz runs the "index" check (from index_info) and every named check in `readiness`; /metrics
+    serves `metrics` (default: a fresh Metrics over index_info, also at app[METRICS]).
     GET /admin/report exists only when both `report` (since -> HTML) and `admin_token` are given.
     """
     refusals = refusals or LogLimiter(log)
+    metrics = metrics or Metrics(index_info=index_info)
+    checks = {"index": index_loaded(index_info), **(readiness or {})}
 
     @web.middleware
     async def unreadable_bodies(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
@@ -268,22 +335,23 @@ def build_web_app(
     app = web.Application(
         client_max_size=MAX_BODY, middlewares=[unreadable_bodies], handler_args={"auto_decompress": False}
     )
+    app[METRICS] = metrics
+    ops = ThreadPoolExecutor(max_workers=OPS_THREADS, thread_name_prefix="ops")
 
-    async def healthz(_: web.Request) -> web.Response:
-        info = await asyncio.get_running_loop().run_in_executor(None, index_info)
-        return web.json_response(
-            {
-                "ok": info is not None,
-                "slack": slack is not None,
-                "teams": teams is not None,
-                "documents": info.documents if info else 0,
-                "chunks": info.chunks if info else 0,
-                "indexed_at": info.indexed_at if info else None,
-            },
-            status=200 if info is not None else 503,
-        )
+    async def stop_ops(_: web.Application) -> None:
+        ops.shutdown(wait=False, cancel_futures=True)  # a check that hangs must not hold up shutdown
 
+    app.on_cleanup.append(stop_ops)
+    healthz, readyz = health_routes(
+        index_info=index_info,
+        readiness=checks,
+        check_timeout_s=check_timeout_s,
+        platforms={"slack": slack is not None, "teams": teams is not None},
+        executor=ops,
+    )
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_route(metrics, ops))
     if slack is not None:
         app.router.add_post("/slack/events", slack_route(slack, refusals))
     if teams is not None:

@@ -12,6 +12,7 @@ from bot.errors import ConfigError
 
 PREFIX = "ADOPTBOT_"
 BACKENDS = ("auto", "llm", "template", "openai")
+LOG_FORMATS = ("text", "json")
 SDK_PREFIXES = ("CONNECTIONS__", "CONNECTIONSMAP__", "AGENTAPPLICATION__")
 TEAMS_CLIENT_ID = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 UNPREFIXED = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_base_url"}
@@ -65,6 +66,7 @@ class Settings:
     questions_per_minute: int = 10  # per person; beyond it, a polite "try again in N seconds"
     max_waiting: int = 50  # questions waiting for a worker; beyond it, "try again in a minute"
     admin_token: str = ""  # bearer token for GET /admin/report; empty: the route does not exist
+    log_format: str = "text"  # text | json (one JSON object a line, for a log collector)
     # Audiences: which channels, teams and chats see documents marked for an audience (bot/audiences.py)
     audiences_file: str = ""  # empty: <data dir>/audiences.yaml if it exists, else every document everywhere
     # Slack (credentials keep Slack's own variable names)
@@ -109,7 +111,12 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ConfigError for values that cannot work, naming the variable."""
-        choices = {"backend": BACKENDS, "fusion": ("rrf", "score"), "retrieval": ("hybrid", "dense", "bm25")}
+        choices = {
+            "backend": BACKENDS,
+            "fusion": ("rrf", "score"),
+            "retrieval": ("hybrid", "dense", "bm25"),
+            "log_format": LOG_FORMATS,
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{PREFIX}{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}.")

@@ -51,7 +51,10 @@ class Slack:
         values.update(settings)
         self.runtime = Runtime(Settings(**values))
         self.runtime.__dict__["engine"] = engine
-        self.server = BackgroundServer(build_web_app(index_info=lambda: None, slack=self.runtime.slack_app(http=True)))
+        slack_app = self.runtime.slack_app(http=True)
+        self.server = BackgroundServer(
+            build_web_app(index_info=lambda: None, slack=slack_app, metrics=self.runtime.metrics)
+        )
 
     def post(self, body: str, content_type: str = "application/json") -> int:
         request = urllib.request.Request(
@@ -359,3 +362,19 @@ def test_the_manifests_ask_for_what_the_assistant_uses(name):
     agent = manifest["features"]["agent_view"]
     assert agent["agent_description"] and 1 <= len(agent["suggested_prompts"]) <= 4
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_questions_votes_and_the_line_are_counted_for_prometheus(slack):
+    s = slack(StubEngine(streams=False))
+    s.mention("What is a GAN?")
+    s.mention("something uncovered")
+    replies = s.api.wait_for("chat.postMessage", 2)
+    body = action_body(action_id="feedback", value=feedback_value(replies[0]), user="U9", message=None,
+                       response_url=s.api.url + "/r/v", kind="feedback_buttons")  # fmt: skip
+    assert s.post(body, "application/x-www-form-urlencoded") == 200
+    s.api.wait_for("r/v")
+    with urllib.request.urlopen(s.server.url + "/metrics", timeout=30) as response:
+        metrics = response.read().decode()
+    assert 'adoptbot_questions_total{platform="slack",status="answered"} 1.0' in metrics
+    assert 'adoptbot_declines_total{platform="slack"} 1.0' in metrics
+    assert 'adoptbot_votes_total{vote="helpful"} 1.0' in metrics and "adoptbot_queue_depth 0.0" in metrics

@@ -1,0 +1,188 @@
+"""GET /metrics scrape time with every series adoptbot can produce, and the cost of one observation.
+
+    .venv/bin/python benchmarks/metrics.py [--scrapes 1000] [--index stub|embedded|server]
+
+Fills a `Metrics` with every label combination the code can produce (4 platforms x 4 outcomes,
+4 backends' latency histograms, both votes, the queue, the index, the process), serves it with
+`build_web_app` on a loopback port and scrapes GET /metrics over HTTP, sequentially, as Prometheus
+would. The index gauges are read at each scrape through `Runtime.index_info`: `stub` returns a fixed
+IndexInfo (the cost of the metrics alone), `embedded` reads an embedded Chroma store in a temporary
+directory, `server` starts a real `chroma run` on loopback (the deployment at scale). The knowledge
+base is the repository's, embedded with a bag-of-words fake so no model loads. Prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import math
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from aiohttp import web  # noqa: E402
+
+from bot.embedding import Embedder  # noqa: E402
+from bot.metrics import PLATFORMS, Metrics  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.server import build_web_app  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.store import IndexInfo  # noqa: E402
+from bot.types import Answer  # noqa: E402
+
+BACKENDS = ("template", "llm", "openai", "none")
+
+
+class BagOfWords(Embedder):
+    """64-dimensional hashed word counts: enough to index, no model to load."""
+
+    name = "bag-of-words"
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = []
+        for text in texts:
+            v = [0.0] * 64
+            for word in re.findall(r"\w+", text.lower()):
+                v[int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+            norm = math.sqrt(sum(x * x for x in v)) or 1.0
+            vectors.append([x / norm for x in v])
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def fill(metrics: Metrics) -> None:
+    """Every label combination the code can produce, each observed at least once."""
+    for platform in (*PLATFORMS, "other"):
+        for status in ("answered", "no_answer", "smalltalk"):
+            for backend in BACKENDS:
+                for ms in (12, 150, 2_400, 31_000):
+                    metrics.observe_answer(platform, Answer("q", status, "t", backend, timings_ms={"total": ms}))
+        metrics.observe_error(platform)
+    metrics.observe_vote("helpful")
+    metrics.observe_vote("not_helpful")
+    metrics.watch_queue(lambda: 3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    port = free_port()
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def serve(app: web.Application) -> tuple[str, asyncio.AbstractEventLoop, web.AppRunner]:
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    ready = threading.Event()
+    where: list[int] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        where.append(site._server.sockets[0].getsockname()[1])
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    ready.wait(30)
+    return f"http://127.0.0.1:{where[0]}", loop, runner
+
+
+def main() -> None:
+    """Print series count, exposition size, in-process and HTTP scrape times."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scrapes", type=int, default=1000)
+    parser.add_argument("--index", choices=("stub", "embedded", "server"), default="stub")
+    args = parser.parse_args()
+
+    chroma = None
+    with tempfile.TemporaryDirectory(prefix="adoptbot-metrics-") as tmp:
+        if args.index == "stub":
+            info = IndexInfo(version=4, generation=12, documents=40, chunks=100_000, indexed_at="now", embed_model="m")
+
+            def index_info() -> IndexInfo | None:
+                return info
+        else:
+            chroma_url = ""
+            if args.index == "server":
+                chroma, chroma_url = start_chroma(Path(tmp) / "chroma-server")
+            settings = Settings(data_dir=Path(tmp) / "data", knowledge_dir=REPO / "knowledge", chroma_url=chroma_url)
+            runtime = Runtime(settings, embedder=BagOfWords())
+            summary = runtime.ingest(progress=False)
+            print(f"index: {summary.documents_total} documents, {summary.chunks_total} chunks ({args.index})")
+            index_info = runtime.index_info
+
+        try:
+            metrics = Metrics(index_info=index_info)
+            fill(metrics)
+            body = metrics.exposition()
+            series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
+            print(f"series: {series}, exposition: {len(body):,} bytes")
+
+            started = time.perf_counter()
+            for _ in range(200):
+                metrics.exposition()
+            print(f"exposition() in process: {(time.perf_counter() - started) / 200 * 1000:.2f} ms")
+
+            answer = Answer("q", "answered", "t", "template", timings_ms={"total": 15.0})
+            started = time.perf_counter()
+            for _ in range(100_000):
+                metrics.observe_answer("slack", answer)
+            print(f"observe_answer: {(time.perf_counter() - started) / 100_000 * 1e6:.1f} us per call")
+
+            url, loop, runner = serve(build_web_app(index_info=index_info, metrics=metrics))
+            times = []
+            for _ in range(args.scrapes):
+                started = time.perf_counter()
+                with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
+                    response.read()
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+            print(
+                f"GET /metrics over HTTP, {args.scrapes} sequential scrapes: p50 {statistics.median(times):.2f} ms, "
+                f"p99 {p99:.2f} ms, max {times[-1]:.2f} ms"
+            )
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        finally:
+            if chroma is not None:
+                chroma.terminate()
+                chroma.wait(30)
+
+
+if __name__ == "__main__":
+    main()
