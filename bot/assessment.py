@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.audiences import Audiences
-from bot.checklists import Checklist
+from bot.checklists import Checklist, load_checklists
 from bot.errors import AdoptbotError, ConfigError
 from bot.lexical import stems
 from bot.retrieval import Retriever
@@ -344,8 +344,8 @@ def decide(table: DecisionTable, answers: Mapping[str, Given]) -> Decision:
             if q.step != step or given is None:
                 continue
             choice = q.choice(given.choice)
-            text = (choice.finding if choice and choice.finding else f"{q.ask} {given.choice}.").rstrip()
-            findings.append(f"{text}{_source_note(given)}")
+            text = (choice.finding if choice and choice.finding else f"{q.ask} {given.choice}.").strip()
+            findings.append(f"{text.rstrip('.')}{_source_note(given)}." if _source_note(given) else text)
             if q.cite:
                 cites.append(q.cite)
         if findings:
@@ -487,6 +487,31 @@ class Assessor:
         self._checklists = checklists
         self.audiences = audiences or Audiences()
         self.review_after_days = review_after_days
+
+    @classmethod
+    def for_folder(
+        cls,
+        knowledge_dir: Path,
+        *,
+        retriever: Retriever,
+        audiences: Audiences | None = None,
+        review_after_days: int = REVIEW_AFTER_DAYS,
+        max_file_bytes: int = 2_000_000,
+    ) -> Assessor:
+        """An assessor over the knowledge folder's decision table and checklists, re-read when they change."""
+        table = TableFile(knowledge_dir / FILE_NAME)
+        table.current()  # a missing or broken table stops here, before any slow work
+
+        def checklists() -> dict[str, Checklist]:
+            return load_checklists(knowledge_dir, max_file_bytes=max_file_bytes)[0]
+
+        return cls(
+            table=table.current,
+            retriever=retriever,
+            checklists=checklists,
+            audiences=audiences,
+            review_after_days=review_after_days,
+        )
 
     @property
     def table(self) -> DecisionTable:
