@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from bot.audiences import Audiences
 from bot.checklists import Checklist, load_checklists
+from bot.embedding import Embedder
 from bot.errors import AdoptbotError, ConfigError
 from bot.lexical import stems
 from bot.retrieval import Retriever
@@ -60,7 +61,8 @@ class Given:
     question: str
     choice: str
     how: How
-    evidence: str = ""  # the words it was inferred from, as written
+    evidence: str = ""  # the words it was inferred from, as written (by meaning: the closest keyword or label)
+    meaning: bool = False  # inferred by meaning (embeddings), not by a keyword
 
     def explain(self, table: DecisionTable) -> str:
         """'content = images (from "product photos")', as shown with a result."""
@@ -69,6 +71,8 @@ class Given:
         label = f"{self.question} = {self.choice}"
         if choice is None:
             return label
+        if self.how == "inferred" and self.meaning:
+            return f'{label} (closest in meaning to "{visible(self.evidence)}")'
         if self.how == "inferred":
             return f'{label} (from "{visible(self.evidence)}")'
         if self.how == "assumed":
@@ -110,12 +114,13 @@ def _words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     return words, [m.span() for m in found]
 
 
-def infer(table: DecisionTable, text: str, *, only: str = "") -> dict[str, Given]:
+def infer(table: DecisionTable, text: str, *, only: str = "", meaning: Meaning | None = None) -> dict[str, Given]:
     """The answers a free-text idea suggests, each with the words it came from (only: one question's).
 
     Per question, a longer keyword inside the same words beats a shorter one ("visual variants" beats
     "variants"); a choice that `yields_to` another mentioned one gives way; of the rest, the one
-    mentioned first wins. A choice's `implies` answers other questions nobody's words answered.
+    mentioned first wins. A choice's `implies` answers other questions nobody's words answered. A
+    `by_meaning` question no keyword answers goes to meaning (when given) for a clearly closest choice.
     """
     words, spans = _words(text)
     matches: list[_Match] = []
@@ -143,10 +148,54 @@ def infer(table: DecisionTable, text: str, *, only: str = "") -> dict[str, Given
         given[q.id] = Given(q.id, first.choice, "inferred", first.words)
         for m in mentioned:
             implied += [(qid, cid, m.words) for qid, cid in q.choice(m.choice).implies]  # type: ignore[union-attr]
+    if meaning is not None and text.strip():
+        for q in table.questions:
+            if q.by_meaning and q.id not in given and (not only or q.id == only):
+                found = meaning.closest(q, text)
+                if found is not None:
+                    given[q.id] = Given(q.id, found[0], "inferred", found[1], meaning=True)
+                    implied += [(qid, cid, text) for qid, cid in q.choice(found[0]).implies]  # type: ignore[union-attr]
     if not only:
         for qid, cid, words in implied:
             given.setdefault(qid, Given(qid, cid, "inferred", words))
     return given
+
+
+class Meaning:
+    """Answers a question by meaning: the choice whose label or keywords are clearly closest to the text.
+
+    Calibrated on ideas whose words no keyword knows (see docs/assessment.md): below MIN_SIMILARITY, or
+    with a runner-up within MIN_MARGIN, it does not guess, so the question is asked instead.
+    """
+
+    MIN_SIMILARITY = 0.25
+    MIN_MARGIN = 0.03
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._vectors: dict[tuple[str, tuple[tuple[str, str], ...]], list[list[float]]] = {}
+        self._lock = threading.Lock()
+
+    def closest(self, question: Question, text: str) -> tuple[str, str] | None:
+        """(choice id, the label or keyword it is closest to), or None when no choice is clearly closest."""
+        phrases = tuple((c.id, p) for c in question.choices for p in (c.label, *c.keywords))
+        key = (question.id, phrases)
+        with self._lock:
+            if key not in self._vectors:
+                self._vectors[key] = self.embedder.embed([p for _, p in phrases])
+            vectors = self._vectors[key]
+        query = self.embedder.embed_query(text)
+        best: dict[str, tuple[float, str]] = {}
+        for (cid, phrase), vector in zip(phrases, vectors, strict=True):
+            score = sum(a * b for a, b in zip(query, vector, strict=True))
+            if score > best.get(cid, (-2.0, ""))[0]:
+                best[cid] = (score, phrase)
+        ranked = sorted(best.items(), key=lambda kv: kv[1][0], reverse=True)
+        if not ranked or ranked[0][1][0] < self.MIN_SIMILARITY:
+            return None
+        if len(ranked) > 1 and ranked[0][1][0] - ranked[1][1][0] < self.MIN_MARGIN:
+            return None
+        return ranked[0][0], ranked[0][1][1]
 
 
 # ---------------------------------------------------------------- the session
@@ -164,16 +213,25 @@ class Session:
     data) and rebuild it with `Session.from_dict`.
     """
 
-    def __init__(self, table: DecisionTable, *, idea: str = "", answers: Mapping[str, Given] | None = None) -> None:
+    def __init__(
+        self,
+        table: DecisionTable,
+        *,
+        idea: str = "",
+        answers: Mapping[str, Given] | None = None,
+        meaning: Meaning | None = None,
+    ) -> None:
         self.table = table
         self.idea = idea
         self.answers: dict[str, Given] = dict(answers or {})
         self.skipped: set[str] = set()
+        self.meaning = meaning
 
     @classmethod
-    def start(cls, table: DecisionTable, idea: str = "") -> Session:
+    def start(cls, table: DecisionTable, idea: str = "", *, meaning: Meaning | None = None) -> Session:
         """A session with what the idea's words answer already filled in."""
-        return cls(table, idea=idea, answers=infer(table, idea) if idea.strip() else {})
+        answers = infer(table, idea, meaning=meaning) if idea.strip() else {}
+        return cls(table, idea=idea, answers=answers, meaning=meaning)
 
     def pending(self) -> list[Question]:
         """The questions still to ask now, in order (a question whose `when` is unknown waits for it)."""
@@ -199,13 +257,13 @@ class Session:
         if choice:
             given = Given(q.id, choice, "chosen")
         else:
-            found = infer(self.table, reply, only=q.id).get(q.id)
+            found = infer(self.table, reply, only=q.id, meaning=self.meaning).get(q.id)
             if found is None:
                 raise AnswerError(
                     f"Not sure which answer {visible(reply[:80])!r} means for: {q.ask} Reply with a number from 1 "
                     f"to {len(q.choices)}, or one of: {', '.join(c.id for c in q.choices)}; or skip the question."
                 )
-            given = Given(q.id, found.choice, "chosen", found.evidence)
+            given = Given(q.id, found.choice, "chosen", found.evidence, found.meaning)
             for qid, other in infer(self.table, reply).items():
                 if qid != q.id and qid not in self.answers:
                     self.answers[qid] = other
@@ -221,19 +279,19 @@ class Session:
         """The session as plain JSON data."""
         return {
             "idea": self.idea,
-            "answers": [[g.question, g.choice, g.how, g.evidence] for g in self.answers.values()],
+            "answers": [[g.question, g.choice, g.how, g.evidence, g.meaning] for g in self.answers.values()],
             "skipped": sorted(self.skipped),
         }
 
     @classmethod
-    def from_dict(cls, table: DecisionTable, data: Mapping[str, Any]) -> Session:
+    def from_dict(cls, table: DecisionTable, data: Mapping[str, Any], *, meaning: Meaning | None = None) -> Session:
         """Rebuild a session; answers to questions or choices the table no longer has are dropped."""
-        session = cls(table, idea=str(data.get("idea") or ""))
+        session = cls(table, idea=str(data.get("idea") or ""), meaning=meaning)
         for row in data.get("answers") or []:
-            qid, cid, how, evidence = [*row, "", "", "chosen", ""][:4]
+            qid, cid, how, evidence, by_meaning = [*row, "", "", "chosen", "", False][:5]
             q = table.question(str(qid))
             if q and q.choice(str(cid)) and how in ("chosen", "inferred", "assumed"):
-                session.answers[q.id] = Given(q.id, str(cid), how, str(evidence))
+                session.answers[q.id] = Given(q.id, str(cid), how, str(evidence), by_meaning is True)
         session.skipped = {str(s) for s in data.get("skipped") or [] if table.question(str(s))}
         return session
 
@@ -379,6 +437,8 @@ _LABELS = {"llm": "An LLM", "generative": "A broader generative model", "hybrid"
 
 
 def _source_note(given: Given) -> str:
+    if given.meaning:
+        return f' (closest in meaning to "{visible(given.evidence)}")'
     if given.how == "inferred":
         return f' (from "{visible(given.evidence)}")'
     if given.how == "assumed":
@@ -487,6 +547,7 @@ class Assessor:
         self._checklists = checklists
         self.audiences = audiences or Audiences()
         self.review_after_days = review_after_days
+        self.meaning = Meaning(retriever.embedder)
 
     @classmethod
     def for_folder(
@@ -519,7 +580,11 @@ class Assessor:
 
     def session(self, idea: str = "") -> Session:
         """A new session, with what the idea's words say already answered."""
-        return Session.start(self.table, idea)
+        return Session.start(self.table, idea, meaning=self.meaning)
+
+    def resume(self, data: Mapping[str, Any]) -> Session:
+        """A session kept by a platform as Session.to_dict(), against the current table."""
+        return Session.from_dict(self.table, data, meaning=self.meaning)
 
     def assess(self, session: Session, *, place: str = "") -> Assessment:
         """The result for the session's answers, cited from passages place may see; Incomplete if it cannot be."""

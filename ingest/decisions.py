@@ -21,7 +21,7 @@ FAMILIES = ("diffusion", "gan", "vae", "transformer")
 MAX_BYTES = 512_000
 
 _TOP_KEYS = {"title", "owner", "last_reviewed", "steps", "questions", "recommendation", "family", "risks"}
-_QUESTION_KEYS = {"id", "step", "ask", "choices", "when", "default", "required", "cite"}
+_QUESTION_KEYS = {"id", "step", "ask", "choices", "when", "default", "required", "cite", "by_meaning"}
 _CHOICE_KEYS = {"id", "label", "finding", "keywords", "implies", "yields_to"}
 _RULE_KEYS = {
     "recommendation": {"when", "recommend", "because", "cite"},
@@ -61,6 +61,7 @@ class Question:
     default: str = ""  # the choice assumed when nobody answered (and listed as an open question)
     required: bool = False  # no result without an answer
     cite: Cite | None = None
+    by_meaning: bool = False  # when no keyword matches, the choice closest in meaning (embeddings) may answer it
 
     def choice(self, choice_id: str) -> Choice | None:
         """The choice with this id, or None."""
@@ -247,9 +248,10 @@ class _Reader:
         default = _answer_id(entry.get("default")) if "default" in entry else ""
         if default and default not in ids:
             self.fail(f"{where}: default {default!r} is not one of its choices ({', '.join(sorted(ids))})")
-        required = entry.get("required", False)
-        if not isinstance(required, bool):
-            self.fail(f"{where}: required must be true or false")
+        required, by_meaning = entry.get("required", False), entry.get("by_meaning", False)
+        for name, flag in (("required", required), ("by_meaning", by_meaning)):
+            if not isinstance(flag, bool):
+                self.fail(f"{where}: {name} must be true or false")
         when = self.condition(where, entry.get("when"))
         if required and when:
             self.fail(f"{where}: a required question cannot have 'when' (it must always be asked)")
@@ -262,6 +264,7 @@ class _Reader:
             default=default,
             required=bool(required),
             cite=self.cite(where, entry.get("cite")),
+            by_meaning=bool(by_meaning),
         )
 
     def choice_list(self, where: str, raw: object) -> tuple[Choice, ...]:
