@@ -162,14 +162,27 @@ def infer(table: DecisionTable, text: str, *, only: str = "", meaning: Meaning |
 
 
 class Meaning:
-    """Answers a question by meaning: the choice whose label or keywords are clearly closest to the text.
+    """Answers a question by meaning: the choice whose keywords or label are clearly closest to the text.
 
-    Calibrated on ideas whose words no keyword knows (see docs/assessment.md): below MIN_SIMILARITY, or
-    with a runner-up within MIN_MARGIN, it does not guess, so the question is asked instead.
+    Calibrated on ideas no keyword reads (see docs/assessment.md). It does not guess when the best
+    choice is below MIN_SIMILARITY, within MIN_MARGIN of the runner-up, or when the text is closer to
+    a vague request (VAGUE: "something with AI") than to any choice: then the question is asked.
     """
 
     MIN_SIMILARITY = 0.25
     MIN_MARGIN = 0.03
+    VAGUE = (
+        "something with AI",
+        "use generative AI",
+        "a new project",
+        "an idea",
+        "help our team",
+        "be more productive",
+        "improve our processes",
+        "make us faster",
+        "save time",
+        "hello",
+    )
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
@@ -177,8 +190,9 @@ class Meaning:
         self._lock = threading.Lock()
 
     def closest(self, question: Question, text: str) -> tuple[str, str] | None:
-        """(choice id, the label or keyword it is closest to), or None when no choice is clearly closest."""
+        """(choice id, the keyword or label it is closest to), or None when no choice is clearly closest."""
         phrases = tuple((c.id, p) for c in question.choices for p in (c.label, *c.keywords))
+        phrases += tuple(("", p) for p in self.VAGUE)
         key = (question.id, phrases)
         with self._lock:
             if key not in self._vectors:
@@ -191,11 +205,10 @@ class Meaning:
             if score > best.get(cid, (-2.0, ""))[0]:
                 best[cid] = (score, phrase)
         ranked = sorted(best.items(), key=lambda kv: kv[1][0], reverse=True)
-        if not ranked or ranked[0][1][0] < self.MIN_SIMILARITY:
+        (first, (score, phrase)), runner_up = ranked[0], ranked[1][1][0]
+        if not first or score < self.MIN_SIMILARITY or score - runner_up < self.MIN_MARGIN:
             return None
-        if len(ranked) > 1 and ranked[0][1][0] - ranked[1][1][0] < self.MIN_MARGIN:
-            return None
-        return ranked[0][0], ranked[0][1][1]
+        return first, phrase
 
 
 # ---------------------------------------------------------------- the session
@@ -235,11 +248,20 @@ class Session:
 
     def pending(self) -> list[Question]:
         """The questions still to ask now, in order (a question whose `when` is unknown waits for it)."""
+        known = dict(self.answers)
+        for q in self.table.questions:  # a skipped question counts as its default, as in the result
+            if q.id in self.skipped and q.default and q.id not in known:
+                known[q.id] = Given(q.id, q.default, "assumed")
         return [
             q
             for q in self.table.questions
-            if q.id not in self.answers and q.id not in self.skipped and relevant(q, self.answers)
+            if (q.id not in self.answers or self.suggested(q.id)) and q.id not in self.skipped and relevant(q, known)
         ]
+
+    def suggested(self, question_id: str) -> str:
+        """The choice meaning suggests for a question, still to be confirmed (a platform pre-selects it), or ''."""
+        given = self.answers.get(question_id)
+        return given.choice if given is not None and given.meaning and given.how == "inferred" else ""
 
     def next_question(self) -> Question | None:
         """The next question to ask, or None when everything that applies is answered or skipped."""
@@ -272,7 +294,7 @@ class Session:
         return given
 
     def skip(self, question_id: str) -> None:
-        """Leave a question unanswered: its default is assumed, or it is listed as open."""
+        """Leave a question unanswered: a suggestion or its default is assumed, or it is listed as open."""
         self.skipped.add(self._question(question_id).id)
 
     def to_dict(self) -> dict[str, Any]:
@@ -374,6 +396,9 @@ def decide(table: DecisionTable, answers: Mapping[str, Given]) -> Decision:
         choices = tuple(c.label for c in q.choices)
         if q.id in answers:
             effective[q.id] = answers[q.id]
+            if answers[q.id].meaning and answers[q.id].how == "inferred":  # a suggestion: confirm it
+                suggested = q.choice(answers[q.id].choice)
+                open_questions.append(OpenQuestion(q.id, q.ask, choices, suggested.label if suggested else ""))
         elif q.default:
             effective[q.id] = Given(q.id, q.default, "assumed")
             open_questions.append(OpenQuestion(q.id, q.ask, choices, q.choice(q.default).label))  # type: ignore[union-attr]

@@ -629,9 +629,11 @@ def _ask_in_turn(session: Any, answer_error: type[Exception]) -> bool:
     """Ask every question still open, one at a time, until all are answered or skipped; True if input ended."""
     while (question := session.next_question()) is not None:
         print(f"\n{visible(question.ask)}")
+        suggested = session.suggested(question.id)
         for n, choice in enumerate(question.choices, start=1):
-            print(f"  {n}. {visible(choice.label)}")
-        reply = _read_reply("(a number, or say it in your words; Enter skips)> ")
+            print(f"  {n}. {visible(choice.label)}{'   <- suggested' if choice.id == suggested else ''}")
+        keep = "Enter keeps the suggestion" if suggested else "Enter skips"
+        reply = _read_reply(f"(a number, or say it in your words; {keep})> ")
         if reply is None:
             for q in session.pending():
                 session.skip(q.id)
