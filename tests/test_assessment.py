@@ -125,7 +125,7 @@ def test_meaning_suggests_only_when_one_choice_is_clearly_closest(assessor, tabl
     for vague in (
         "We want to do something with AI",
         "Could AI help the warehouse?",
-        "a spokesperson avatar that talks",
+        "Give our website a spokesperson avatar that talks to visitors",
     ):
         assert "content" not in assessor.session(vague).answers, vague
 
