@@ -347,7 +347,7 @@ class Board:
         what = "matches several checklists" if hits else "is not a checklist"
         raise ChecklistError(f"{visible(name)!r} {what}: use one of {known}")
 
-    def post(self, channel: str, name: str, project: str, user: str) -> Progress:
+    def post(self, channel: str, project: str, name: str, user: str) -> Progress:
         """Start (or reopen) a project's checklist in channel; what to show."""
         checklist = self.find(name)
         started = self.store.start(Project(channel, _project(project), checklist.id, user, self._now()))

@@ -727,7 +727,7 @@ def _checklist(board: Any, words: list[str], channel: str, user: str, args: argp
         checklist = board.find(words[0])
         for ref in [*args.tick, *args.untick]:
             checklist.item(ref)  # every item must exist before anything is ticked
-        progress = board.post(channel, words[0], words[1], user)
+        progress = board.post(channel, words[1], words[0], user)
         for item, done in [*((i, True) for i in args.tick), *((i, False) for i in args.untick)]:
             progress = board.tick(channel, words[1], words[0], item, user, done=done)
         print(render_progress(progress))
