@@ -563,7 +563,7 @@ def _login() -> str:
 
 
 def cmd_assess(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.assessment import AnswerError, Assessor, Incomplete
+    from bot.assessment import AnswerError, Assessor, Incomplete, relevant
 
     s = runtime.settings
     idea = " ".join(args.idea).strip()
@@ -601,7 +601,8 @@ def cmd_assess(runtime: Runtime, args: argparse.Namespace) -> int:
         idea = _read_reply("idea> ")
         session = assessor.session(idea or "")
     for given in session.answers.values():
-        print(f"  from your description: {visible(given.explain(session.table))}")
+        if relevant(session.table.question(given.question), session.answers):
+            print(f"  from your description: {visible(given.explain(session.table))}")
     while True:
         ended = _ask_in_turn(session, AnswerError)
         try:

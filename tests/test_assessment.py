@@ -135,12 +135,11 @@ def test_meaning_suggests_only_when_one_choice_is_clearly_closest(assessor, tabl
 
 def test_the_session_asks_only_what_is_unknown_in_turn(table):
     session = Session.start(table, "Campaign visuals for marketing")
-    # data_use waits for data: with no data of their own there is nothing to clear
-    assert [q.id for q in session.pending()] == ["language", "data", "stakes", "integration", "budget"]
+    assert [q.id for q in session.pending()] == ["language", "data", "data_use", "stakes", "integration", "budget"]
     assert session.next_question().id == "language"
     session.answer("language", "2")  # by number
     session.answer("data", "none")  # by id
-    assert "data_use" not in [q.id for q in session.pending()]  # no data of their own: nothing to clear
+    session.answer("data_use", "3")
     session.answer("stakes", "No, mistakes are easy to spot and fix")  # by label
     session.answer("integration", "it goes into our CMS")  # free text
     assert session.answers["integration"].choice == "integrated"
@@ -151,10 +150,13 @@ def test_the_session_asks_only_what_is_unknown_in_turn(table):
     assert [q.question for q in decision.open_questions] == ["budget"]
 
 
-def test_a_skipped_question_counts_as_its_default_for_what_is_asked_next(table):
-    session = Session.start(table, "Summarise support tickets")
-    session.skip("data")  # assumed "not known yet": whether it may be used is still worth asking
-    assert "data_use" in [q.id for q in session.pending()]
+def test_a_question_waits_for_the_answer_it_depends_on(table):
+    session = Session.start(table)
+    assert "language" not in [q.id for q in session.pending()]  # only asked once the output is media
+    session.skip("content")
+    assert "language" not in [q.id for q in session.pending()]
+    session.answer("content", "images")
+    assert session.next_question().id == "language"
 
 
 def test_without_an_idea_the_first_question_is_what_it_produces(table):
@@ -251,7 +253,7 @@ def test_the_shipped_table_reads_cleanly():
          "questions: data: default 'maybe' is not one of its choices"),
         (("yields_to: [images, video, audio, data]", "yields_to: [pictures]"), "yields_to 'pictures'"),
         (("owner: AI Centre of Excellence\n", ""), "no owner"),
-        (("when: {data: [clean, messy, unknown]}", "when: {datum: [clean]}"), "questions: data_use: when: no question"),
+        (("when: {content: [images, video, audio, data]}\n", "when: {x: [a]}\n"), "language: when: no question"),
     ],
 )  # fmt: skip
 def test_table_problems_name_the_place_and_the_fix(change, message):
@@ -358,7 +360,7 @@ def test_assess_asks_in_turn_on_standard_input(starter_runtime, capsys, monkeypa
     assert "Not sure which answer 'maybe later' means" in out
     assert "Recommendation: a hybrid (family: diffusion)" in out
     assert "Checklist items at risk:" in out and "Sources:\n  [1] " in out
-    assert "Open questions:" in out and "May that data be used for this? (assumed: Not sure)" in out
+    assert "Open questions:" in out and "in prompts)? (assumed: Not sure)" in out
 
 
 def test_assess_asks_the_required_question_again_until_input_ends(starter_runtime, capsys, monkeypatch):
