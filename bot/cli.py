@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot.audiences import check_place
 from bot.chat import COMMANDS as COMMAND_VERBS
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write the insight report (one self-contained HTML page)")
     add_since(report)
     report.add_argument("--out", type=Path, metavar="FILE", required=True, help="where to write the page (.html)")
+    add_adoption_tools(sub)
     return parser
 
 
@@ -559,6 +561,231 @@ def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- adoption tools: `adoptbot assess` and `adoptbot checklist` (bot/assessment.py, bot/checklists.py)
+
+
+def add_adoption_tools(sub: argparse._SubParsersAction) -> None:
+    """The assess and checklist subcommands."""
+    assess = sub.add_parser("assess", help="assess a use case: an LLM, a broader generative model or a hybrid?")
+    assess.add_argument("idea", nargs="*", help="the idea in a sentence (without it, the questions start at once)")
+    assess.add_argument(
+        "--json", action="store_true", help="decide from the idea without asking; print one JSON object"
+    )
+    assess.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="QUESTION=CHOICE",
+        help="answer a question up front, e.g. --answer data=clean (repeatable)",
+    )
+    assess.add_argument("--place", type=_place, help=PLACE_HELP.replace("answer as if", "cite as if"))
+    checklist = sub.add_parser(
+        "checklist",
+        help="work through a checklist for a project: checklist [NAME [PROJECT]] | status | export PROJECT",
+    )
+    checklist.add_argument("words", nargs="*", metavar="NAME PROJECT | status | export PROJECT")
+    checklist.add_argument("--tick", action="append", default=[], metavar="ITEM", help="tick an item (number or id)")
+    checklist.add_argument("--untick", action="append", default=[], metavar="ITEM", help="untick an item")
+    checklist.add_argument("--channel", default="terminal", help="whose projects (default: terminal)")
+    checklist.add_argument("--out", type=Path, metavar="FILE", help="export: write the Markdown to this file")
+
+
+def _login() -> str:
+    """Who is at the terminal: the login name, or 'terminal' for a container user with no name."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "terminal"
+
+
+def cmd_assess(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.assessment import AnswerError, Assessor, Incomplete, relevant
+
+    s = runtime.settings
+    idea = " ".join(args.idea).strip()
+    if args.json and not idea and not args.answer:
+        raise ConfigError(
+            'Give the idea in a sentence: adoptbot assess --json "We want product photos in twenty backgrounds", '
+            "or run `adoptbot assess` to answer the questions one by one."
+        )
+    assessor = Assessor.for_folder(
+        s.knowledge_dir,
+        retriever=runtime.retriever,
+        audiences=runtime.audiences,
+        review_after_days=s.review_after_days,
+        max_file_bytes=s.max_file_bytes,
+    )
+    session = assessor.session(idea)
+    for pair in args.answer:
+        question, _, reply = pair.partition("=")
+        try:
+            session.answer(question.strip(), reply)
+        except AnswerError as e:
+            raise ConfigError(f"--answer {pair}: {e}") from None
+    ensure_index(runtime)
+    if args.json:
+        try:
+            result = assessor.assess(session, place=args.place or "")
+        except Incomplete as e:
+            q = e.questions[0]
+            print(f"adoptbot: {visible(str(e))} For example: --answer {q.id}={q.choices[0].id}", file=sys.stderr)
+            return EXIT_USAGE
+        print(json.dumps(result.to_dict()))
+        return EXIT_OK
+    if not idea and sys.stdin.isatty():
+        print("adoptbot: describe the idea in a sentence, or press Enter to go through the questions.")
+        idea = _read_reply("idea> ")
+        session = assessor.session(idea or "")
+    for given in session.answers.values():
+        if relevant(session.table.question(given.question), session.answers):
+            print(f"  from your description: {visible(given.explain(session.table))}")
+    while True:
+        ended = _ask_in_turn(session, AnswerError)
+        try:
+            result = assessor.assess(session, place=args.place or "")
+        except Incomplete as e:
+            print(f"\n{visible(str(e))}")
+            if ended:
+                return EXIT_USAGE
+            session.skipped -= {q.id for q in e.questions}  # needed after all: ask it again
+            continue
+        print("\n" + render_assessment(result))
+        return EXIT_OK
+
+
+def _read_reply(prompt: str) -> str | None:
+    """One line from the person at the terminal; None once input has ended."""
+    try:
+        return input(prompt).strip()
+    except EOFError:
+        print()
+        return None
+
+
+def _ask_in_turn(session: Any, answer_error: type[Exception]) -> bool:
+    """Ask every question still open, one at a time, until all are answered or skipped; True if input ended."""
+    while (question := session.next_question()) is not None:
+        print(f"\n{visible(question.ask)}")
+        suggested = session.suggested(question.id)
+        for n, choice in enumerate(question.choices, start=1):
+            print(f"  {n}. {visible(choice.label)}{'   <- suggested' if choice.id == suggested else ''}")
+        keep = "Enter keeps the suggestion" if suggested else "Enter skips"
+        reply = _read_reply(f"(a number, or say it in your words; {keep})> ")
+        if reply is None:
+            for q in session.pending():
+                session.skip(q.id)
+            return True
+        if not reply:
+            session.skip(question.id)
+            continue
+        try:
+            session.answer(question.id, reply)
+        except answer_error as e:
+            print(visible(str(e)))
+    return False
+
+
+def render_assessment(result: Any) -> str:
+    """An assessment for a person reading a terminal: the reasons step by step, risks, open questions, sources."""
+    family = f" (family: {result.family})" if result.family else ""
+    names = {"llm": "an LLM", "generative": "a broader generative model", "hybrid": "a hybrid"}
+    lines = [f"Recommendation: {names[result.recommendation]}{family}", ""]
+    for n, step in enumerate(result.steps, start=1):
+        marks = "".join(f"[{k}]" for k in step.sources)
+        lines += [f"{n}. {visible(step.title)}", f"   {visible(step.finding)} {marks}".rstrip(), ""]
+    if result.checklist_risks:
+        lines.append("Checklist items at risk:")
+        for risk in result.checklist_risks:
+            marks = "".join(f"[{k}]" for k in risk.sources)
+            lines.append(f"  - {risk.checklist}/{risk.item}: {visible(risk.text)} {marks}".rstrip())
+            lines += [f"      because: {visible(b)}" for b in risk.because]
+        lines.append("")
+    if result.open_questions:
+        lines.append("Open questions:")
+        for q in result.open_questions:
+            assumed = f" (assumed: {visible(q.assumed)})" if q.assumed else ""
+            lines.append(f"  - {visible(q.ask)}{assumed}")
+        lines.append("")
+    if result.sources:
+        lines.append("Sources:")
+        lines += [f"  [{c.n}] {_cite_line(c)}" for c in result.sources]
+    return "\n".join(lines).rstrip()
+
+
+def cmd_checklist(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.checklists import ChecklistError, open_board
+
+    s = runtime.settings
+    board = open_board(s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes)
+    words, channel, user = args.words, args.channel, _login()
+    try:
+        return _checklist(board, words, channel, user, args)
+    except ChecklistError as e:
+        print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        board.store.close()
+
+
+def _checklist(board: Any, words: list[str], channel: str, user: str, args: argparse.Namespace) -> int:
+    """One checklist command: list, show, post and tick, status or export."""
+    from bot.checklists import ChecklistError
+
+    if (args.tick or args.untick) and (len(words) != 2 or words[0] in ("status", "export")):
+        raise ChecklistError(
+            "--tick and --untick need a checklist and a project: adoptbot checklist NAME PROJECT --tick 1"
+        )
+    if not words:
+        for c in board.names():
+            print(f"{c.id}: {visible(c.title)} ({len(c.items)} items)")
+        print("Work through one for a project: adoptbot checklist NAME PROJECT (then --tick N).")
+    elif words == ["status"]:
+        every = board.status(channel)
+        if not every:
+            print(f"No projects in {visible(channel)} yet: start one with adoptbot checklist NAME PROJECT.")
+        for p in every:
+            print(f"{visible(p.project.project)}: {p.checklist.id} {p.done}/{p.total} done")
+    elif words[0] == "export":
+        if len(words) != 2:
+            raise ChecklistError('Name one project: adoptbot checklist export PROJECT (quote it: "web shop")')
+        text = board.export(channel, words[1])
+        if args.out:
+            write_atomically(args.out, text)
+            print(f"adoptbot: wrote the go-live review of {visible(words[1])} to {args.out}.", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    elif len(words) == 1:
+        checklist = board.find(words[0])
+        print(visible(checklist.title))
+        for n, item in enumerate(checklist.items, start=1):
+            print(f"  {n}. {visible(item.text)}")
+        print(f"Work through it for a project: adoptbot checklist {checklist.id} PROJECT")
+    elif len(words) == 2:
+        checklist = board.find(words[0])
+        for ref in [*args.tick, *args.untick]:
+            checklist.item(ref)  # every item must exist before anything is ticked
+        progress = board.post(channel, words[1], words[0], user)
+        for item, done in [*((i, True) for i in args.tick), *((i, False) for i in args.untick)]:
+            progress = board.tick(channel, words[1], words[0], item, user, done=done)
+        print(render_progress(progress))
+    else:
+        raise ChecklistError('Give a checklist and one project name: quote a name with spaces ("web shop")')
+    return EXIT_OK
+
+
+def render_progress(progress: Any) -> str:
+    """A project's checklist for the terminal: [x] per ticked item, with who and when."""
+    c = progress.checklist
+    lines = [f"{visible(c.title)} - {visible(progress.project.project)}: {progress.done} of {progress.total} done"]
+    for s in progress.items:
+        who = f"  (ticked by {visible(s.by)}, {s.at})" if s.done else ""
+        lines.append(f"  {s.n}. [{'x' if s.done else ' '}] {visible(s.item.text)}{who}")
+    return "\n".join(lines)
+
+
+# ---- end of the adoption tools
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "run": cmd_run,
@@ -571,6 +798,8 @@ COMMANDS = {
     "audit": cmd_audit,
     "report": cmd_report,
     "kb": cmd_kb,
+    "assess": cmd_assess,
+    "checklist": cmd_checklist,
 }
 
 

@@ -3,7 +3,8 @@
 Errors (exit status 1) are what loses or breaks content: a file ingest would skip (unreadable,
 missing owner or last_reviewed, no metadata for a PDF, Word or HTML file), a plain-text file with
 no owner or review date, two documents with the same title, a link to a file that does not exist,
-a manifest entry or sidecar for a missing file. Warnings are what needs attention but still
+a manifest entry or sidecar for a missing file, a decision table (assessment.yaml) that is broken or names
+checklist items or documents that do not exist. Warnings are what needs attention but still
 works: an overdue review, an empty section, a checklist item without "why", a field that was cut.
 """
 
@@ -19,6 +20,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from ingest.chunking import FENCE, HEADING
+from ingest.decisions import FILE_NAME as DECISION_TABLE
+from ingest.decisions import lint_table
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, SourceDoc, discover, parse, read_bytes, visible
 
@@ -70,6 +73,7 @@ def lint(root: Path, *, today: dt.date, review_after_days: int = 365, max_file_b
         if path in sources and not takes_metadata(path)
     ]
     titles: dict[str, list[str]] = defaultdict(list)
+    checklists: dict[str, set[str]] = {}
     for path in paths:
         source = path.relative_to(root).as_posix()
         try:
@@ -81,12 +85,15 @@ def lint(root: Path, *, today: dt.date, review_after_days: int = 365, max_file_b
             findings.append(Finding(source, ERROR, f"ingest skips it: {reason}"))
             continue
         titles[doc.title.casefold()].append(source)
+        if doc.kind == "checklist":
+            checklists[doc.checklist_id] = {item.id for item in doc.items}
         findings += [Finding(source, WARNING, w) for w in doc.warnings]
         findings += _document(doc, today=today, review_after_days=review_after_days)
         if doc.kind != "checklist" and not takes_metadata(source):
             findings += _markdown(root, source, data.decode("utf-8-sig", errors="replace"))
         elif doc.body:
             findings += [Finding(source, WARNING, m) for _, m in _empty_sections(doc.body.split("\n"))]
+    findings += _decision_table(root, checklists, sources, max_file_bytes)
     for same in titles.values():
         for source in same if len(same) > 1 else ():
             others = ", ".join(s for s in same if s != source)
@@ -94,6 +101,20 @@ def lint(root: Path, *, today: dt.date, review_after_days: int = 365, max_file_b
                 Finding(source, ERROR, f"its title is also the title of {others}: give each document its own title")
             )
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.source, f.line, f.message))
+
+
+def _decision_table(root: Path, checklists: dict[str, set[str]], sources: set[str], max_bytes: int) -> list[Finding]:
+    """The assessment's decision table, when there is one: its schema and what it names elsewhere."""
+    path = root / DECISION_TABLE
+    if not path.is_file():
+        return []
+    try:
+        data = read_bytes(path, max_bytes, inside=root)
+    except (BadFile, OSError) as e:
+        reason = str(e) if isinstance(e, BadFile) else f"it could not be read ({e.strerror or e})"
+        return [Finding(DECISION_TABLE, ERROR, f"the assessment cannot use it: {reason}")]
+    problems = lint_table(data, checklists=checklists, sources=sources)
+    return [Finding(DECISION_TABLE, ERROR, problem) for problem in problems]
 
 
 def _document(doc: SourceDoc, *, today: dt.date, review_after_days: int) -> list[Finding]:

@@ -29,8 +29,9 @@ HTML_SUFFIXES = {".html", ".htm"}
 DOCUMENT_SUFFIXES = PDF_SUFFIXES | DOCX_SUFFIXES | HTML_SUFFIXES  # no front matter: see ingest/metadata.py
 SUPPORTED = GUIDANCE_SUFFIXES | TEXT_SUFFIXES | CHECKLIST_SUFFIXES | DOCUMENT_SUFFIXES
 NOT_INDEXED_DIRS = {"eval"}
-# synonyms: bot/vocabulary.py; manifest: metadata of PDF, Word and HTML files (ingest/metadata.py)
-NOT_INDEXED_FILES = {"readme.md", "synonyms.yaml", "manifest.yaml"}
+# synonyms: bot/vocabulary.py; manifest: metadata of PDF, Word and HTML files (ingest/metadata.py);
+# assessment: the use-case assessment's decision table (ingest/decisions.py)
+NOT_INDEXED_FILES = {"readme.md", "synonyms.yaml", "manifest.yaml", "assessment.yaml"}
 SIDECAR_SUFFIX = ".meta.yaml"  # policy.pdf.meta.yaml: the metadata of policy.pdf, never indexed itself
 REQUIRED_FIELDS = ("title", "owner", "last_reviewed")
 
