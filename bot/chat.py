@@ -22,6 +22,7 @@ from bot.metrics import Metrics
 from bot.reindex import Reindexer
 from bot.settings import Settings
 from bot.store import IndexInfo
+from bot.tools import Tools
 from bot.types import Answer, Question
 from ingest.pipeline import IngestSummary
 
@@ -77,6 +78,7 @@ class Chat:
     pool: ThreadPoolExecutor
     fair: FairUse
     metrics: Metrics = field(default_factory=lambda: Metrics(process=False))
+    tools: Tools | None = None  # the assessment and checklists (bot/tools.py), where configured
 
     @classmethod
     def build(
@@ -88,6 +90,7 @@ class Chat:
         index_info: Callable[[], IndexInfo | None],
         settings: Settings,
         metrics: Metrics | None = None,
+        tools: Tools | None = None,
     ) -> Chat:
         """The core with its worker pool and fair-use limits from settings."""
         fair = FairUse(
@@ -104,6 +107,7 @@ class Chat:
             pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="answer"),
             fair=fair,
             metrics=metrics,
+            tools=tools,
         )
 
     # -- questions ------------------------------------------------------------------------------

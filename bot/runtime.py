@@ -25,6 +25,7 @@ from bot.reindex import Reindexer
 from bot.retrieval import Retriever
 from bot.settings import Settings
 from bot.store import IndexInfo, KnowledgeStore, generation, open_client
+from bot.tools import Tools
 from bot.vocabulary import FILE_NAME as VOCABULARY_FILE
 from bot.vocabulary import VocabularyFile
 from ingest.pipeline import IngestSummary, run_ingest
@@ -245,6 +246,25 @@ class Runtime:
             index_info=self.index_info,
             settings=self.settings,
             metrics=self.metrics,
+            tools=self.tools,
+        )
+
+    @cached_property
+    def tools(self) -> Tools:
+        """The use-case assessment and the checklist board, built on first use."""
+        from bot.assessment import Assessor
+        from bot.checklists import open_board
+
+        s = self.settings
+        return Tools(
+            assessor=lambda: Assessor.for_folder(
+                s.knowledge_dir,
+                retriever=self.retriever,
+                audiences=self.audiences,
+                review_after_days=s.review_after_days,
+                max_file_bytes=s.max_file_bytes,
+            ),
+            board=lambda: open_board(s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes),
         )
 
     @cached_property

@@ -132,7 +132,24 @@ def slack_payload_problem(payload: Any) -> str | None:
         if any(k in payload and not isinstance(payload[k], dict) for k in ("user", "message", "container", "view")):
             return "a block_actions field that should be an object is not"
         return None
-    return f"type {str(kind)[:40]!r} is not one adoptbot handles (event_callback, block_actions, a slash command)"
+    if kind == "view_submission":
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return "view_submission without a view and its callback_id"
+        state = view.get("state", {})
+        values = state.get("values", {}) if isinstance(state, dict) else None
+        if not isinstance(values, dict) or not all(
+            isinstance(block, dict) and all(isinstance(field, dict) for field in block.values())
+            for block in values.values()
+        ):
+            return "a view_submission whose state.values is not blocks of fields"
+        if any(k in payload and not isinstance(payload[k], dict) for k in ("user", "team")):
+            return "a view_submission field that should be an object is not"
+        return None
+    return (
+        f"type {str(kind)[:40]!r} is not one adoptbot handles "
+        "(event_callback, block_actions, view_submission, a slash command)"
+    )
 
 
 def _event_problem(payload: dict) -> str | None:

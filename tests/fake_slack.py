@@ -48,7 +48,7 @@ class FakeSlackApi:
 
     def _handle(self, path: str, args: dict[str, Any]) -> dict[str, Any]:
         method = path.removeprefix("/api/").lstrip("/")
-        for key in ("blocks", "attachments"):
+        for key in ("blocks", "attachments", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         reply: dict[str, Any] = {"ok": True}
@@ -80,6 +80,8 @@ class FakeSlackApi:
                     for m in messages:
                         if m["ts"] == args["ts"]:
                             m["text"] = self.streams[args["ts"]]
+        elif method == "views.open":
+            reply["view"] = {"id": f"V{next(self._ts)}", **(args.get("view") or {})}
         elif method == "chat.postEphemeral":
             reply["message_ts"] = f"1700000000.{next(self._ts):06d}"
         elif method == "conversations.replies":

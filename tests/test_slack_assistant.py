@@ -36,7 +36,7 @@ _ids = iter(range(1, 1_000_000))
 class Slack:
     """A Slack app over a stub engine, served on loopback, talking to a fake Web API."""
 
-    def __init__(self, tmp_path: Path, engine: StubEngine, **settings: object) -> None:
+    def __init__(self, tmp_path: Path, engine: StubEngine, *, tools: object = None, **settings: object) -> None:
         self.api = FakeSlackApi()
         self.engine = engine
         values: dict = dict(
@@ -51,19 +51,25 @@ class Slack:
         values.update(settings)
         self.runtime = Runtime(Settings(**values))
         self.runtime.__dict__["engine"] = engine
+        if tools is not None:
+            self.runtime.__dict__["tools"] = tools
         slack_app = self.runtime.slack_app(http=True)
         self.server = BackgroundServer(
             build_web_app(index_info=lambda: None, slack=slack_app, metrics=self.runtime.metrics)
         )
 
     def post(self, body: str, content_type: str = "application/json") -> int:
+        return self.exchange(body, content_type)[0]
+
+    def exchange(self, body: str, content_type: str = "application/json") -> tuple[int, str]:
+        """POST a signed request; Slack's view of the answer: status and body."""
         request = urllib.request.Request(
             self.server.url + "/slack/events",
             data=body.encode(),
             headers=signed_headers(SECRET, body, content_type=content_type),
         )
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
+            return response.status, response.read().decode()
 
     def event(self, event: dict) -> None:
         assert self.post(event_body(event, f"Ev{next(_ids)}")) == 200

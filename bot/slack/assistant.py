@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.answering import APOLOGY
 from bot.audiences import slack_place
 from bot.chat import Chat, Reply
 from bot.claims import Claims
@@ -23,6 +24,7 @@ from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.channels import ChannelModesFile
 from bot.text import strip_markup
+from bot.tools import assessment_markdown
 from bot.types import Question, Turn
 
 log = logging.getLogger(__name__)
@@ -271,9 +273,22 @@ class SlackAssistant:
         )
 
     # -- slash command --------------------------------------------------------------------------
-    def command(self, text: str, user: str, respond: Callable[..., Any], *, channel: str = "") -> dict[str, Any]:
+    def command(
+        self,
+        text: str,
+        user: str,
+        respond: Callable[..., Any],
+        *,
+        channel: str = "",
+        client: Any = None,
+        trigger_id: str = "",
+    ) -> dict[str, Any]:
         """The immediate (ephemeral) reply to the slash command; slow work reports through respond."""
         verb, _, rest = text.strip().partition(" ")
+        if verb.lower() == "assess" and self.chat.tools is not None:
+            return self._assess(client, trigger_id, rest, channel)
+        if verb.lower() == "checklist" and self.chat.tools is not None:
+            return self._checklist(client, rest.split(), user, channel)
         if verb.lower() == "ask" and rest.strip():
             admission = self.chat.admit(user)
             if isinstance(admission, Refusal):
@@ -289,6 +304,89 @@ class SlackAssistant:
         how, extra = blocks.command_usage(self.settings.slack_command)
         reply = self.chat.command(verb, platform="slack", user=user, report=report, how=how, extra=extra)
         return {"text": reply, "blocks": blocks.markdown_blocks(reply)}
+
+    # -- adoption tools ---------------------------------------------------------------------------
+    def _assess(self, client: Any, trigger_id: str, idea: str, channel: str) -> dict[str, Any]:
+        """Open the assessment form, with what the idea already answers filled in."""
+        assert self.chat.tools is not None
+        try:
+            session = self.chat.tools.start(idea.strip())
+            client.views_open(trigger_id=trigger_id, view=blocks.assess_modal(session, channel))
+        except Exception:
+            log.exception("could not open the assessment form")
+            return {"text": "Sorry, I couldn't open the assessment form. Please try again in a minute."}
+        return {"text": "Fill in what you know; anything you leave open is listed in the result."}
+
+    def assessment_submitted(self, client: Any, view: dict[str, Any], user: str) -> dict[str, Any] | None:
+        """The form was submitted: errors to show in it (a dict for ack), or None and the result follows."""
+        assert self.chat.tools is not None
+        tools = self.chat.tools
+        values = view.get("state", {}).get("values", {})
+        idea = (values.get("idea", {}).get("idea", {}).get("value") or "").strip()
+        session = tools.start(idea)
+        for block_id, fields in values.items():
+            for question, field_value in fields.items():
+                option = field_value.get("selected_option") if block_id.startswith("q_") else None
+                if option:
+                    session.answer(question, option["value"])
+        missing = tools.missing(session)
+        if missing:
+            return {
+                "response_action": "errors",
+                "errors": {f"q_{q}": "Pick one, or describe it in the idea above." for q in missing},
+            }
+        channel = view.get("private_metadata") or user  # a DM with the person when the channel is unknown
+        self.chat.pool.submit(self._post_assessment, client, session, channel, user)
+        return None
+
+    def _post_assessment(self, client: Any, session: Any, channel: str, user: str) -> None:
+        assert self.chat.tools is not None
+        try:
+            result = self.chat.tools.assess(session, place=slack_place(channel))
+            if isinstance(result, str):
+                client.chat_postEphemeral(channel=channel, user=user, text=result)
+                return
+            client.chat_postEphemeral(
+                channel=channel, user=user, text=assessment_markdown(result)[:3000],
+                blocks=blocks.assessment_blocks(result),
+            )  # fmt: skip
+        except Exception:
+            log.exception("assessment failed")
+            client.chat_postEphemeral(channel=channel, user=user, text=APOLOGY)
+
+    def _checklist(self, client: Any, words: list[str], user: str, channel: str) -> dict[str, Any]:
+        """A checklist posted for the channel to tick, or the list, status or export (only for the asker)."""
+        assert self.chat.tools is not None
+        how, _ = blocks.command_usage(self.settings.slack_command)
+        reply = self.chat.tools.checklist(words, channel=channel, user=user, how=lambda args: how(args))
+        if reply.progress is None:
+            return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
+        client.chat_postMessage(
+            channel=channel, text=f"{reply.progress.checklist.title}: {reply.progress.project.project}",
+            blocks=blocks.checklist_blocks(reply.progress),
+        )  # fmt: skip
+        return {"text": f"Posted the checklist for {blocks.escape(reply.progress.project.project)} here."}
+
+    def checklist_ticked(
+        self, client: Any, action: dict[str, Any], message: dict[str, Any], user: str, channel: str
+    ) -> None:
+        """Someone changed boxes in a checklist message: store the change, show everyone the new state."""
+        assert self.chat.tools is not None
+        belongs = blocks.checklist_of(action.get("block_id", ""))
+        if belongs is None:
+            return
+        checklist, project = belongs
+        shown = next((b for b in message.get("blocks", []) if b.get("block_id") == action["block_id"]), {})
+        element = (shown.get("elements") or [{}])[0]
+        shown_done = [o["value"] for o in element.get("initial_options", [])]
+        selected = [o["value"] for o in action.get("selected_options", [])]
+        progress = self.chat.tools.tick(
+            channel=channel, project=project, checklist=checklist, shown_done=shown_done, selected=selected, user=user
+        )
+        client.chat_update(
+            channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
+            blocks=blocks.checklist_blocks(progress),
+        )  # fmt: skip
 
     def _ask_privately(self, text: str, user: str, respond: Callable[..., Any], channel: str, ticket: Ticket) -> None:
         try:

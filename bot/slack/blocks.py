@@ -6,7 +6,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bot.assessment import Assessment, Session
 from bot.chat import help_text, related_label
+from bot.checklists import Progress
+from bot.tools import assessment_markdown
 from bot.types import Answer, Citation
 
 SECTION_LIMIT = 3000  # characters of text in one section block
@@ -155,7 +158,12 @@ def command_usage(command: str) -> tuple[Callable[[str], str], tuple[str, ...]]:
     """How a command is typed in Slack, and the help line only Slack has."""
     return (
         lambda verb: f"`{command} {verb}`",
-        (f"`{command} ask <question>`: an answer only you can see, to share if you like",),
+        (
+            f"`{command} ask <question>`: an answer only you can see, to share if you like",
+            f"`{command} assess [your idea]`: LLM, image model or both? A short assessment with reasons",
+            f"`{command} checklist [name] [project]`: work through a checklist as a team "
+            f"(`{command} checklist status`, `{command} checklist export PROJECT`)",
+        ),
     )
 
 
@@ -168,3 +176,108 @@ def help_blocks(command: str) -> list[Block]:
 def asked_by(user: str) -> Block:
     """The line under a shared answer saying who shared it."""
     return _context(f"Shared by <@{user}> from a private answer")
+
+
+# -- adoption tools ------------------------------------------------------------------------------------
+ASSESS_VIEW = "assess"
+CHECKLIST_ACTION = "checklist_tick"
+CHECKBOXES_PER_GROUP = 10  # Slack's limit of options in one checkboxes element
+OPTION_TEXT = 150  # characters of an option's text Slack shows
+
+
+def assessment_blocks(result: Assessment) -> list[Block]:
+    """An assessment: the recommendation and its reasons, then the sources it cites."""
+    body = markdown_blocks(assessment_markdown(result))
+    if result.sources:
+        lines = [citation_line(c) for c in result.sources]
+        body.append(_context("*Sources*", *lines[: CONTEXT_ELEMENTS - 1]))
+    return body
+
+
+def _option(text: str, value: str, description: str = "") -> dict[str, Any]:
+    option: dict[str, Any] = {"text": {"type": "plain_text", "text": _cut(text, 75)}, "value": value}
+    if description:
+        option["description"] = {"type": "plain_text", "text": _cut(description, 75)}
+    return option
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def assess_modal(session: Session, channel: str) -> dict[str, Any]:
+    """The assessment as a form: the idea in words, and each framework question with what was read pre-selected."""
+    blocks: list[Block] = [
+        {
+            "type": "input",
+            "block_id": "idea",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Describe the idea in a sentence or two"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "idea",
+                "multiline": True,
+                "max_length": 2000,
+                **({"initial_value": session.idea[:2000]} if session.idea else {}),
+            },
+        }
+    ]
+    for q in session.table.questions:
+        options = [_option(c.label, c.id) for c in q.choices]
+        element: dict[str, Any] = {"type": "static_select", "action_id": q.id, "options": options}
+        chosen = session.answers.get(q.id)
+        if chosen is not None:
+            element["initial_option"] = next(o for o in options if o["value"] == chosen.choice)
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"q_{q.id}",
+                "optional": True,
+                "label": {"type": "plain_text", "text": _cut(q.ask, 2000)},
+                "element": element,
+                **({"hint": {"type": "plain_text", "text": "Read from your description"}} if chosen else {}),
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": ASSESS_VIEW,
+        "private_metadata": channel,
+        "title": {"type": "plain_text", "text": "Use-case assessment"},
+        "submit": {"type": "plain_text", "text": "Assess"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def checklist_blocks(progress: Progress) -> list[Block]:
+    """A project's checklist with a box per item (groups of ten), ticked ones showing who and when."""
+    c, project = progress.checklist, progress.project.project
+    blocks: list[Block] = [
+        _section(f"*{escape(c.title)}* for *{escape(project)}*: {progress.done} of {progress.total} done"),
+    ]
+    for start in range(0, len(progress.items), CHECKBOXES_PER_GROUP):
+        group = progress.items[start : start + CHECKBOXES_PER_GROUP]
+        options = [
+            {
+                "text": {"type": "mrkdwn", "text": escape(_cut(f"{s.n}. {s.item.text}", OPTION_TEXT))},
+                "value": s.item.id,
+                **({"description": {"type": "mrkdwn", "text": f"ticked by <@{s.by}> · {s.at}"}} if s.done else {}),
+            }
+            for s in group
+        ]
+        element: dict[str, Any] = {"type": "checkboxes", "action_id": CHECKLIST_ACTION, "options": options}
+        ticked = [o for o, s in zip(options, group, strict=True) if s.done]
+        if ticked:
+            element["initial_options"] = ticked
+        # The block id carries what the boxes belong to: checklist, group, project (Slack allows 255 characters).
+        blocks.append({"type": "actions", "block_id": f"cl|{c.id}|{start}|{project}"[:255], "elements": [element]})
+    if progress.removed:
+        gone = ", ".join(escape(t.item) for t in progress.removed)
+        blocks.append(_context(f"Ticked earlier, since removed from the checklist: {gone}"))
+    return blocks
+
+
+def checklist_of(block_id: str) -> tuple[str, str] | None:
+    """(checklist id, project) from a checklist group's block id, or None for any other block."""
+    parts = block_id.split("|", 3)
+    return (parts[1], parts[3]) if len(parts) == 4 and parts[0] == "cl" else None

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from bot.slack.assistant import Message, SlackAssistant
-from bot.slack.blocks import FEEDBACK_ACTION, LEGACY_FEEDBACK_ACTIONS, SHARE_ACTION
+from bot.slack.blocks import ASSESS_VIEW, CHECKLIST_ACTION, FEEDBACK_ACTION, LEGACY_FEEDBACK_ACTIONS, SHARE_ACTION
 
 log = logging.getLogger(__name__)
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person's text, possibly with a file
@@ -44,11 +44,35 @@ def register(app: Any, assistant: SlackAssistant) -> None:
         pass  # the channel the person is looking at does not change what the knowledge base says
 
     @app.command(assistant.settings.slack_command)
-    def handle_command(ack: Any, command: dict, respond: Any) -> None:
+    def handle_command(ack: Any, command: dict, respond: Any, client: Any) -> None:
         reply = assistant.command(
-            command.get("text", ""), command.get("user_id", ""), respond, channel=command.get("channel_id", "")
+            command.get("text", ""),
+            command.get("user_id", ""),
+            respond,
+            channel=command.get("channel_id", ""),
+            client=client,
+            trigger_id=command.get("trigger_id", ""),
         )
         ack(response_type="ephemeral", **reply)
+
+    @app.view(ASSESS_VIEW)
+    def handle_assessment(ack: Any, view: dict, body: dict, client: Any) -> None:
+        errors = assistant.assessment_submitted(client, view, body.get("user", {}).get("id", ""))
+        if errors:
+            ack(**errors)  # shown in the form; nothing is lost
+        else:
+            ack()
+
+    @app.action(CHECKLIST_ACTION)
+    def handle_checklist_tick(ack: Any, body: dict, action: dict, client: Any) -> None:
+        ack()
+        assistant.checklist_ticked(
+            client,
+            action,
+            body.get("message") or {},
+            body.get("user", {}).get("id", ""),
+            (body.get("channel") or {}).get("id", ""),
+        )
 
     @app.action(FEEDBACK_ACTION)
     @app.action(LEGACY_FEEDBACK_ACTIONS[0])

@@ -1,0 +1,124 @@
+"""The adoption tools every platform offers: the use-case assessment and checklists teams tick through.
+
+Platforms translate their modal, card or command into these calls and render what comes back;
+the wording and the rules (bot/assessment.py, bot/checklists.py) live here and there, once.
+Text is Markdown, like the chat core's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from bot.assessment import Assessment, Assessor, Incomplete, Session
+from bot.checklists import Board, ChecklistError, Progress, toggled
+
+RECOMMENDATIONS = {"llm": "an LLM", "generative": "a broader generative model", "hybrid": "a hybrid"}
+
+
+@dataclass(frozen=True)
+class ChecklistReply:
+    """What a checklist command produced: a checklist to show with its boxes, or Markdown."""
+
+    text: str = ""
+    progress: Progress | None = None
+
+
+class Tools:
+    """The assessment and the checklist board, built lazily (the assessment needs the index)."""
+
+    def __init__(self, *, assessor: Callable[[], Assessor], board: Callable[[], Board]) -> None:
+        self._assessor = assessor
+        self._board = board
+
+    @cached_property
+    def assessor(self) -> Assessor:
+        return self._assessor()
+
+    @cached_property
+    def board(self) -> Board:
+        return self._board()
+
+    # -- the assessment ------------------------------------------------------------------------
+    def start(self, idea: str = "") -> Session:
+        """An assessment with what the idea's words already answer."""
+        return self.assessor.session(idea)
+
+    def missing(self, session: Session) -> list[str]:
+        """Required questions nobody answered yet (the result cannot be given without them)."""
+        return [q.id for q in session.table.questions if q.required and q.id not in session.answers]
+
+    def assess(self, session: Session, *, place: str = "") -> Assessment | str:
+        """The recommendation, or Markdown saying what is still needed."""
+        try:
+            return self.assessor.assess(session, place=place)
+        except Incomplete as e:
+            return str(e)
+
+    # -- checklists ----------------------------------------------------------------------------
+    def checklist(self, words: Sequence[str], *, channel: str, user: str, how: Callable[[str], str]) -> ChecklistReply:
+        """`checklist`, `checklist NAME`, `checklist NAME PROJECT`, `checklist status`, `checklist export PROJECT`.
+
+        `how(args)` says how the command is typed on the platform, for the hints.
+        """
+        board = self.board
+        try:
+            if not words:
+                lines = [f"- **{c.id}**: {c.title} ({len(c.items)} items)" for c in board.names()]
+                lines.append(f"Work through one for a project: {how('checklist NAME PROJECT')}.")
+                return ChecklistReply("\n".join(lines))
+            if [w.lower() for w in words] == ["status"]:
+                return ChecklistReply(status_markdown(board.status(channel), how))
+            if words[0].lower() == "export":
+                if len(words) < 2:
+                    return ChecklistReply(f"Name the project: {how('checklist export PROJECT')}.")
+                return ChecklistReply(f"```\n{board.export(channel, ' '.join(words[1:]))}```")
+            if len(words) == 1:
+                c = board.find(words[0])
+                items = "\n".join(f"{n}. {item.text}" for n, item in enumerate(c.items, start=1))
+                return ChecklistReply(f"**{c.title}**\n{items}\n\nWork through it: {how(f'checklist {c.id} PROJECT')}.")
+            return ChecklistReply(progress=board.post(channel, " ".join(words[1:]), words[0], user))
+        except ChecklistError as e:
+            return ChecklistReply(str(e))
+
+    def tick(
+        self,
+        *,
+        channel: str,
+        project: str,
+        checklist: str,
+        shown_done: Iterable[str],
+        selected: Iterable[str],
+        user: str,
+    ) -> Progress:
+        """Apply what a person changed in a group of boxes (against what their copy showed); the state after."""
+        progress = None
+        for item, done in toggled(shown_done, selected).items():
+            progress = self.board.tick(channel, project, checklist, item, user, done=done)
+        return progress or self.board.progress(channel, project, checklist)
+
+
+def status_markdown(every: Sequence[Progress], how: Callable[[str], str]) -> str:
+    """Progress of each project in a channel."""
+    if not every:
+        return f"No projects here yet: start one with {how('checklist NAME PROJECT')}."
+    return "\n".join(f"- **{p.project.project}**: {p.checklist.title}, {p.done} of {p.total} done" for p in every)
+
+
+def assessment_markdown(result: Assessment) -> str:
+    """An assessment for a chat: the recommendation, the reasons step by step, risks, open questions, sources."""
+    family = f" ({result.family})" if result.family else ""
+    lines = [f"**Recommendation: {RECOMMENDATIONS[result.recommendation]}{family}**", ""]
+    for n, step in enumerate(result.steps, start=1):
+        marks = "".join(f"[{k}]" for k in step.sources)
+        lines.append(f"{n}. **{step.title}**: {step.finding} {marks}".rstrip())
+    if result.checklist_risks:
+        lines += ["", "**Checklist items at risk**"]
+        for risk in result.checklist_risks:
+            marks = "".join(f"[{k}]" for k in risk.sources)
+            lines.append(f"- {risk.text} {marks} (because: {'; '.join(risk.because)})".replace("  ", " "))
+    if result.open_questions:
+        lines += ["", "**Open questions**"]
+        lines += [f"- {q.ask}" + (f" (assumed: {q.assumed})" if q.assumed else "") for q in result.open_questions]
+    return "\n".join(lines)
