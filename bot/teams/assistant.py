@@ -154,9 +154,14 @@ class TeamsAssistant:
             raise
 
     async def _question(self, activity: Any, text: str) -> Question:
+        try:
+            history = await self.conversations.history(activity.conversation.id)
+        except Exception:  # an unreadable history costs the follow-up its context, not its answer
+            log.exception("could not read the Teams conversation history of %s", activity.conversation.id)
+            history = ()
         return Question(
             text,
-            history=await self.conversations.history(activity.conversation.id),
+            history=history,
             user=_user(activity),
             place=teams_place(activity.conversation.conversation_type, activity.channel_data),
         )
@@ -204,11 +209,14 @@ class TeamsAssistant:
         action = value.get("actionValue") if isinstance(value.get("actionValue"), dict) else {}
         vote = REACTIONS.get(str(action.get("reaction", "")))
         message_id = activity.reply_to_id or ""
-        feedback_id = await self.conversations.feedback_id(activity.conversation.id, message_id)
-        if value.get("actionName") == "feedback" and vote and feedback_id:
-            await self._vote(context, feedback_id, vote, message_id)
-        else:
-            log.warning("ignored Teams feedback %r on message %r", action.get("reaction"), message_id)
+        try:
+            feedback_id = await self.conversations.feedback_id(activity.conversation.id, message_id)
+            if value.get("actionName") == "feedback" and vote and feedback_id:
+                await self._vote(context, feedback_id, vote, message_id)
+            else:
+                log.warning("ignored Teams feedback %r on message %r", action.get("reaction"), message_id)
+        except Exception:  # Teams shows an error for anything but 200; the vote is lost either way
+            log.exception("Teams feedback on message %r failed", message_id)
         await context.send_activity(Activity(type="invokeResponse", value=InvokeResponse(status=200)))
 
     async def _card_vote(self, context: Any, value: dict[str, Any]) -> None:
