@@ -86,9 +86,10 @@ class TeamsAssistant:
         """Channels and group chats (and turns answered in the response): the answer as one message."""
         from microsoft_agents.activity import Activity
 
-        await context.send_activity(Activity(type="typing"))
+        # Nothing between taking a place in line and handing the question to the pool may raise.
+        await _say(context, Activity(type="typing"))
         if ticket.position:
-            await context.send_activity(_message(cards.text_activity(in_line(ticket.position))))
+            await _say(context, _message(cards.text_activity(in_line(ticket.position))))
         question = await self._question(context.activity, text)
         future = asyncio.ensure_future(self._run(question, context.activity, ticket))
         reference = _reference(context)
@@ -98,10 +99,10 @@ class TeamsAssistant:
             else:
                 reply = await asyncio.wait_for(asyncio.shield(future), self.settings.teams_inline_s)
         except TimeoutError:
-            # Teams drops a turn after 15 s: acknowledge now (unless the place in line already did), send later.
-            if not ticket.position:
-                await context.send_activity(_message(cards.text_activity(HOLDING)))
+            # Teams drops a turn after 15 s: send the answer later, and say so (unless the place in line did).
             self._in_background(self._deliver_later(reference, context.activity, question, future))
+            if not ticket.position:
+                await _say(context, _message(cards.text_activity(HOLDING)))
             return
         await self._deliver(context.send_activity, context.activity, question, reply, reference)
 
@@ -148,10 +149,11 @@ class TeamsAssistant:
                 ticket.release()
 
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.chat.pool, work)
+            future = asyncio.get_running_loop().run_in_executor(self.chat.pool, work)
         except BaseException:
-            ticket.release()  # never reached the pool (a no-op if it did)
+            ticket.release()  # the pool would not take it (shutting down)
             raise
+        return await future
 
     async def _question(self, activity: Any, text: str) -> Question:
         try:
@@ -294,6 +296,14 @@ def _rendered(reply: Reply) -> dict[str, Any]:
     if reply.kind == "answer" and reply.answer is not None:
         return cards.answer_activity(reply.answer, reply.feedback_id)
     return cards.text_activity(reply.text)
+
+
+async def _say(context: Any, activity: Any) -> None:
+    """Send a progress message (typing, place in line, holding reply); its failure must not cost the answer."""
+    try:
+        await context.send_activity(activity)
+    except Exception:
+        log.exception("could not send a progress message to Teams conversation %s", context.activity.conversation.id)
 
 
 def _message(activity: dict[str, Any]) -> Any:
