@@ -7,6 +7,7 @@ whatever the editors write in the knowledge base.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import threading
@@ -29,66 +30,36 @@ from bot.store import IndexInfo
 from bot.teams import cards
 from bot.teams.app import build_teams_endpoint
 from bot.teams.assistant import HOLDING, SEARCHING
-from bot.types import Answer, Citation, Question
+from bot.types import Answer, Question
 from ingest.pipeline import IngestSummary
 from tests.fake_connector import FakeConnector, ai_entity, feedback_invoke, stream_type, teams_activity
+from tests.stub_engine import PIECES, SOURCE, StubEngine
 from tests.web import BackgroundServer
 
 ADMIN = "aad-admin"
-SOURCE = Citation(
-    n=1,
-    title="Generative model architectures",
-    section="Generative adversarial networks (GANs)",
-    source="guidance/architectures.md",
-    url="https://intranet.example.com/architectures",
-    last_reviewed="2026-11-20",
-    score=0.9,
-)
-RELATED = Citation(
-    n=2, title="Risks", section="Bias", source="guidance/risks.md", url="", last_reviewed="2026-10-01", score=0.5
-)
-PIECES = ("GANs pit two networks ", "against each other: a generator ", "and a discriminator [1].")
 INFO = IndexInfo(
     version=1, generation=1, documents=12, chunks=80, indexed_at="2026-11-28 17:00", embed_model="all-MiniLM-L6-v2"
 )
 
 
-class StubEngine:
-    """Stands in for the answering engine: one cited answer, written in pieces to `on_text` like a chat model."""
+class PacedStub(StubEngine):
+    """The shared stub engine; `between(n)` runs after piece n is written, to pace a stream in a test."""
 
-    def __init__(self) -> None:
-        self.pieces = PIECES
-        self.questions: list[Question] = []
-        self.canned: dict[str, Answer] = {}  # question text -> answer, for declines and small talk
-        self.between: Callable[[int], None] | None = None  # called after each piece written
-        self.gate: threading.Event | None = None  # when set up, answers wait for it
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.between: Callable[[int], None] | None = None
 
     def answer(
         self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
     ) -> Answer:
-        self.questions.append(question)
-        if self.gate is not None:
-            assert self.gate.wait(30), "the test never opened the gate"
-        if question.text in self.canned:
-            return self.canned[question.text]
-        for n, piece in enumerate(self.pieces if on_text else ()):
-            on_text(piece)
-            if self.between is not None:
-                self.between(n)
-        text = "".join(self.pieces)
-        return Answer(question.text, "answered", text, "stub", sources=(SOURCE,), related=(RELATED,))
+        if on_text is not None and self.between is not None:
+            write, between, written = on_text, self.between, itertools.count()
 
-    def describe_backend(self) -> str:
-        return "stub (tests)"
+            def on_text(piece: str) -> None:
+                write(piece)
+                between(next(written))
 
-
-def declined(question: str) -> Answer:
-    text = "The knowledge base does not cover that. Ask the AI Centre of Excellence (#ai-coe)."
-    return Answer(question, "no_answer", text, "stub", related=(dataclasses.replace(RELATED, n=1),))
-
-
-def small_talk(question: str, text: str = "You're welcome!") -> Answer:
-    return Answer(question, "smalltalk", text, "stub")
+        return super().answer(question, backend=backend, on_text=on_text)
 
 
 @dataclass
@@ -96,7 +67,7 @@ class TeamsBot:
     """The Teams endpoint over a chat core with a stub engine, served on port 0, replying to a fake connector."""
 
     settings: Settings
-    engine: StubEngine
+    engine: PacedStub
     connector: FakeConnector
     chat: Chat | None = None
     server: BackgroundServer | None = None
@@ -146,14 +117,14 @@ def make_bot(tmp_path: Path) -> Iterator[Callable[..., TeamsBot]]:
     started: list[TeamsBot] = []
 
     def make(**changes: Any) -> TeamsBot:
-        bot = TeamsBot(settings_for(tmp_path, **changes), StubEngine(), FakeConnector()).start()
+        bot = TeamsBot(settings_for(tmp_path, **changes), PacedStub(), FakeConnector()).start()
         started.append(bot)
         return bot
 
     yield make
     for bot in started:
-        if bot.engine.gate is not None:
-            bot.engine.gate.set()
+        if bot.engine.hold is not None:
+            bot.engine.hold.set()
         bot.stop()
         bot.connector.close()
 
@@ -200,7 +171,7 @@ def assert_whole_answer(message: dict) -> None:
     assert {c["position"] for c in entity["citation"]} == {int(n) for n in re.findall(r"\[(\d+)\]", message["text"])}
     assert "reviewed 2026-11-20" in entity["citation"][0]["appearance"]["abstract"]
     texts = card_texts(message)
-    assert texts[0] == "Sources" and SOURCE.section in texts[1] and "Related" in texts
+    assert texts[0] == "Sources" and SOURCE.title in texts[1] and SOURCE.section in texts[1]
     assert "actions" not in message["attachments"][0]["content"]  # votes are the thumbs now
     assert message["channelData"]["feedbackLoop"] == {"type": "default"}
 
@@ -235,8 +206,7 @@ def test_a_personal_question_streams_an_update_the_text_and_one_final_message(bo
 
 
 def test_an_answer_written_at_once_still_streams_its_final_message(bot):
-    bot.engine.pieces = ("GANs pit two networks against each other: a generator ", "and a discriminator [1].")
-    bot.engine.between = None
+    bot.engine.streams = False  # the template backend: no text until the answer is whole
     bot.ask("How does a GAN work?")
     kinds = [stream_type(a) for a in bot.connector.streamed()]
     assert kinds[0] == "informative" and kinds[-1] == "final"
@@ -313,21 +283,20 @@ def test_a_channel_message_without_a_mention_is_ignored(bot):
 
 def test_a_slow_answer_in_a_group_chat_follows_a_holding_reply(make_bot):
     bot = make_bot(teams_inline_s=0.2)
-    bot.engine.gate = threading.Event()
+    bot.engine.hold = threading.Event()
     group = {"conversation_type": "groupChat", "conversation_id": "19:group@thread.v2", "mention": True}
     status, _ = bot.ask("How does a GAN work?", **group)
     assert status in (200, 202)
     [(_, holding)] = bot.connector.wait_for_messages(1)
     assert holding["text"] == HOLDING
-    bot.engine.gate.set()
+    bot.engine.hold.set()
     _, (path, answer) = bot.connector.wait_for_messages(2)
     assert path.startswith("/v3/conversations/19:group@thread.v2/activities")
     assert_whole_answer(answer)
 
 
 def test_a_declined_question_shows_the_nearest_topics(bot):
-    bot.engine.canned["How do I reset my VPN password?"] = declined("How do I reset my VPN password?")
-    _, body = bot.ask("How do I reset my VPN password?", expect_replies=True)
+    _, body = bot.ask("An uncovered question?", expect_replies=True)
     [reply] = replies(body)
     assert "does not cover" in reply["text"] and "citation" not in ai_entity(reply)
     assert "Nearest topics" in card_texts(reply)
@@ -426,7 +395,7 @@ def test_over_the_per_person_limit_the_reply_says_when_to_try_again(make_bot):
 def test_questions_waiting_for_a_worker_are_told_their_place_in_line(make_bot):
     bot = make_bot(workers=1, teams_inline_s=0.2)
     connector, gate = bot.connector, threading.Event()
-    bot.engine.gate = gate
+    bot.engine.hold = gate
     # The one worker is busy with a channel question; a group chat question and a 1:1 question wait.
     bot.ask("first?", conversation_type="channel", conversation_id="19:c@thread.tacv2", mention=True)
     assert connector.wait_for_messages(1)[0][1]["text"] == HOLDING
@@ -466,7 +435,7 @@ def test_reindex_is_refused_for_a_non_admin_and_runs_for_an_admin(bot, caplog):
 
 def test_status_and_help(bot):
     _, body = bot.ask("status", expect_replies=True)
-    assert "12 documents" in replies(body)[0]["text"] and "stub (tests)" in replies(body)[0]["text"]
+    assert "12 documents" in replies(body)[0]["text"] and "stub (for tests)" in replies(body)[0]["text"]
     _, body = bot.ask("help", expect_replies=True)
     assert "**reindex**" in replies(body)[0]["text"] and replies(body)[0]["textFormat"] == "markdown"
     assert bot.engine.questions == []

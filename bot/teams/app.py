@@ -19,7 +19,6 @@ from bot.server import LogLimiter, refuse
 from bot.settings import TEAMS_CLIENT_ID, Settings
 from bot.teams.assistant import TeamsAssistant
 from bot.teams.conversations import Conversations
-from bot.teams.storage import data_directory_storage
 
 if TYPE_CHECKING:
     from microsoft_agents.hosting.core import Storage
@@ -158,11 +157,25 @@ def guard_token_check(checked: Callable[[web.Request], Any], refusals: LogLimite
     return endpoint
 
 
+def database_storage(chat: Chat) -> Storage:
+    """The Agents SDK Storage in the chat core's database (the data directory's SQLite file, or PostgreSQL)."""
+    from microsoft_agents.hosting.core import MemoryStorage
+
+    from bot.agents_storage import DatabaseStorage
+    from bot.state import DatabaseState
+
+    database = getattr(chat.feedback, "database", None)
+    if database is None:  # the feedback store could not open the data directory, and said so
+        log.warning("Teams conversation state is kept in memory: follow-ups and votes on answers end with a restart.")
+        return MemoryStorage()
+    return DatabaseStorage(DatabaseState(database), prefix="teams/")
+
+
 def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | None = None) -> TeamsEndpoint:
     """The Agents SDK app (CloudAdapter, AgentApplication) with thin handlers, behind a JWT check.
 
-    `storage` keeps the SDK's turn state and the assistant's conversation state (default: a SQLite file in
-    the data directory, so follow-ups and votes on earlier answers survive a restart).
+    `storage` keeps the SDK's turn state and the assistant's conversation state, so follow-ups and votes on
+    earlier answers survive a restart (default: `database_storage(chat)`).
     """
     from microsoft_agents.activity import Activity
     from microsoft_agents.authentication.msal import MsalConnectionManager
@@ -181,7 +194,7 @@ def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | N
         log.warning("!" * 72)
     connections = MsalConnectionManager(**config)
     if storage is None:
-        storage = data_directory_storage(settings.data_dir, max_age_days=settings.retention_days)
+        storage = database_storage(chat)
     adapter = CloudAdapter(connection_manager=connections)
     agent = AgentApplication[TurnState](
         storage=storage, adapter=adapter, authorization=Authorization(storage, connections, **config), **config

@@ -136,14 +136,17 @@ class TeamsAssistant:
         started: Callable[[], None] | None = None,
     ) -> Reply:
         """Answer on the core's worker pool; the place in line is given up when the answer is done."""
-        link = _message_link(asked) if self.settings.teams_experts_channel else ""
 
         def work() -> Reply:
             try:
                 if started is not None:
                     started()
                 return self.chat.ask(
-                    question, platform="teams", channel_kind=_channel_kind(asked), link=link, on_text=on_text
+                    question,
+                    platform="teams",
+                    channel_kind=_channel_kind(asked),
+                    link=partial(_message_link, asked),
+                    on_text=on_text,
                 )
             finally:
                 ticket.release()
@@ -214,7 +217,10 @@ class TeamsAssistant:
         try:
             feedback_id = await self.conversations.feedback_id(activity.conversation.id, message_id)
             if value.get("actionName") == "feedback" and vote and feedback_id:
-                await self._vote(context, feedback_id, vote, message_id)
+                voted = await self._vote(context, feedback_id, vote, message_id)
+                thanked = await self._thank_in_place(context, feedback_id, message_id, voted.thanks)
+                if not (thanked or voted.recorded):  # Teams says thanks itself; an apology is ours to say
+                    await context.send_activity(_message(cards.text_activity(voted.thanks)))
             else:
                 log.warning("ignored Teams feedback %r on message %r", action.get("reaction"), message_id)
         except Exception:  # Teams shows an error for anything but 200; the vote is lost either way
@@ -224,29 +230,29 @@ class TeamsAssistant:
     async def _card_vote(self, context: Any, value: dict[str, Any]) -> None:
         """A button on the card of an answer sent before the feedback loop; a message when it cannot be updated."""
         message_id = context.activity.reply_to_id or ""
-        voted, updated = await self._vote(context, str(value.get("answer_id", "")), str(value.get("vote")), message_id)
-        if voted.recorded and not updated:
+        voted = await self._vote(context, str(value.get("answer_id", "")), str(value.get("vote")), message_id)
+        if not await self._thank_in_place(context, str(value.get("answer_id", "")), message_id, voted.thanks):
             await context.send_activity(_message(cards.text_activity(voted.thanks)))
 
-    async def _vote(self, context: Any, feedback_id: str, vote: str, message_id: str) -> tuple[Voted, bool]:
-        """Store a vote through the core, tell the experts, and thank in place; whether the answer was updated."""
+    async def _vote(self, context: Any, feedback_id: str, vote: str, message_id: str) -> Voted:
+        """Store a vote through the core and tell the experts what they should hear."""
         activity = context.activity
-        link = _message_link(activity, message_id) if self.settings.teams_experts_channel else ""
+        link = partial(_message_link, activity, message_id)
         vote_call = partial(self.chat.vote, feedback_id, _user(activity), vote, link=link)
         voted = await asyncio.get_running_loop().run_in_executor(None, vote_call)
         await self._tell_experts(_reference(context), voted.forward)
-        if not voted.recorded:
-            return voted, False
-        return voted, await self._thank_in_place(context, feedback_id, message_id, voted.thanks)
+        return voted
 
     async def _thank_in_place(self, context: Any, feedback_id: str, message_id: str, thanks: str) -> bool:
         """Like Slack: the answer stays, its ways to vote give way to a thank-you."""
         from microsoft_agents.activity import Activity
 
-        original = await self.conversations.answer(feedback_id)
-        if original is None or not message_id:
+        if not message_id:
             return False
         try:
+            original = await self.conversations.answer(feedback_id)
+            if original is None:
+                return False
             await context.update_activity(
                 Activity.model_validate({**cards.thanked(original, thanks), "id": message_id})
             )

@@ -15,7 +15,7 @@ from microsoft_agents.hosting.core import Storage, StoreItem
 from bot.types import Turn
 
 HISTORY_TURNS = 6  # question-and-answer pairs kept per conversation
-PREFIX = "adoptbot/teams"
+PREFIX = "adoptbot"  # beside the SDK's own keys ("msteams/conversations/...")
 
 
 class Document(StoreItem):
