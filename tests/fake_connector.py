@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,8 +16,13 @@ BOT = {"id": "28:bot-app-id", "name": "adoptbot"}
 
 
 class FakeConnector:
+    """Records every activity posted or PUT; `refuse_streaming` makes it answer streaming activities with an error."""
+
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.ids: list[str] = []  # the id answered for each post, as Teams gives a message its id
+        self.refused: list[dict[str, Any]] = []
+        self.refuse_streaming: tuple[int, dict[str, Any]] | None = None
         self._ids = itertools.count(1)
         self._changed = threading.Condition()
         outer = self
@@ -24,9 +30,18 @@ class FakeConnector:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                reply_json(self, {"id": f"reply-{next(outer._ids)}"})
+                refusal = outer.refuse_streaming
+                if refusal is not None and stream_type(body):
+                    with outer._changed:
+                        outer.refused.append(body)
+                        outer._changed.notify_all()
+                    reply_json(self, refusal[1], status=refusal[0])
+                    return
+                sent_id = f"reply-{next(outer._ids)}"
+                reply_json(self, {"id": sent_id})
                 with outer._changed:
                     outer.posts.append((self.path if self.command == "POST" else f"PUT {self.path}", body))
+                    outer.ids.append(sent_id)
                     outer._changed.notify_all()
 
             def do_PUT(self):  # an update of an activity the bot sent earlier
@@ -41,19 +56,50 @@ class FakeConnector:
     def messages(self) -> list[tuple[str, dict[str, Any]]]:
         return [(p, b) for p, b in self.posts if b.get("type") == "message"]
 
-    def wait_for_messages(self, count: int = 1, timeout: float = 60) -> list[tuple[str, dict[str, Any]]]:
+    def id_of(self, activity: dict[str, Any]) -> str:
+        """The id the connector gave an activity it received."""
+        return self.ids[next(i for i, (_, b) in enumerate(self.posts) if b is activity)]
+
+    def streamed(self) -> list[dict[str, Any]]:
+        """The activities of streams (informative, streaming, final), in the order they arrived."""
+        return [b for _, b in self.posts if stream_type(b)]
+
+    def updates(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(p, b) for p, b in self.posts if p.startswith("PUT ")]
+
+    def wait_until(self, condition: Callable[[], Any], timeout: float = 60, what: str = "the connector") -> Any:
+        """Wait until condition() is true (it is evaluated as posts arrive); returns its value."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while len(self.messages()) < count:
+            while not (value := condition()):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(self.messages())} messages posted, expected {count}")
+                    kinds = [b.get("type") for _, b in self.posts]
+                    raise AssertionError(f"timed out waiting for {what}; activities posted: {kinds}")
                 self._changed.wait(left)
+        return value
+
+    def wait_for_messages(self, count: int = 1, timeout: float = 60) -> list[tuple[str, dict[str, Any]]]:
+        self.wait_until(lambda: len(self.messages()) >= count, timeout, f"{count} messages")
         return self.messages()
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def stream_type(activity: dict[str, Any]) -> str:
+    """'informative', 'streaming' or 'final' for an activity of a stream; '' for any other."""
+    for entity in activity.get("entities") or []:
+        if entity.get("type") == "streaminfo":
+            return entity.get("streamType") or "streaming"
+    return ""
+
+
+def ai_entity(activity: dict[str, Any]) -> dict[str, Any]:
+    """The message's AI-generated-content entity (citations and the AI label)."""
+    [entity] = [e for e in activity.get("entities") or [] if e.get("@type") == "Message"]
+    return entity
 
 
 def teams_activity(
@@ -103,6 +149,32 @@ def teams_activity(
     if value is not None:
         activity["value"] = value
         activity.pop("text")
+    return activity
+
+
+def feedback_invoke(
+    reaction: str,
+    *,
+    reply_to_id: str,
+    service_url: str,
+    conversation_type: str = "personal",
+    conversation_id: str = "a:1on1-conversation",
+    aad_object_id: str = "aad-user-1",
+    comment: str = "",
+) -> dict[str, Any]:
+    """The invoke Teams sends when someone gives an answer a thumbs up or down (the feedback loop)."""
+    activity = teams_activity(
+        "",
+        service_url=service_url,
+        conversation_type=conversation_type,
+        conversation_id=conversation_id,
+        aad_object_id=aad_object_id,
+        value={
+            "actionName": "feedback",
+            "actionValue": {"reaction": reaction, "feedback": json.dumps({"feedbackText": comment})},
+        },
+    )
+    activity.update(type="invoke", name="message/submitAction", replyToId=reply_to_id)
     return activity
 
 

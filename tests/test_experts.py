@@ -10,11 +10,10 @@ import pytest
 from bot import experts
 from bot.runtime import Runtime
 from bot.server import build_web_app
-from tests.fake_connector import FakeConnector, teams_activity
+from tests.fake_connector import feedback_invoke
 from tests.fake_slack import FakeSlackApi, action_body, event_body, feedback_value, signed_headers
 from tests.test_slack import SECRET, mention, post, slack_runtime  # noqa: F401 - fixture
-from tests.test_teams import post as teams_post
-from tests.test_teams import replies, teams_runtime  # noqa: F401 - fixture
+from tests.test_teams import make_bot, replies  # noqa: F401 - fixture
 from tests.web import BackgroundServer
 
 EXPERTS = "C0EXPERTS"
@@ -84,49 +83,44 @@ def test_a_not_helpful_vote_is_forwarded_with_the_question_the_answer_and_a_link
 
 
 @pytest.fixture
-def teams_with_experts(teams_runtime):  # noqa: F811
-    connector = FakeConnector()
-    settings = dataclasses.replace(teams_runtime.settings, teams_experts_channel=TEAMS_EXPERTS)
-    runtime = Runtime(
-        settings, embedder=teams_runtime.embedder, store=teams_runtime.store, answerers=teams_runtime.answerers
-    )
-    server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
-    yield connector, server
-    server.close()
-    connector.close()
+def teams_with_experts(make_bot):  # noqa: F811
+    return make_bot(teams_experts_channel=TEAMS_EXPERTS)
 
 
 def test_teams_forwards_a_declined_question_to_the_experts_channel(teams_with_experts):
-    connector, server = teams_with_experts
-    activity = teams_activity("How do I book a meeting room?", service_url=connector.url, expect_replies=True)
-    _, body = teams_post(server, activity)
+    bot = teams_with_experts
+    _, body = bot.ask("An uncovered question: how do I book a meeting room?", expect_replies=True)
     assert "does not cover" in replies(body)[0]["text"]
-    [(path, forward)] = connector.wait_for_messages()
+    [(path, forward)] = bot.connector.wait_for_messages()
     assert path.startswith(f"/v3/conversations/{TEAMS_EXPERTS}/activities")
-    assert "How do I book a meeting room?" in forward["text"] and "direct message" in forward["text"]
+    assert "how do I book a meeting room?" in forward["text"] and "direct message" in forward["text"]
 
 
-def test_teams_forwards_a_not_helpful_vote_from_a_channel_thread_with_a_link(teams_with_experts):
-    connector, server = teams_with_experts
+def test_teams_answered_questions_and_thumbs_up_are_not_forwarded(teams_with_experts):
+    bot = teams_with_experts
+    bot.ask("What is RLHF?")
+    [(_, answer)] = bot.connector.messages()
+    bot.send(feedback_invoke("like", reply_to_id=answer_id(bot, answer), service_url=bot.connector.url))
+    assert [v["vote"] for v in bot.feedback.votes()] == ["helpful"]
+    assert [p for p, _ in bot.connector.messages() if TEAMS_EXPERTS in p] == []
+
+
+def test_teams_forwards_thumbs_down_from_a_channel_thread_with_a_link(teams_with_experts):
+    bot = teams_with_experts
     thread = "19:general@thread.tacv2;messageid=1700000007777"
-    asked = teams_activity(
-        "What is RLHF?",
-        service_url=connector.url,
-        conversation_type="channel",
-        conversation_id=thread,
-        mention=True,
-        activity_id="1700000007777",
-    )
-    teams_post(server, asked)
-    [(_, reply)] = connector.wait_for_messages()
-    action = reply["attachments"][0]["content"]["actions"][1]
-    assert action["data"]["vote"] == "not_helpful"
-    vote = teams_activity(
-        "", service_url=connector.url, conversation_type="channel", conversation_id=thread, value=action["data"]
-    )
-    vote["replyToId"] = "1700000007778"
-    teams_post(server, vote)
-    forwards = [b for p, b in connector.wait_for_messages(2) if p.startswith(f"/v3/conversations/{TEAMS_EXPERTS}/")]
+    in_thread = {"conversation_type": "channel", "conversation_id": thread}
+    bot.ask("What is RLHF?", mention=True, activity_id="1700000007777", **in_thread)
+    [(_, answer)] = bot.connector.messages()
+    message_id = answer_id(bot, answer)
+    status, _ = bot.send(feedback_invoke("dislike", reply_to_id=message_id, service_url=bot.connector.url, **in_thread))
+    assert status == 200
+    forwards = [b for p, b in bot.connector.wait_for_messages(2) if p.startswith(f"/v3/conversations/{TEAMS_EXPERTS}/")]
     [forward] = forwards
     assert "not helpful" in forward["text"] and "> What is RLHF?" in forward["text"]
-    assert "https://teams.microsoft.com/l/message/19%3Ageneral%40thread.tacv2/1700000007778" in forward["text"]
+    assert f"https://teams.microsoft.com/l/message/19%3Ageneral%40thread.tacv2/{message_id}" in forward["text"]
+
+
+def answer_id(bot, answer: dict) -> str:
+    """The Teams message id of an answer: a stream's id, or the id the connector gave the message."""
+    info = [e for e in answer.get("entities") or [] if e.get("type") == "streaminfo"]
+    return info[0]["streamId"] if info else bot.connector.id_of(answer)

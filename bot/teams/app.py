@@ -1,36 +1,29 @@
-"""build_teams_endpoint(...): an AgentApplication whose thin handlers hand questions to the engine."""
+"""build_teams_endpoint(...): the Agents SDK app whose thin handlers hand activities to the Teams assistant."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import SplitResult, quote, urlsplit
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, urlsplit
 
 from aiohttp import web
 
-from bot import experts
-from bot.answering import APOLOGY, Engine
-from bot.audiences import teams_place
+from bot.answering import APOLOGY
 from bot.chat import Chat
-from bot.errors import ConfigError, EmptyQuestion
-from bot.feedback import VOTES, FeedbackStore
-from bot.reindex import Reindexer
+from bot.errors import ConfigError
 from bot.server import LogLimiter, refuse
 from bot.settings import TEAMS_CLIENT_ID, Settings
-from bot.teams import cards
-from bot.types import Question, Turn
+from bot.teams.assistant import TeamsAssistant
+from bot.teams.conversations import Conversations
+
+if TYPE_CHECKING:
+    from microsoft_agents.hosting.core import Storage
 
 log = logging.getLogger(__name__)
-HISTORY_TURNS = 6
-COMMANDS = ("reindex", "status", "help")
 SERVICE_URLS = "ADOPTBOT_TEAMS_SERVICE_URLS"
 _REACHED = "adoptbot_token_checked"  # set on the request once the SDK's token check has let it through
 
@@ -58,250 +51,6 @@ def teams_sdk_config(settings: Settings) -> dict[str, Any]:
             "For local development only, ADOPTBOT_TEAMS_ALLOW_ANONYMOUS=true accepts unauthenticated requests."
         )
     return load_configuration_from_env(env)
-
-
-class Recent:
-    """A bounded map of the most recent items (replies sent, by feedback id)."""
-
-    def __init__(self, size: int = 2_000) -> None:
-        self._items: OrderedDict[str, Any] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            return self._items.get(key)
-
-
-class Conversations:
-    """Earlier turns per conversation (a 1:1 chat, or one reply chain of a channel)."""
-
-    def __init__(self, size: int = 5_000) -> None:
-        self._turns: OrderedDict[str, list[Turn]] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def history(self, conversation_id: str) -> tuple[Turn, ...]:
-        with self._lock:
-            return tuple(self._turns.get(conversation_id, ()))
-
-    def add(self, conversation_id: str, question: str, answer: str) -> None:
-        with self._lock:
-            turns = self._turns.setdefault(conversation_id, [])
-            turns += [Turn("user", question), Turn("assistant", answer)]
-            del turns[: -HISTORY_TURNS * 2]
-            self._turns.move_to_end(conversation_id)
-            while len(self._turns) > self._size:
-                self._turns.popitem(last=False)
-
-
-@dataclass
-class TeamsAssistant:
-    """What the handlers need; answers run on a bounded pool, off the event loop."""
-
-    engine: Engine
-    feedback: FeedbackStore
-    reindexer: Reindexer
-    index_info: Any
-    settings: Settings
-    pool: ThreadPoolExecutor
-    conversations: Conversations
-    adapter: Any = None
-    pending: set[asyncio.Task] = field(default_factory=set)
-    sent: Recent = field(default_factory=Recent)
-
-    async def on_message(self, context: Any) -> None:
-        activity = context.activity
-        if isinstance(activity.value, dict) and activity.value.get("adoptbot") == cards.FEEDBACK:
-            await self._vote(context, activity.value)
-            return
-        personal = (activity.conversation.conversation_type or "personal") == "personal"
-        if not personal and not activity.is_recipient_mentioned():
-            return  # in channels and group chats, only messages that @mention the assistant
-        text = (activity.remove_recipient_mention() or "").strip()
-        command = text.lower().strip(" .!?")
-        if command in COMMANDS:
-            await self._command(context, command)
-            return
-        await context.send_activity(_typing())
-        await self._answer(context, text)
-
-    async def _answer(self, context: Any, text: str) -> None:
-        activity = context.activity
-        conversation_id = activity.conversation.id
-        question = Question(
-            text,
-            history=self.conversations.history(conversation_id),
-            user=activity.from_property.aad_object_id or activity.from_property.id or "",
-            place=teams_place(activity.conversation.conversation_type, activity.channel_data),
-        )
-        loop = asyncio.get_running_loop()
-        link = _message_link(activity) if self.settings.teams_experts_channel else ""
-        future = loop.run_in_executor(
-            self.pool, self._compute, question, conversation_id, _channel_kind(activity), link
-        )
-        expect_replies = activity.delivery_mode == "expectReplies"
-        reference = (context.identity, activity.get_conversation_reference())
-        try:
-            reply = await (
-                future if expect_replies else asyncio.wait_for(asyncio.shield(future), self.settings.teams_inline_s)
-            )
-        except TimeoutError:
-            # Teams drops a turn after 15 s: acknowledge now, send the answer when it is ready.
-            await context.send_activity("Still working on that; the answer will follow shortly.")
-            task = asyncio.create_task(self._reply_later(reference, future))
-            self.pending.add(task)  # keep a reference until it is done
-            task.add_done_callback(self.pending.discard)
-            return
-        await context.send_activity(reply.activity)
-        await self._tell_experts(reference, reply.forward)
-
-    def _compute(self, question: Question, conversation_id: str, channel_kind: str, link: str = "") -> Reply:
-        """The reply activity for a question, and what to tell the experts (runs on the pool)."""
-        from microsoft_agents.activity import Activity
-
-        try:
-            answer = self.engine.answer(question)
-        except EmptyQuestion:
-            return Reply(Activity(type="message", text=cards.help_text()))
-        except Exception:
-            log.exception("answering a Teams message failed")
-            return Reply(Activity(type="message", text=APOLOGY))
-        self.conversations.add(conversation_id, question.text, answer.text)
-        feedback_id = self.feedback.record_answer("teams", answer, channel_kind=channel_kind, user=question.user)
-        if answer.status == "smalltalk":
-            return Reply(Activity(type="message", text=answer.text))  # no sources, no feedback buttons
-        reply = cards.answer_activity(answer, feedback_id)
-        self.sent.put(feedback_id, reply)
-        forward = ""
-        if answer.status == "no_answer":
-            forward = experts.declined(answer.question, [c.title for c in answer.related], link)
-        return Reply(Activity.model_validate(reply), forward)
-
-    async def _reply_later(self, reference: tuple[Any, Any], future: asyncio.Future) -> None:
-        reply = await future
-        await self._send_later(reference, reply.activity)
-        await self._tell_experts(reference, reply.forward)
-
-    async def _tell_experts(self, reference: tuple[Any, Any], text: str) -> None:
-        """Post to the experts' channel, if one is set, in the same tenant as the conversation."""
-        channel = self.settings.teams_experts_channel
-        if not channel or not text:
-            return
-        from microsoft_agents.activity import ConversationAccount
-
-        identity, conversation = reference
-        there = conversation.model_copy(
-            update={"conversation": ConversationAccount(id=channel, conversation_type="channel"), "activity_id": None}
-        )
-        await self._send_later((identity, there), text)
-
-    async def _send_later(self, reference: tuple[Any, Any], reply: Any) -> None:
-        """Send outside the original turn (proactively), to the same conversation, as the same identity."""
-        identity, conversation = reference
-
-        async def send(context: Any) -> None:
-            await context.send_activity(reply)
-
-        try:
-            await self.adapter.continue_conversation_with_claims(
-                identity, conversation.get_continuation_activity(), send
-            )
-        except Exception:
-            log.exception("could not deliver a message proactively to %s", conversation.conversation.id)
-
-    async def _command(self, context: Any, command: str) -> None:
-        if command == "help":
-            await context.send_activity(cards.help_text())
-        elif command == "status":
-            info = await asyncio.get_running_loop().run_in_executor(None, self.index_info)
-            await context.send_activity(cards.status_text(info, self.engine.describe_backend()))
-        else:
-            await self._reindex(context)
-
-    async def _reindex(self, context: Any) -> None:
-        user = context.activity.from_property
-        if (user.aad_object_id or "") not in self.settings.teams_admin_ids:
-            log.warning("reindex refused for non-admin Teams user %s (%s)", user.aad_object_id, user.name)
-            await context.send_activity(
-                "Sorry, only knowledge base editors can reindex. Ask an editor, or an "
-                "admin to add you to ADOPTBOT_TEAMS_ADMINS."
-            )
-            return
-        loop = asyncio.get_running_loop()
-        reference = (context.identity, context.activity.get_conversation_reference())
-
-        def done(summary: Any, error: Exception | None) -> None:
-            asyncio.run_coroutine_threadsafe(self._send_later(reference, cards.reindex_text(summary, error)), loop)
-
-        if not self.reindexer.start(done, requested_by=f"teams:{user.aad_object_id}"):
-            await context.send_activity("A reindex is already running; its summary will follow here.")
-            return
-        await context.send_activity("Reindexing the knowledge base; I'll post a summary here.")
-
-    async def _vote(self, context: Any, value: dict[str, Any]) -> None:
-        vote, answer_id = value.get("vote"), str(value.get("answer_id", ""))
-        user = context.activity.from_property
-        if vote not in VOTES or not self.feedback.record_vote(answer_id, user.aad_object_id or user.id or "", vote):
-            log.warning("ignored feedback %r for answer %r", vote, answer_id)
-            return
-        from microsoft_agents.activity import Activity
-
-        answered = self.feedback.answer(answer_id) if vote == "not_helpful" else None
-        if answered is not None:
-            sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
-            link = _message_link(context.activity, context.activity.reply_to_id)
-            text = experts.not_helpful(answered["question"], answered["answer"], sources, link)
-            await self._tell_experts((context.identity, context.activity.get_conversation_reference()), text)
-        original, message_id = self.sent.get(answer_id), context.activity.reply_to_id
-        if original is not None and message_id:
-            # Like Slack: the answer stays, its buttons give way to a thank-you.
-            updated = Activity.model_validate({**cards.thanked(original, vote), "id": message_id})
-            try:
-                await context.update_activity(updated)
-                return
-            except Exception as e:  # noqa: BLE001 - a thank-you message does as well
-                log.info("could not update the answer card (%s); thanking in a message", e)
-        await context.send_activity(cards.thanks(vote))
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What answering a message produced: the reply, and a note for the experts' channel (or nothing)."""
-
-    activity: Any
-    forward: str = ""
-
-
-def _message_link(activity: Any, message_id: str | None = None) -> str:
-    """A Teams link to a message in a channel thread; nothing for chats (experts cannot open them)."""
-    conversation = activity.conversation.id or ""
-    if (activity.conversation.conversation_type or "personal") != "channel":
-        return ""
-    thread = conversation.split(";messageid=")[0]
-    message = message_id or activity.id or ""
-    return f"https://teams.microsoft.com/l/message/{quote(thread, safe='')}/{quote(message, safe='')}"
-
-
-def _channel_kind(activity: Any) -> str:
-    """The audit log's channel kind: a 1:1 chat, a reply chain of a channel, or a channel or group chat."""
-    kind = activity.conversation.conversation_type or "personal"
-    if kind == "personal":
-        return "dm"
-    return "thread" if ";messageid=" in (activity.conversation.id or "") else "channel"
-
-
-def _typing() -> Any:
-    from microsoft_agents.activity import Activity
-
-    return Activity(type="typing")
 
 
 def token_problem(authorization: str | None) -> str | None:
@@ -408,12 +157,30 @@ def guard_token_check(checked: Callable[[web.Request], Any], refusals: LogLimite
     return endpoint
 
 
-def build_teams_endpoint(*, settings: Settings, chat: Chat) -> TeamsEndpoint:
-    """The Agents SDK app (CloudAdapter, AgentApplication) with thin handlers, behind a JWT check."""
+def database_storage(chat: Chat) -> Storage:
+    """The Agents SDK Storage in the chat core's database (the data directory's SQLite file, or PostgreSQL)."""
+    from microsoft_agents.hosting.core import MemoryStorage
+
+    from bot.agents_storage import DatabaseStorage
+    from bot.state import DatabaseState
+
+    database = getattr(chat.feedback, "database", None)
+    if database is None:  # the feedback store could not open the data directory, and said so
+        log.warning("Teams conversation state is kept in memory: follow-ups and votes on answers end with a restart.")
+        return MemoryStorage()
+    return DatabaseStorage(DatabaseState(database), prefix="teams/")
+
+
+def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | None = None) -> TeamsEndpoint:
+    """The Agents SDK app (CloudAdapter, AgentApplication) with thin handlers, behind a JWT check.
+
+    `storage` keeps the SDK's turn state and the assistant's conversation state, so follow-ups and votes on
+    earlier answers survive a restart (default: `database_storage(chat)`).
+    """
     from microsoft_agents.activity import Activity
     from microsoft_agents.authentication.msal import MsalConnectionManager
     from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator, start_agent_process
-    from microsoft_agents.hosting.core import AgentApplication, Authorization, MemoryStorage, TurnState
+    from microsoft_agents.hosting.core import AgentApplication, Authorization, TurnState
     from pydantic import ValidationError
 
     config = teams_sdk_config(settings)
@@ -426,26 +193,22 @@ def build_teams_endpoint(*, settings: Settings, chat: Chat) -> TeamsEndpoint:
         log.warning("Replies go only to loopback service URLs%s.", f" and {SERVICE_URLS}" if allowed_prefixes else "")
         log.warning("!" * 72)
     connections = MsalConnectionManager(**config)
-    storage = MemoryStorage()
+    if storage is None:
+        storage = database_storage(chat)
     adapter = CloudAdapter(connection_manager=connections)
     agent = AgentApplication[TurnState](
         storage=storage, adapter=adapter, authorization=Authorization(storage, connections, **config), **config
     )
-    assistant = TeamsAssistant(
-        engine=chat.engine,
-        feedback=chat.feedback,
-        reindexer=chat.reindexer,
-        index_info=chat.index_info,
-        settings=settings,
-        pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="teams-answer"),
-        conversations=Conversations(),
-        adapter=adapter,
-    )
+    assistant = TeamsAssistant(chat=chat, settings=settings, conversations=Conversations(storage), adapter=adapter)
     refusals = LogLimiter(log)
 
     @agent.activity("message")
     async def handle_message(context: Any, _state: Any) -> None:
         await assistant.on_message(context)
+
+    @agent.invoke("message/submitAction")
+    async def handle_submit_action(context: Any, _state: Any) -> None:
+        await assistant.on_submit_action(context)
 
     @agent.error
     async def handle_error(context: Any, error: Exception) -> None:
