@@ -282,4 +282,4 @@ class Runtime:
         """The Teams endpoint over this runtime's chat core."""
         from bot.teams.app import build_teams_endpoint
 
-        return build_teams_endpoint(settings=self.settings, chat=self.chat)
+        return build_teams_endpoint(settings=self.settings, chat=self.chat, storage=self.agents_storage)
