@@ -32,7 +32,7 @@ from ingest.pipeline import IngestSummary, run_ingest
 
 if TYPE_CHECKING:
     from bot.agents_storage import DatabaseStorage
-    from bot.claims import DatabaseClaims
+    from bot.claims import Claims
     from bot.state import DatabaseState
 
 log = logging.getLogger(__name__)
@@ -188,11 +188,18 @@ class Runtime:
         return Database.sqlite(s.feedback_path, upgrade_with=upgrade)
 
     @cached_property
-    def claims(self) -> DatabaseClaims:
-        """De-duplication claims: claim(*keys) is True for exactly one caller, across replicas."""
-        from bot.claims import DatabaseClaims
+    def claims(self) -> Claims:
+        """De-duplication claims: claim(*keys) is True for exactly one caller, across replicas.
 
-        return DatabaseClaims(self.database)
+        In the feedback store's database; in this process when the data directory cannot hold it.
+        """
+        from bot.claims import DatabaseClaims, MemoryClaims
+
+        database = getattr(self.feedback, "database", None)
+        if database is None:  # the feedback store said why, at start-up
+            log.warning("Slack events are de-duplicated in this process only (no shared-state database).")
+            return MemoryClaims()
+        return DatabaseClaims(database)
 
     @cached_property
     def state(self) -> DatabaseState:
@@ -282,4 +289,4 @@ class Runtime:
         """The Teams endpoint over this runtime's chat core."""
         from bot.teams.app import build_teams_endpoint
 
-        return build_teams_endpoint(settings=self.settings, chat=self.chat, storage=self.agents_storage)
+        return build_teams_endpoint(settings=self.settings, chat=self.chat)  # state in the feedback store's database
