@@ -14,108 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import Runtime
-from bot.server import build_web_app
-from bot.settings import Settings
-from tests.fake_slack import (
-    BOT_USER,
-    FakeSlackApi,
-    action_body,
-    command_body,
-    event_body,
-    feedback_value,
-    signed_headers,
-)
+from tests.fake_slack import BOT_USER, action_body, command_body, feedback_value
+from tests.slack_harness import Slack, fresh_ts, settle, slacks
 from tests.stub_engine import PIECES, StubEngine
-from tests.web import BackgroundServer
-
-SECRET = "test-signing-secret"
-_ids = iter(range(1, 1_000_000))
-
-
-class Slack:
-    """A Slack app over a stub engine, served on loopback, talking to a fake Web API."""
-
-    def __init__(self, tmp_path: Path, engine: StubEngine, *, tools: object = None, **settings: object) -> None:
-        self.api = FakeSlackApi()
-        self.engine = engine
-        values: dict = dict(
-            data_dir=tmp_path / "data",
-            knowledge_dir=tmp_path / "knowledge",
-            slack_bot_token="xoxb-test",
-            slack_signing_secret=SECRET,
-            slack_api_base_url=self.api.api_url,
-            workers=2,
-            questions_per_minute=1000,
-        )
-        values.update(settings)
-        self.runtime = Runtime(Settings(**values))
-        self.runtime.__dict__["engine"] = engine
-        if tools is not None:
-            self.runtime.__dict__["tools"] = tools
-        slack_app = self.runtime.slack_app(http=True)
-        self.server = BackgroundServer(
-            build_web_app(index_info=lambda: None, slack=slack_app, metrics=self.runtime.metrics)
-        )
-
-    def post(self, body: str, content_type: str = "application/json") -> int:
-        return self.exchange(body, content_type)[0]
-
-    def exchange(self, body: str, content_type: str = "application/json") -> tuple[int, str]:
-        """POST a signed request; Slack's view of the answer: status and body."""
-        request = urllib.request.Request(
-            self.server.url + "/slack/events",
-            data=body.encode(),
-            headers=signed_headers(SECRET, body, content_type=content_type),
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-
-    def event(self, event: dict) -> None:
-        assert self.post(event_body(event, f"Ev{next(_ids)}")) == 200
-
-    def mention(self, text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None) -> str:
-        ts = ts or f"1700000100.{next(_ids):06d}"
-        event = {"type": "app_mention", "user": "U1", "team": "T1", "text": f"<@{BOT_USER}> {text}", "ts": ts,
-                 "channel": channel, "event_ts": ts}  # fmt: skip
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        self.event(event)
-        return ts
-
-    def dm(self, text: str, *, thread_ts: str | None = None, channel: str = "D1") -> str:
-        ts = f"1700000300.{next(_ids):06d}"
-        event = {"type": "message", "channel_type": "im", "user": "U1", "text": text, "ts": ts, "channel": channel,
-                 "event_ts": ts}  # fmt: skip
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        self.event(event)
-        return ts
-
-    def close(self) -> None:
-        self.server.close()
-        self.api.close()
 
 
 @pytest.fixture
 def slack(tmp_path):
-    made: list[Slack] = []
-
-    def make(engine: StubEngine | None = None, **settings: object) -> Slack:
-        made.append(Slack(tmp_path / str(len(made)), engine or StubEngine(), **settings))
-        return made[-1]
-
-    yield make
-    for s in made:
-        s.close()
-
-
-def settle(s: Slack) -> None:
-    """Wait until the worker pool has finished everything it was given (every worker meets at a barrier)."""
-    workers = s.runtime.settings.workers
-    barrier = threading.Barrier(workers)
-    for future in [s.runtime.chat.pool.submit(barrier.wait, 60) for _ in range(workers)]:
-        future.result(timeout=60)
+    with slacks(tmp_path) as make:
+        yield make
 
 
 # -- streaming ---------------------------------------------------------------------------------------------
@@ -285,7 +192,7 @@ def test_a_mention_only_channel_ignores_unmentioned_thread_replies(slack, tmp_pa
     root = s.mention("What is a GAN?", channel="C0MENT4")
     s.api.wait_for("chat.stopStream")
     s.api.add_message("C0MENT4", root, {"user": "U1", "text": "q", "ts": root})
-    ts = f"1700000500.{next(_ids):06d}"
+    ts = fresh_ts()
     s.event({"type": "message", "channel_type": "channel", "user": "U1", "text": "why does that matter?", "ts": ts,
              "thread_ts": root, "channel": "C0MENT4", "event_ts": ts})  # fmt: skip
     s.mention("and for VAEs?", channel="C0MENT4", thread_ts=root)  # a mention in the thread is still answered

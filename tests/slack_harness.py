@@ -1,0 +1,190 @@
+"""Slack over real HTTP with a scripted engine: signed requests in, the fake Web API's record out.
+
+`Slack` serves a Runtime whose engine is a StubEngine on loopback, talking to a FakeSlackApi;
+`settle` waits until everything Slack was sent has been handled, so a test can assert that
+nothing (more) was posted without sleeping.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.embedding import Embedder
+from bot.reindex import Reindexer
+from bot.runtime import Runtime
+from bot.server import LogLimiter, build_web_app
+from bot.settings import Settings
+from tests.fake_slack import BOT_USER, FakeSlackApi, command_body, event_body, signed_headers
+from tests.stub_engine import StubEngine
+from tests.web import BackgroundServer
+
+SECRET = "test-signing-secret"
+FORM = "application/x-www-form-urlencoded"
+_ids = itertools.count(1)
+
+
+def fresh_ts(seconds: int = 1700000500) -> str:
+    """A message timestamp no other message in the run has."""
+    return f"{seconds}.{next(_ids):06d}"
+
+
+class Slack:
+    """A Slack app over a stub engine, served on loopback, talking to a fake Web API.
+
+    `embedder` and `reindexer` replace the runtime's own (a reindex test indexes a tiny folder);
+    everything else in `settings` goes to Settings.
+    """
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        engine: StubEngine | None = None,
+        *,
+        embedder: Embedder | None = None,
+        reindexer: Reindexer | None = None,
+        refusals: LogLimiter | None = None,
+        **settings: object,
+    ) -> None:
+        self.api = FakeSlackApi()
+        self.engine = engine or StubEngine()
+        values: dict[str, Any] = dict(
+            data_dir=tmp_path / "data",
+            knowledge_dir=tmp_path / "knowledge",
+            slack_bot_token="xoxb-test",
+            slack_signing_secret=SECRET,
+            slack_api_base_url=self.api.api_url,
+            workers=2,
+            questions_per_minute=1000,
+        )
+        values.update(settings)
+        try:
+            self.runtime = Runtime(Settings(**values), embedder=embedder)
+            self.runtime.__dict__["engine"] = self.engine
+            if reindexer is not None:
+                self.runtime.__dict__["reindexer"] = reindexer
+            self.app = self.runtime.slack_app(http=True)
+        except BaseException:
+            self.api.close()
+            raise
+        self.server = BackgroundServer(
+            build_web_app(index_info=self.runtime.index_info, slack=self.app, refusals=refusals)
+        )
+
+    # -- what Slack sends ---------------------------------------------------------------------------
+    def request(
+        self,
+        body: str,
+        content_type: str = "application/json",
+        *,
+        headers: dict[str, str] | None = None,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """POST a body to /slack/events signed with `secret`: the status, headers and body of the answer."""
+        all_headers = signed_headers(secret, body, timestamp=timestamp, content_type=content_type)
+        all_headers.update(headers or {})
+        request = urllib.request.Request(self.server.url + "/slack/events", data=body.encode(), headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def post(self, body: str, content_type: str = "application/json") -> int:
+        return self.request(body, content_type)[0]
+
+    def event(self, event: dict, event_id: str | None = None) -> None:
+        assert self.post(event_body(event, event_id or f"Ev{next(_ids)}")) == 200
+
+    def mention(self, text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None) -> str:
+        ts = ts or fresh_ts(1700000100)
+        event = {"type": "app_mention", "user": "U1", "team": "T1", "text": f"<@{BOT_USER}> {text}", "ts": ts,
+                 "channel": channel, "event_ts": ts}  # fmt: skip
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.event(event)
+        return ts
+
+    def dm(self, text: str, *, thread_ts: str | None = None, channel: str = "D1") -> str:
+        ts = fresh_ts(1700000300)
+        event = {"type": "message", "channel_type": "im", "user": "U1", "text": text, "ts": ts, "channel": channel,
+                 "event_ts": ts}  # fmt: skip
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.event(event)
+        return ts
+
+    def say(
+        self, text: str, *, thread_ts: str | None = None, mention: bool = False, channel: str = "C1", user: str = "U1"
+    ) -> str:
+        """A person's channel message (in a thread, unless it starts one), shown in the thread as Slack would."""
+        ts = fresh_ts(1700000700)
+        event = {"type": "app_mention" if mention else "message", "channel_type": "channel", "user": user,
+                 "text": f"<@{BOT_USER}> {text}" if mention else text, "ts": ts, "channel": channel,
+                 "event_ts": ts}  # fmt: skip
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.api.add_message(channel, thread_ts or ts, {"user": user, "text": event["text"], "ts": ts})
+        self.event(event)
+        return ts
+
+    def command(self, text: str, *, user: str = "U1", response_url: str = "") -> dict[str, Any]:
+        """The slash command's immediate (ephemeral) reply; later ones go to `response_url` on the fake API."""
+        body = command_body(text, user=user, response_url=response_url or self.api.url + "/response/1")
+        status, _, reply = self.request(body, FORM)
+        assert status == 200
+        return json.loads(reply or b"{}")
+
+    # -- what Slack received ------------------------------------------------------------------------
+    def replies(self, channel: str = "C1", thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """Every reply posted or streamed into a channel (or one thread of it), in the order they began."""
+        return [
+            args
+            for method, args in self.api.calls
+            if method in ("chat.postMessage", "chat.startStream")
+            and args.get("channel") == channel
+            and (thread_ts is None or args.get("thread_ts") == thread_ts)
+        ]
+
+    def close(self) -> None:
+        self.server.close()
+        self.api.close()
+
+
+@contextmanager
+def slacks(tmp_path: Path) -> Iterator[Any]:
+    """make(engine=None, **settings) -> a new Slack; all of them closed at the end."""
+    made: list[Slack] = []
+
+    def make(engine: StubEngine | None = None, **settings: Any) -> Slack:
+        made.append(Slack(tmp_path / str(len(made)), engine, **settings))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for s in made:
+            s.close()
+
+
+def settle(s: Slack) -> None:
+    """Wait until everything Slack sent has been handled: bolt's listeners first, then the answers they queued."""
+    drain(s.app.listener_runner.listener_executor)
+    drain(s.runtime.chat.pool)
+
+
+def drain(pool: Executor) -> None:
+    """Return once every task given to the pool before has finished: each of its workers meets at a barrier."""
+    workers = pool._max_workers  # type: ignore[attr-defined] - a ThreadPoolExecutor's size; no public accessor
+    barrier = threading.Barrier(workers)
+    for future in [pool.submit(barrier.wait, 60) for _ in range(workers)]:
+        future.result(timeout=60)
