@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.answerers import Answerer
 from bot.embedding import Embedder
 from bot.reindex import Reindexer
 from bot.runtime import Runtime
 from bot.server import LogLimiter, build_web_app
 from bot.settings import Settings
+from bot.store import KnowledgeStore
 from tests.fake_slack import BOT_USER, FakeSlackApi, command_body, event_body, signed_headers
 from tests.stub_engine import StubEngine
 from tests.web import BackgroundServer
@@ -40,22 +42,23 @@ def fresh_ts(seconds: int = 1700000500) -> str:
 class Slack:
     """A Slack app over a stub engine, served on loopback, talking to a fake Web API.
 
-    `embedder` and `reindexer` replace the runtime's own (a reindex test indexes a tiny folder);
-    everything else in `settings` goes to Settings.
+    `engine` None is the runtime's real engine (the one smoke test); `embedder`, `store`, `answerers`
+    and `reindexer` replace the runtime's own; everything else in `settings` goes to Settings.
     """
 
     def __init__(
         self,
         tmp_path: Path,
-        engine: StubEngine | None = None,
+        engine: StubEngine | None,
         *,
         embedder: Embedder | None = None,
+        store: KnowledgeStore | None = None,
+        answerers: dict[str, Answerer] | None = None,
         reindexer: Reindexer | None = None,
         refusals: LogLimiter | None = None,
         **settings: object,
     ) -> None:
         self.api = FakeSlackApi()
-        self.engine = engine or StubEngine()
         values: dict[str, Any] = dict(
             data_dir=tmp_path / "data",
             knowledge_dir=tmp_path / "knowledge",
@@ -67,8 +70,10 @@ class Slack:
         )
         values.update(settings)
         try:
-            self.runtime = Runtime(Settings(**values), embedder=embedder)
-            self.runtime.__dict__["engine"] = self.engine
+            self.runtime = Runtime(Settings(**values), embedder=embedder, store=store, answerers=answerers)
+            if engine is not None:
+                self.runtime.__dict__["engine"] = engine
+            self.engine: Any = self.runtime.engine
             if reindexer is not None:
                 self.runtime.__dict__["reindexer"] = reindexer
             self.app = self.runtime.slack_app(http=True)
@@ -166,14 +171,17 @@ def slacks(tmp_path: Path) -> Iterator[Any]:
     made: list[Slack] = []
 
     def make(engine: StubEngine | None = None, **settings: Any) -> Slack:
-        made.append(Slack(tmp_path / str(len(made)), engine, **settings))
+        made.append(Slack(tmp_path / str(len(made)), engine or StubEngine(), **settings))
         return made[-1]
 
     try:
         yield make
     finally:
         for s in made:
-            s.close()
+            try:
+                settle(s)  # nothing still talking to the fake API as it closes
+            finally:
+                s.close()
 
 
 def settle(s: Slack) -> None:
