@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import urllib.request
-
 import pytest
 
 from bot import experts
-from bot.runtime import Runtime
-from bot.server import build_web_app
 from tests.fake_connector import feedback_invoke
-from tests.fake_slack import FakeSlackApi, action_body, event_body, feedback_value, signed_headers
-from tests.test_slack import SECRET, mention, post, slack_runtime  # noqa: F401 - fixture
+from tests.fake_slack import BOT_USER, action_body, feedback_value
+from tests.slack_harness import FORM, Slack, settle, slacks
+from tests.stub_engine import PIECES, StubEngine
 from tests.test_teams import make_bot, replies  # noqa: F401 - fixture
-from tests.web import BackgroundServer
 
 EXPERTS = "C0EXPERTS"
 TEAMS_EXPERTS = "19:experts@thread.tacv2"
@@ -29,57 +24,71 @@ def test_the_forwarded_text_quotes_redacted_and_says_where_to_answer():
 
 
 @pytest.fixture
-def slack_with_experts(slack_runtime):  # noqa: F811
-    api = FakeSlackApi()
-    settings = dataclasses.replace(
-        slack_runtime.settings, slack_api_base_url=api.api_url, slack_experts_channel=EXPERTS
-    )
-    runtime = Runtime(
-        settings, embedder=slack_runtime.embedder, store=slack_runtime.store, answerers=slack_runtime.answerers
-    )
-    server = BackgroundServer(build_web_app(index_info=runtime.index_info, slack=runtime.slack_app(http=True)))
-    yield api, server
-    server.close()
-    api.close()
+def slack_with_experts(tmp_path):
+    with slacks(tmp_path) as make:
+        yield make(StubEngine(streams=False), slack_experts_channel=EXPERTS)
 
 
-def to_experts(api: FakeSlackApi, count: int = 1) -> list[dict]:
-    posts = api.wait_for("chat.postMessage", count + 1)  # the reply in the thread comes first
-    return [p for p in posts if p["channel"] == EXPERTS]
+def to_experts(s: Slack) -> list[dict]:
+    """What the experts' channel was told, once everything Slack sent has been handled."""
+    settle(s)
+    return [p for p in s.api.called("chat.postMessage") if p["channel"] == EXPERTS]
 
 
 def test_a_declined_question_is_forwarded_to_the_experts_with_a_link(slack_with_experts):
-    api, server = slack_with_experts
-    post(server, event_body(mention("How do I book a meeting room?", ts="1700000201.000100"), "EvX1"))
-    [forward] = to_experts(api)
-    assert "could not answer" in forward["text"] and "How do I book a meeting room?" in forward["text"]
-    assert "https://example.slack.com/archives/C1/p1700000201000100" in forward["text"]
+    s = slack_with_experts
+    ts = s.mention("Is booking an uncovered meeting room in the guidance?")
+    reply, forward = s.api.wait_for("chat.postMessage", 2)  # the asker hears first
+    assert (reply["channel"], reply["thread_ts"]) == ("C1", ts)
+    assert to_experts(s) == [forward]
+    assert "could not answer" in forward["text"]
+    assert f"> <@{BOT_USER}> Is booking an uncovered meeting room in the guidance?" in forward["text"]
+    assert "Nearest topics it covers: Stub guidance." in forward["text"]
+    assert f"https://example.slack.com/archives/C1/p{ts.replace('.', '')}" in forward["text"]
+
+
+def test_a_question_declined_in_a_direct_message_is_forwarded_without_a_link(slack_with_experts):
+    s = slack_with_experts
+    s.dm("Is the uncovered topic in the guidance?")
+    [forward] = to_experts(s)
+    assert "> Is the uncovered topic in the guidance?" in forward["text"]
+    assert "a direct message (no link can be shared)" in forward["text"] and "https://" not in forward["text"]
+    assert s.api.called("chat.getPermalink") == []  # an expert could not open someone else's DM
 
 
 def test_an_answered_question_is_not_forwarded(slack_with_experts):
-    api, server = slack_with_experts
-    post(server, event_body(mention("What is a GAN?", ts="1700000202.000100"), "EvX2"))
-    [reply] = api.wait_for("chat.postMessage")
-    assert reply["channel"] == "C1" and api.called("chat.getPermalink") == []
+    s = slack_with_experts
+    s.mention("What is a GAN?")
+    [reply] = s.api.wait_for("chat.postMessage")
+    assert reply["channel"] == "C1" and to_experts(s) == [] and s.api.called("chat.getPermalink") == []
 
 
 def test_a_not_helpful_vote_is_forwarded_with_the_question_the_answer_and_a_link(slack_with_experts):
-    api, server = slack_with_experts
-    post(server, event_body(mention("What is a hallucination?", ts="1700000203.000100"), "EvX3"))
-    [reply] = api.wait_for("chat.postMessage")
+    s = slack_with_experts
+    s.mention("What is a hallucination?")
+    [reply] = s.api.wait_for("chat.postMessage")
     message = {"ts": "1700000203.000200", "text": reply["text"], "blocks": reply["blocks"]}
     body = action_body(
         action_id="feedback", value=feedback_value(reply, "not_helpful"), user="U9", message=message,
-        response_url=api.url + "/r/1", kind="feedback_buttons",
+        response_url=s.api.url + "/r/1", kind="feedback_buttons",
     )  # fmt: skip
-    headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
-    request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
-    [forward] = to_experts(api)
-    assert "not helpful" in forward["text"] and "> What is a hallucination?" in forward["text"]
-    assert "Output quality and hallucinations" in forward["text"]
+    assert s.post(body, FORM) == 200
+    [forward] = to_experts(s)
+    assert "not helpful" in forward["text"] and f"> <@{BOT_USER}> What is a hallucination?" in forward["text"]
+    assert f"> {PIECES[0].strip()}" in forward["text"] and "Sources: Stub guidance - Stub section." in forward["text"]
     assert "https://example.slack.com/archives/C1/p1700000203000200" in forward["text"]
+
+
+def test_a_helpful_vote_is_not_forwarded(slack_with_experts):
+    s = slack_with_experts
+    s.mention("What is a hallucination?")
+    [reply] = s.api.wait_for("chat.postMessage")
+    message = {"ts": "1700000204.000200", "text": reply["text"], "blocks": reply["blocks"]}
+    body = action_body(action_id="feedback", value=feedback_value(reply, "helpful"), user="U9", message=message,
+                       response_url=s.api.url + "/r/1", kind="feedback_buttons")  # fmt: skip
+    assert s.post(body, FORM) == 200
+    s.api.wait_for("r/1")
+    assert to_experts(s) == []
 
 
 @pytest.fixture
