@@ -26,7 +26,9 @@ from bot.runtime import Runtime
 from bot.server import LogLimiter, build_web_app
 from bot.settings import TEAMS_CLIENT_ID
 from tests.fake_connector import FakeConnector, RefusingProxy, teams_activity
-from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers
+from tests.fake_slack import BOT_USER, FakeSlackApi, event_body
+from tests.slack_harness import Slack, settle
+from tests.stub_engine import StubEngine
 from tests.web import BackgroundServer
 
 SECRET = "hardening-signing-secret"
@@ -79,24 +81,17 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def slack(starter_runtime, tmp_path_factory):
-    api = FakeSlackApi()
-    runtime = runtime_with(
-        starter_runtime,
-        tmp_path_factory,
-        slack_bot_token="xoxb-test",
+def slack(tmp_path_factory):
+    """Slack over a scripted engine: what matters here is whether a request is answered at all."""
+    s = Slack(
+        tmp_path_factory.mktemp("hardening-slack"),
+        StubEngine(streams=False),
         slack_signing_secret=SECRET,
-        slack_api_base_url=api.api_url,
-    )
-    app = build_web_app(
-        index_info=runtime.index_info,
-        slack=runtime.slack_app(http=True),
         refusals=LogLimiter(logging.getLogger("bot.server"), per_minute=1_000_000),  # every refusal, for counting
     )
-    server = BackgroundServer(app)
-    yield api, server
-    server.close()
-    api.close()
+    yield s
+    settle(s)
+    s.close()
 
 
 def post_slack(server, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -114,17 +109,17 @@ def mention(text: str, ts: str) -> dict:
     return {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C1"}
 
 
-DRAINS = itertools.count(1)
+ASKED = itertools.count(1)
 
 
-def drain(api: FakeSlackApi, server) -> None:
-    """A signed question answered: anything queued before it has been handled too."""
-    ts = f"1700000200.{next(DRAINS):06d}"
-    before = len(api.called("chat.postMessage"))
-    body = event_body(mention("What is a GAN?", ts), f"Ev-drain-{ts}")
-    assert post_slack(server, body.encode(), signed_headers(SECRET, body, content_type="application/json"))[0] == 200
-    replies = api.wait_for("chat.postMessage", before + 1)
-    assert replies[-1]["thread_ts"] == ts
+def ask(s: Slack, body: bytes | None = None, ts: str = "") -> None:
+    """A signed question (by default a new one) is answered in its thread: the server is answering."""
+    if body is None:
+        ts = f"1700000200.{next(ASKED):06d}"
+        body = event_body(mention("What is a GAN?", ts), f"Ev-asked-{ts}").encode()
+    assert post_slack(s.server, body, sign(body))[0] == 200
+    settle(s)
+    assert len(s.replies("C1", ts)) == 1
 
 
 JUNK = [
@@ -138,9 +133,8 @@ JUNK_IDS = ["json-list", "cut-json", "garbage-bytes", "form-payload-not-json"]
 
 @pytest.mark.parametrize(("body", "content_type"), JUNK, ids=JUNK_IDS)
 def test_unsigned_junk_gets_401_and_one_short_log_line(slack, caplog, body, content_type):
-    _, server = slack
     caplog.clear()
-    status, reply = post_slack(server, body, {"Content-Type": content_type})
+    status, reply = post_slack(slack.server, body, {"Content-Type": content_type})
     assert status == 401
     assert "not signed by Slack" in json.loads(reply)["error"]
     [line] = refusals_in(caplog, "bot.server")
@@ -150,9 +144,8 @@ def test_unsigned_junk_gets_401_and_one_short_log_line(slack, caplog, body, cont
 
 @pytest.mark.parametrize(("body", "content_type"), JUNK[:2] + JUNK[3:], ids=JUNK_IDS[:2] + JUNK_IDS[3:])
 def test_signed_but_malformed_bodies_get_400_and_one_short_log_line(slack, caplog, body, content_type):
-    _, server = slack
     caplog.clear()
-    status, reply = post_slack(server, body, sign(body, content_type=content_type))
+    status, reply = post_slack(slack.server, body, sign(body, content_type=content_type))
     assert status == 400
     assert "not a Slack payload" in json.loads(reply)["error"]
     [line] = refusals_in(caplog, "bot.server")
@@ -177,10 +170,9 @@ def test_signed_but_malformed_bodies_get_400_and_one_short_log_line(slack, caplo
 )  # fmt: skip
 def test_signed_payloads_of_the_wrong_shape_get_400_not_a_crash(slack, caplog, payload):
     # Each of these made bolt raise (500 with a traceback) before its shape was checked.
-    _, server = slack
     caplog.clear()
     body = json.dumps(payload).encode()
-    assert post_slack(server, body, sign(body))[0] == 400
+    assert post_slack(slack.server, body, sign(body))[0] == 400
     assert_no_tracebacks(caplog)
 
 
@@ -189,66 +181,54 @@ def test_signed_payloads_of_the_wrong_shape_get_400_not_a_crash(slack, caplog, p
     ["notanumber", "", "1e9", " 1700000000", "١٧٠٠٠٠٠٠٠٠", "-5", "99999999999999999999", "stale", "future"],
 )
 def test_a_timestamp_that_is_not_a_recent_unix_time_gets_401_and_no_answer(slack, caplog, timestamp):
-    api, server = slack
     caplog.clear()
+    settle(slack)
+    asked = len(slack.engine.questions)
     ts = {"stale": str(int(time.time()) - 600), "future": str(int(time.time()) + 600)}.get(timestamp, timestamp)
     body = event_body(mention("What is a GAN?", "1700000100.000100"), f"Ev-ts-{timestamp}").encode()
     headers = sign(body, timestamp=ts)
     headers["X-Slack-Request-Timestamp"] = ts.encode("utf-8").decode("latin-1")  # http.client sends latin-1
-    status, reply = post_slack(server, body, headers)
+    status, reply = post_slack(slack.server, body, headers)
     assert status == 401 and "Timestamp" in json.loads(reply)["error"]
     assert_no_tracebacks(caplog)
-    drain(api, server)
-    assert all(r["thread_ts"] != "1700000100.000100" for r in api.called("chat.postMessage"))
+    settle(slack)
+    assert len(slack.engine.questions) == asked and slack.replies("C1", "1700000100.000100") == []
 
 
 def test_a_signed_body_over_2_mb_gets_413_and_an_unsigned_one_401_unread(slack):
-    _, server = slack
     body = b'{"type": "event_callback", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-    assert post_slack(server, body, sign(body))[0] == 413
-    assert post_slack(server, body, {"Content-Type": "application/json"})[0] == 401
+    assert post_slack(slack.server, body, sign(body))[0] == 413
+    assert post_slack(slack.server, body, {"Content-Type": "application/json"})[0] == 401
 
 
 def test_a_body_claiming_a_content_encoding_it_lacks_is_refused_without_a_traceback(slack, caplog):
-    _, server = slack
     caplog.clear()
     body = b"\x00\x00 not gzip"
-    assert post_slack(server, body, {**sign(body), "Content-Encoding": "gzip"})[0] == 400
-    assert post_slack(server, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"})[0] == 401
+    assert post_slack(slack.server, body, {**sign(body), "Content-Encoding": "gzip"})[0] == 400
+    assert post_slack(slack.server, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"})[0] == 401
     assert_no_tracebacks(caplog)
 
 
 def test_a_signed_question_is_still_answered(slack):
-    api, server = slack
-    drain(api, server)
+    ask(slack)
 
 
-def test_a_flood_of_refused_requests_logs_a_few_lines_then_a_count(starter_runtime, tmp_path_factory, caplog):
-    api, clock = FakeSlackApi(), Clock()
-    runtime = runtime_with(
-        starter_runtime,
-        tmp_path_factory,
-        slack_bot_token="xoxb-test",
-        slack_signing_secret=SECRET,
-        slack_api_base_url=api.api_url,
-    )
+def test_a_flood_of_refused_requests_logs_a_few_lines_then_a_count(tmp_path, caplog):
+    clock = Clock()
     limiter = LogLimiter(logging.getLogger("bot.server"), per_minute=5, clock=clock)
-    server = BackgroundServer(
-        build_web_app(index_info=runtime.index_info, slack=runtime.slack_app(http=True), refusals=limiter)
-    )
+    s = Slack(tmp_path, StubEngine(), slack_signing_secret=SECRET, refusals=limiter)
     try:
         caplog.clear()
         for _ in range(40):
-            assert post_slack(server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
+            assert post_slack(s.server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
         assert len(refusals_in(caplog, "bot.server")) == 5
         clock.now += 61
-        assert post_slack(server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
+        assert post_slack(s.server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
         lines = [r.getMessage() for r in refusals_in(caplog, "bot.server")]
         assert len(lines) == 7 and "suppressed 35" in lines[5]
         assert_no_tracebacks(caplog)
     finally:
-        server.close()
-        api.close()
+        s.close()
 
 
 SLACK_HEADERS = st.dictionaries(
@@ -282,8 +262,8 @@ A_QUESTION = event_body(mention("What is a GAN?", "1700000300.000100"), "Ev-unsi
 
 
 def test_property_unsigned_requests_never_crash_and_are_never_answered(slack):
-    api, server = slack
-    before = len(api.called("chat.postMessage"))
+    settle(slack)
+    asked, calls = len(slack.engine.questions), len(slack.api.calls)
 
     @PROPERTY
     @given(
@@ -291,24 +271,24 @@ def test_property_unsigned_requests_never_crash_and_are_never_answered(slack):
         headers=SLACK_HEADERS,
     )
     def unsigned(body, headers):
-        assert post_slack(server, body, headers)[0] in (400, 401, 413, 415)
+        assert post_slack(slack.server, body, headers)[0] in (400, 401, 413, 415)
 
     unsigned()
-    drain(api, server)  # anything an unsigned request had queued would have been answered by now
-    assert len(api.called("chat.postMessage")) == before + 1
+    settle(slack)  # anything an unsigned request had queued has been handled by now
+    assert len(slack.engine.questions) == asked and len(slack.api.calls) == calls  # not even a reaction
+    ask(slack, A_QUESTION, "1700000300.000100")  # the same question, signed, is answered (and was never seen)
 
 
 @PROPERTY
 @given(payload=SLACK_LIKE, form=st.booleans())
 def test_property_signed_payloads_of_any_shape_never_get_a_500(slack, payload, form):
-    _, server = slack
     if form:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         headers = sign(body, content_type="application/x-www-form-urlencoded")
     else:
         body = json.dumps(payload).encode()
         headers = sign(body)
-    status, _ = post_slack(server, body, headers)
+    status, _ = post_slack(slack.server, body, headers)
     assert status < 500
 
 
