@@ -39,6 +39,35 @@ def fresh_ts(seconds: int = 1700000500) -> str:
     return f"{seconds}.{next(_ids):06d}"
 
 
+def mention(text: str, *, ts: str, channel: str = "C1", thread_ts: str | None = None) -> dict[str, Any]:
+    """An app_mention event from U1, as Slack sends it."""
+    event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": channel,
+             "event_ts": ts}  # fmt: skip
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def post(
+    server: BackgroundServer,
+    body: str,
+    *,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """POST a body to a server's /slack/events signed with `secret`: the status, headers and body of the answer."""
+    all_headers = signed_headers(secret, body, timestamp=timestamp, content_type=content_type)
+    all_headers.update(headers or {})
+    request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=all_headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
 class Slack:
     """A Slack app over a stub engine, served on loopback, talking to a fake Web API.
 
@@ -95,14 +124,7 @@ class Slack:
         timestamp: int | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """POST a body to /slack/events signed with `secret`: the status, headers and body of the answer."""
-        all_headers = signed_headers(secret, body, timestamp=timestamp, content_type=content_type)
-        all_headers.update(headers or {})
-        request = urllib.request.Request(self.server.url + "/slack/events", data=body.encode(), headers=all_headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
+        return post(self.server, body, content_type=content_type, headers=headers, secret=secret, timestamp=timestamp)
 
     def post(self, body: str, content_type: str = "application/json") -> int:
         return self.request(body, content_type)[0]
@@ -112,11 +134,7 @@ class Slack:
 
     def mention(self, text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None) -> str:
         ts = ts or fresh_ts(1700000100)
-        event = {"type": "app_mention", "user": "U1", "team": "T1", "text": f"<@{BOT_USER}> {text}", "ts": ts,
-                 "channel": channel, "event_ts": ts}  # fmt: skip
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        self.event(event)
+        self.event({**mention(text, ts=ts, channel=channel, thread_ts=thread_ts), "team": "T1"})
         return ts
 
     def dm(self, text: str, *, thread_ts: str | None = None, channel: str = "D1") -> str:

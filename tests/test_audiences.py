@@ -20,7 +20,7 @@ from bot.types import Answer, Question
 from tests.conftest import REPO, write_kb
 from tests.fake_connector import FakeConnector, teams_activity
 from tests.fake_slack import FakeSlackApi, event_body
-from tests.test_slack import SECRET, mention, post
+from tests.slack_harness import SECRET, mention, post
 from tests.web import BackgroundServer
 
 HR_TITLE = "Salary bands for AI roles"

@@ -27,7 +27,7 @@ from bot.types import Answer, Question
 from ingest.pipeline import IngestSummary
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.fake_slack import BOT_ID, BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
-from tests.slack_harness import FORM, Slack, drain, fresh_ts, settle, slacks
+from tests.slack_harness import FORM, Slack, drain, fresh_ts, mention, settle, slacks
 from tests.stub_engine import PIECES, StubEngine
 from tests.web import BackgroundServer
 
@@ -104,8 +104,9 @@ def test_a_follow_up_is_asked_with_the_thread_as_history_and_answered_once_in_th
 def test_thread_chatter_where_the_assistant_never_answered_is_ignored(s):
     root = s.say("Lunch plans for Friday", user="U2")
     s.say("lunch?", thread_ts=root)  # a question, but in a thread the assistant is not part of
+    # Top level and un-mentioned: for the channel, not the assistant.
     s.event({"type": "message", "channel_type": "channel", "user": "U1", "text": "What is a GAN?", "ts": fresh_ts(),
-             "channel": "C1"})  # fmt: skip  # un-mentioned, top level: for the channel, not the assistant
+             "channel": "C1"})  # fmt: skip
     settle(s)
     assert s.api.called("conversations.replies")  # the thread was read to see who is in it
     assert s.engine.questions == [] and s.replies("C1") == [] and s.api.called("reactions.add") == []
@@ -113,11 +114,11 @@ def test_thread_chatter_where_the_assistant_never_answered_is_ignored(s):
 
 def test_one_reply_per_message_despite_duplicates_and_retries(s):
     ts = fresh_ts()
-    mention = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> What is RLHF?", "ts": ts, "channel": "C1"}
-    s.event(mention, "Ev5")
-    s.event({**mention, "type": "message", "channel_type": "channel"}, "Ev5m")  # the same message as a message event
+    event = mention("What is RLHF?", ts=ts)
+    s.event(event, "Ev5")
+    s.event({**event, "type": "message", "channel_type": "channel"}, "Ev5m")  # the same message as a message event
     status, headers, _ = s.request(
-        event_body(mention, "Ev5"), headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        event_body(event, "Ev5"), headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     )
     assert status == 200 and headers.get("X-Slack-No-Retry") == "1"
     settle(s)
@@ -126,8 +127,7 @@ def test_one_reply_per_message_despite_duplicates_and_retries(s):
 
 @pytest.mark.parametrize("how", ["bad-signature", "stale-timestamp", "unsigned"])
 def test_bad_or_stale_signatures_get_401_and_no_reply(s, how):
-    body = event_body({"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> What is a GAN?", "ts": fresh_ts(),
-                       "channel": "C1"}, "Ev6")  # fmt: skip
+    body = event_body(mention("What is a GAN?", ts=fresh_ts()), "Ev6")
     if how == "bad-signature":
         status = s.request(body, secret="wrong-secret")[0]
     elif how == "stale-timestamp":
@@ -406,15 +406,8 @@ def test_socket_mode_receives_events_acknowledges_them_and_answers_a_redelivery_
     try:
         assert socket.connected.wait(30)
         ts = fresh_ts()
-        event = {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> What is a VAE?",
-            "ts": ts,
-            "channel": "C1",
-        }
         envelope = {"accepts_response_payload": False, "type": "events_api",
-                    "payload": json.loads(event_body(event, "Ev14"))}  # fmt: skip
+                    "payload": json.loads(event_body(mention("What is a VAE?", ts=ts), "Ev14"))}  # fmt: skip
         socket.outbox.append({**envelope, "envelope_id": "env-1", "retry_attempt": 0, "retry_reason": ""})
         socket.outbox.append({**envelope, "envelope_id": "env-2", "retry_attempt": 1, "retry_reason": "timeout"})
         socket.wait_for_acks("env-1", "env-2")  # each handed to bolt, which queues its listener before the ack
