@@ -109,7 +109,7 @@ def test_small_talk_gets_a_short_reply_without_sources_or_buttons(s):
     assert [b["type"] for b in reply["blocks"]] == ["section"]
 
 
-def test_every_reply_is_audited_with_its_kind_of_place_and_a_hashed_asker(s):
+def test_every_reply_in_a_thread_is_audited_with_its_channel_kind_and_a_hashed_asker(s):
     root = asked(s, "What is a GAN? mail me at dana@example.com")
     s.say("thanks!", thread_ts=root)  # a nod, no reply: nothing to audit
     s.say("Is the uncovered part in the guidance?", thread_ts=root, mention=True)
