@@ -25,6 +25,7 @@ from bot.runtime import Runtime
 from bot.server import LogLimiter, build_web_app
 from bot.settings import Settings
 from bot.store import KnowledgeStore
+from bot.tools import Tools
 from tests.fake_slack import BOT_USER, FakeSlackApi, command_body, event_body, signed_headers
 from tests.stub_engine import StubEngine
 from tests.web import BackgroundServer
@@ -71,8 +72,8 @@ def post(
 class Slack:
     """A Slack app over a stub engine, served on loopback, talking to a fake Web API.
 
-    `engine` None is the runtime's real engine (the one smoke test); `embedder`, `store`, `answerers`
-    and `reindexer` replace the runtime's own; everything else in `settings` goes to Settings.
+    `engine` None is the runtime's real engine (the one smoke test); `embedder`, `store`, `answerers`,
+    `reindexer` and `tools` replace the runtime's own; everything else in `settings` goes to Settings.
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class Slack:
         store: KnowledgeStore | None = None,
         answerers: dict[str, Answerer] | None = None,
         reindexer: Reindexer | None = None,
+        tools: Tools | None = None,
         refusals: LogLimiter | None = None,
         **settings: object,
     ) -> None:
@@ -103,31 +105,27 @@ class Slack:
             if engine is not None:
                 self.runtime.__dict__["engine"] = engine
             self.engine: Any = self.runtime.engine
-            if reindexer is not None:
-                self.runtime.__dict__["reindexer"] = reindexer
+            for name, part in (("reindexer", reindexer), ("tools", tools)):
+                if part is not None:
+                    self.runtime.__dict__[name] = part
             self.app = self.runtime.slack_app(http=True)
         except BaseException:
             self.api.close()
             raise
         self.server = BackgroundServer(
-            build_web_app(index_info=self.runtime.index_info, slack=self.app, refusals=refusals)
+            build_web_app(
+                index_info=self.runtime.index_info, slack=self.app, refusals=refusals, metrics=self.runtime.metrics
+            )
         )
 
     # -- what Slack sends ---------------------------------------------------------------------------
-    def request(
-        self,
-        body: str,
-        content_type: str = "application/json",
-        *,
-        headers: dict[str, str] | None = None,
-        secret: str = SECRET,
-        timestamp: int | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """POST a body to /slack/events signed with `secret`: the status, headers and body of the answer."""
-        return post(self.server, body, content_type=content_type, headers=headers, secret=secret, timestamp=timestamp)
-
     def post(self, body: str, content_type: str = "application/json") -> int:
-        return self.request(body, content_type)[0]
+        return self.exchange(body, content_type)[0]
+
+    def exchange(self, body: str, content_type: str = "application/json") -> tuple[int, str]:
+        """POST a signed request; Slack's view of the answer: status and body."""
+        status, _, reply = post(self.server, body, content_type=content_type)
+        return status, reply.decode()
 
     def event(self, event: dict, event_id: str | None = None) -> None:
         assert self.post(event_body(event, event_id or f"Ev{next(_ids)}")) == 200
@@ -163,9 +161,9 @@ class Slack:
     def command(self, text: str, *, user: str = "U1", response_url: str = "") -> dict[str, Any]:
         """The slash command's immediate (ephemeral) reply; later ones go to `response_url` on the fake API."""
         body = command_body(text, user=user, response_url=response_url or self.api.url + "/response/1")
-        status, _, reply = self.request(body, FORM)
+        status, reply = self.exchange(body, FORM)
         assert status == 200
-        return json.loads(reply or b"{}")
+        return json.loads(reply or "{}")
 
     # -- what Slack received ------------------------------------------------------------------------
     def replies(self, channel: str = "C1", thread_ts: str | None = None) -> list[dict[str, Any]]:

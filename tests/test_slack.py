@@ -27,7 +27,7 @@ from bot.types import Answer, Question
 from ingest.pipeline import IngestSummary
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.fake_slack import BOT_ID, BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
-from tests.slack_harness import FORM, Slack, drain, fresh_ts, mention, settle, slacks
+from tests.slack_harness import FORM, Slack, drain, fresh_ts, mention, post, settle, slacks
 from tests.stub_engine import PIECES, StubEngine
 from tests.web import BackgroundServer
 
@@ -117,9 +117,8 @@ def test_one_reply_per_message_despite_duplicates_and_retries(s):
     event = mention("What is RLHF?", ts=ts)
     s.event(event, "Ev5")
     s.event({**event, "type": "message", "channel_type": "channel"}, "Ev5m")  # the same message as a message event
-    status, headers, _ = s.request(
-        event_body(event, "Ev5"), headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
-    )
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    status, headers, _ = post(s.server, event_body(event, "Ev5"), headers=retry)
     assert status == 200 and headers.get("X-Slack-No-Retry") == "1"
     settle(s)
     assert len(s.engine.questions) == 1 and len(s.replies("C1", ts)) == 1
@@ -129,9 +128,9 @@ def test_one_reply_per_message_despite_duplicates_and_retries(s):
 def test_bad_or_stale_signatures_get_401_and_no_reply(s, how):
     body = event_body(mention("What is a GAN?", ts=fresh_ts()), "Ev6")
     if how == "bad-signature":
-        status = s.request(body, secret="wrong-secret")[0]
+        status = post(s.server, body, secret="wrong-secret")[0]
     elif how == "stale-timestamp":
-        status = s.request(body, timestamp=int(time.time()) - 60 * 10)[0]
+        status = post(s.server, body, timestamp=int(time.time()) - 60 * 10)[0]
     else:
         request = urllib.request.Request(
             s.server.url + "/slack/events", data=body.encode(), headers={"Content-Type": "application/json"}

@@ -16,8 +16,8 @@ from bot.checklists import open_board
 from bot.tools import Tools
 from tests.conftest import REPO
 from tests.fake_slack import action_body, command_body
+from tests.slack_harness import Slack
 from tests.stub_engine import StubEngine
-from tests.test_slack_assistant import Slack
 
 FORM = "application/x-www-form-urlencoded"
 
