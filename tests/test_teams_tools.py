@@ -111,12 +111,13 @@ def test_assess_replies_with_a_form_with_what_the_idea_already_answers(bot):
 
 
 def test_submitting_the_form_in_a_channel_replies_with_the_recommendation_and_its_sources(bot):
-    bot.ask("assess", mention=True, **in_channel())
+    bot.ask(f"assess {IDEA}", mention=True, **in_channel())
     [form] = bot.posted()
-    value = {**as_shown(card(form)), "idea": IDEA}
+    value = as_shown(card(form))  # submitted as shown: the idea and what was read from it
     assert bot.submit(value, bot.connector.id_of(form), **in_channel()) in (200, 202)  # no @mention on a submit
     _, result = bot.posted()
     assert result["text"].startswith("**Recommendation: ") and result["textFormat"] == "markdown"
+    assert '(from "' in result["text"]  # answers kept as read from the idea say which words they came from
     [entity] = [e for e in result["entities"] if e.get("@type") == "Message"]
     assert "additionalType" not in entity  # the editors' decision table, not a model, decided it
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", result["text"])}

@@ -255,6 +255,9 @@ class TeamsAssistant:
         def read() -> tuple[Any, list[str]]:
             session = tools.start(idea)
             for question, choice in chosen.items():
+                given = session.answers.get(question)
+                if given is not None and given.choice == choice and not session.suggested(question):
+                    continue  # kept as read from the idea, so the result can say which words it came from
                 try:
                     session.answer(question, choice)
                 except AnswerError:  # a choice the editors have since removed: the question is open again
