@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.answering import APOLOGY
-from bot.assessment import AnswerError
+from bot.assessment import AnswerError, Session
 from bot.audiences import teams_place
 from bot.chat import COMMANDS, Chat, Reply, Voted
 from bot.checklists import ChecklistError
@@ -252,7 +252,7 @@ class TeamsAssistant:
         idea, chosen = cards.form_answers(value)
         loop = asyncio.get_running_loop()
 
-        def read() -> tuple[Any, list[str]]:
+        def read() -> tuple[Session, list[str]]:
             session = tools.start(idea)
             for question, choice in chosen.items():
                 given = session.answers.get(question)
