@@ -23,6 +23,7 @@ class FakeConnector:
         self.ids: list[str] = []  # the id answered for each post, as Teams gives a message its id
         self.refused: list[dict[str, Any]] = []
         self.refuse_streaming: tuple[int, dict[str, Any]] | None = None
+        self.before_update: Callable[[], None] | None = None  # runs before an update is taken (to hold it)
         self._ids = itertools.count(1)
         self._changed = threading.Condition()
         outer = self
@@ -38,13 +39,16 @@ class FakeConnector:
                     reply_json(self, refusal[1], status=refusal[0])
                     return
                 sent_id = f"reply-{next(outer._ids)}"
-                reply_json(self, {"id": sent_id})
+                # Recorded before the answer, so a turn that has ended has every activity it sent recorded.
                 with outer._changed:
                     outer.posts.append((self.path if self.command == "POST" else f"PUT {self.path}", body))
                     outer.ids.append(sent_id)
                     outer._changed.notify_all()
+                reply_json(self, {"id": sent_id})
 
             def do_PUT(self):  # an update of an activity the bot sent earlier
+                if outer.before_update is not None:
+                    outer.before_update()
                 self.do_POST()
 
             def log_message(self, *args):
@@ -112,6 +116,7 @@ def teams_activity(
     expect_replies: bool = False,
     value: dict[str, Any] | None = None,
     aad_object_id: str = "aad-user-1",
+    name: str = "Ada Lovelace",
     activity_id: str = "1700000000001",
 ) -> dict[str, Any]:
     """A message activity shaped as Teams sends it."""
@@ -128,7 +133,7 @@ def teams_activity(
         "localTimestamp": "2026-11-28T17:00:00.000+00:00",
         "serviceUrl": service_url,
         "channelId": "msteams",
-        "from": {"id": "29:1user", "name": "Ada Lovelace", "aadObjectId": aad_object_id},
+        "from": {"id": f"29:{aad_object_id}", "name": name, "aadObjectId": aad_object_id},
         "conversation": {
             "id": conversation_id,
             "conversationType": conversation_type,
@@ -149,6 +154,13 @@ def teams_activity(
     if value is not None:
         activity["value"] = value
         activity.pop("text")
+    return activity
+
+
+def card_submit(value: dict[str, Any], *, reply_to_id: str, service_url: str, **kwargs: Any) -> dict[str, Any]:
+    """What Teams sends when someone presses a card's Action.Submit: a message with the inputs and data as its value."""
+    activity = teams_activity("", service_url=service_url, value=value, **kwargs)
+    activity["replyToId"] = reply_to_id
     return activity
 
 

@@ -17,6 +17,7 @@ from bot.chat import Chat
 from bot.errors import ConfigError
 from bot.server import LogLimiter, refuse
 from bot.settings import TEAMS_CLIENT_ID, Settings
+from bot.teams import cards
 from bot.teams.assistant import TeamsAssistant
 from bot.teams.conversations import Conversations
 
@@ -180,7 +181,7 @@ def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | N
     from microsoft_agents.activity import Activity
     from microsoft_agents.authentication.msal import MsalConnectionManager
     from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator, start_agent_process
-    from microsoft_agents.hosting.core import AgentApplication, Authorization, TurnState
+    from microsoft_agents.hosting.core import AgentApplication, Authorization, RouteRank, TurnState
     from pydantic import ValidationError
 
     config = teams_sdk_config(settings)
@@ -205,6 +206,17 @@ def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | N
     @agent.activity("message")
     async def handle_message(context: Any, _state: Any) -> None:
         await assistant.on_message(context)
+
+    # The adoption tools' cards use Action.Submit: Teams sends it as a message (no text, the inputs in its
+    # value, replyToId naming the card), so the card can be updated in place for everyone. These routes come
+    # before the message route: a submit in a channel carries no @mention.
+    @agent.adaptive_card.action_submit(cards.ASSESS, submit_filter=cards.SUBMIT, rank=RouteRank.FIRST)
+    async def handle_assessment(context: Any, _state: Any, value: Any) -> None:
+        await assistant.assessment_submitted(context, value)
+
+    @agent.adaptive_card.action_submit(cards.CHECKLIST, submit_filter=cards.SUBMIT, rank=RouteRank.FIRST)
+    async def handle_checklist_save(context: Any, _state: Any, value: Any) -> None:
+        await assistant.checklist_saved(context, value)
 
     @agent.invoke("message/submitAction")
     async def handle_submit_action(context: Any, _state: Any) -> None:

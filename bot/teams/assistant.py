@@ -2,32 +2,43 @@
 
 A question in a 1:1 chat is streamed (bot/teams/streaming.py); in channels and group chats the answer
 is one message, sent proactively after a holding reply when it is slow. What each reply says, who may
-reindex and what the experts hear come from the chat core (bot/chat.py).
+reindex and what the experts hear come from the chat core (bot/chat.py); the assessment and the
+checklists (`assess`, `checklist`) from the tools core (bot/tools.py), as Adaptive Cards whose
+Action.Submit comes back as a message with the card's inputs in its value.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from bot.answering import APOLOGY
+from bot.assessment import AnswerError, Session
 from bot.audiences import teams_place
 from bot.chat import COMMANDS, Chat, Reply, Voted
+from bot.checklists import ChecklistError
 from bot.fairuse import Refusal, Ticket, in_line
 from bot.settings import Settings
 from bot.teams import cards
 from bot.teams.conversations import Conversations
 from bot.teams.streaming import StreamedReply, can_stream
+from bot.tools import Tools
 from bot.types import Question
 
 log = logging.getLogger(__name__)
 SEARCHING = "Searching the knowledge base..."
 HOLDING = "Still working on that; the answer will follow shortly."
 REACTIONS = {"like": "helpful", "dislike": "not_helpful"}  # the feedback loop's thumbs, as our votes
+TOOLS = ("assess", "checklist")
+ASSESSING = "Working out the assessment; the result will follow shortly."
+PREPARING = "Preparing the assessment form; it will follow shortly."
 Reference = tuple[Any, Any]  # (claims identity, conversation reference): enough to send outside the turn
 
 
@@ -40,6 +51,10 @@ class TeamsAssistant:
     conversations: Conversations
     adapter: Any = None
     pending: set[asyncio.Task] = field(default_factory=set)
+    # One save of a checklist card at a time (tick, then update), so the last update shows every tick.
+    _saving: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary, init=False
+    )
 
     # -- messages -------------------------------------------------------------------------------
     async def on_message(self, context: Any) -> None:
@@ -53,6 +68,10 @@ class TeamsAssistant:
             return  # in channels and group chats, only messages that @mention the assistant
         text = (activity.remove_recipient_mention() or "").strip()
         verb = text.lower().strip(" .!?")
+        word, _, rest = text.partition(" ")
+        if word.lower() in TOOLS and self.chat.tools is not None:
+            await self._tool(context, word.lower(), rest.strip())
+            return
         if verb in COMMANDS:
             await self._command(context, verb)
             return
@@ -195,14 +214,141 @@ class TeamsAssistant:
         def report(text: str) -> None:  # a reindex's summary, from its thread
             asyncio.run_coroutine_threadsafe(send_report(text), loop)
 
+        extra = TOOLS_HELP if self.chat.tools is not None else ()
         command = partial(
-            self.chat.command, verb, platform="teams", user=_user(context.activity), report=report, how=_how
-        )
+            self.chat.command, verb, platform="teams", user=_user(context.activity), report=report, how=_how,
+            extra=extra,
+        )  # fmt: skip
         try:
             text = await loop.run_in_executor(None, command)  # status reads the index: off the event loop
             await context.send_activity(_message(cards.text_activity(text)))
         finally:
             replied.set()
+
+    # -- adoption tools -------------------------------------------------------------------------
+    async def _tool(self, context: Any, tool: str, rest: str) -> None:
+        """`assess [idea]` replies with the form; `checklist ...` with a checklist card, or Markdown."""
+        tools = self.chat.tools
+        assert tools is not None
+        activity = context.activity
+        if tool == "assess":
+            form = partial(_assess_form, tools, rest)
+            await self._reply_in_time(context, form, "assessment form", pool=self.chat.pool, holding=PREPARING)
+            return
+
+        def checklist() -> dict[str, Any]:
+            reply = tools.checklist(rest.split(), channel=_channel(activity), user=_person(activity), how=_how)
+            if reply.progress is None:
+                return cards.text_activity(reply.text)
+            return cards.checklist_activity(reply.progress)
+
+        await self._reply_in_time(context, checklist, "checklist")  # SQLite: quick, off the answers' pool
+
+    async def assessment_submitted(self, context: Any, value: Mapping[str, Any]) -> None:
+        """The form's Assess: the card marked where the output is still unknown, else the result with sources."""
+        tools = self.chat.tools
+        if tools is None:
+            return
+        idea, chosen = cards.form_answers(value)
+        loop = asyncio.get_running_loop()
+
+        def read() -> tuple[Session, list[str]]:
+            session = tools.start(idea)
+            for question, choice in chosen.items():
+                given = session.answers.get(question)
+                if given is not None and given.choice == choice and not session.suggested(question):
+                    continue  # kept as read from the idea, so the result can say which words it came from
+                try:
+                    session.answer(question, choice)
+                except AnswerError:  # a choice the editors have since removed: the question is open again
+                    log.info("assessment form: %r is no longer a choice of %r", choice, question)
+            return session, tools.missing(session)
+
+        session, missing = await loop.run_in_executor(self.chat.pool, read)
+        if missing:
+            marked = cards.assess_form_activity(session, missing=missing)
+            if not await self._update_card(context, marked):
+                await context.send_activity(_message(marked))
+            return
+        place = teams_place(context.activity.conversation.conversation_type, context.activity.channel_data)
+
+        def assessed() -> dict[str, Any]:
+            result = tools.assess(session, place=place)
+            return cards.text_activity(result) if isinstance(result, str) else cards.assessment_activity(result)
+
+        await self._reply_in_time(context, assessed, "assessment", pool=self.chat.pool, holding=ASSESSING)
+
+    async def checklist_saved(self, context: Any, value: Mapping[str, Any]) -> None:
+        """A checklist card's Save: apply what this copy changed, then show everyone the new state in place."""
+        tools = self.chat.tools
+        if tools is None:
+            return
+        activity = context.activity
+        checklist, project, shown, selected = cards.checklist_changes(value)
+        tick = partial(
+            tools.tick, channel=_channel(activity), project=project, checklist=checklist, shown_done=shown,
+            selected=selected, user=_person(activity),
+        )  # fmt: skip
+        key = f"{_channel(activity)}/{activity.reply_to_id or ''}"
+        lock = self._saving.setdefault(key, asyncio.Lock())
+        async with lock:
+            try:
+                progress = await asyncio.get_running_loop().run_in_executor(None, tick)
+            except ChecklistError as e:  # a checklist or item the editors have since removed
+                await context.send_activity(_message(cards.text_activity(str(e))))
+                return
+            updated = cards.checklist_activity(progress)
+            if not await self._update_card(context, updated):
+                await context.send_activity(_message(updated))
+
+    async def _update_card(self, context: Any, activity: dict[str, Any]) -> bool:
+        """Replace the card a submit came from, for everyone in the conversation; False when it cannot be."""
+        from microsoft_agents.activity import Activity
+
+        card_id = context.activity.reply_to_id
+        if not card_id:
+            return False
+        try:
+            await context.update_activity(Activity.model_validate({**activity, "id": card_id}))
+        except Exception as e:  # noqa: BLE001 - the caller sends the card as a new message instead
+            log.info("could not update the Teams card %s (%s)", card_id, e)
+            return False
+        return True
+
+    async def _reply_in_time(
+        self,
+        context: Any,
+        work: Callable[[], dict[str, Any]],
+        what: str,
+        *,
+        pool: Executor | None = None,
+        holding: str = "",
+    ) -> None:
+        """Run a tool off the event loop and reply in this turn (if Teams would give up first: `holding`, then it)."""
+
+        def guarded() -> dict[str, Any]:
+            try:
+                return work()
+            except Exception:
+                log.exception("the Teams %s failed", what)
+                return cards.text_activity(APOLOGY)
+
+        future = asyncio.get_running_loop().run_in_executor(pool, guarded)
+        try:
+            if context.activity.delivery_mode == "expectReplies" or not holding:
+                reply = await future
+            else:
+                reply = await asyncio.wait_for(asyncio.shield(future), self.settings.teams_inline_s)
+        except TimeoutError:
+            reference = _reference(context)
+
+            async def later() -> None:
+                await self._send_later(reference, _message(await future))
+
+            self._in_background(later())
+            await _say(context, _message(cards.text_activity(holding)))
+            return
+        await context.send_activity(_message(reply))
 
     # -- votes ----------------------------------------------------------------------------------
     async def on_submit_action(self, context: Any) -> None:
@@ -297,6 +443,11 @@ class TeamsAssistant:
         task.add_done_callback(self.pending.discard)
 
 
+def _assess_form(tools: Tools, idea: str) -> dict[str, Any]:
+    """The assessment form with what the idea already answers."""
+    return cards.assess_form_activity(tools.start(idea))
+
+
 def _rendered(reply: Reply) -> dict[str, Any]:
     """An answer with its citations, card and thumbs; small talk, help and apologies as text."""
     if reply.kind == "answer" and reply.answer is not None:
@@ -327,9 +478,27 @@ def _user(activity: Any) -> str:
     return (sender.aad_object_id or sender.id or "") if sender else ""
 
 
+def _person(activity: Any) -> str:
+    """Who a checklist shows as having ticked: the person's name in Teams, else their id."""
+    sender = activity.from_property
+    return (sender.name if sender else "") or _user(activity)
+
+
+def _channel(activity: Any) -> str:
+    """Where a project's checklists belong: the chat, or the channel (all its reply chains)."""
+    return (activity.conversation.id or "").split(";messageid=")[0]
+
+
 def _how(verb: str) -> str:
     """How a command is typed in Teams: the word itself (after an @mention in channels)."""
     return f"**{verb}**"
+
+
+TOOLS_HELP = (
+    f"{_how('assess [your idea]')}: LLM, image model or both? A short form, then the recommendation with reasons",
+    f"{_how('checklist [name] [project]')}: work through a checklist as a team "
+    f"({_how('checklist status')}, {_how('checklist export PROJECT')})",
+)
 
 
 def _message_link(activity: Any, message_id: str | None = None) -> str:

@@ -1,13 +1,19 @@
 """Teams replies, built by pure functions: citation entities and Adaptive Cards as plain dicts.
 
-Wording comes from the chat core (bot/chat.py) as Markdown, which Teams renders in message text.
+Wording comes from the chat core (bot/chat.py) and the tools core (bot/tools.py) as Markdown, which
+Teams renders in message text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.assessment import Assessment, Session
 from bot.chat import related_label
+from bot.checklists import Progress
+from bot.tools import assessment_markdown
 from bot.types import Answer, Citation
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -23,15 +29,20 @@ def text_activity(text: str) -> dict[str, Any]:
 
 def citation_entity(answer: Answer) -> dict[str, Any]:
     """The message entity that makes Teams show citation pills and the AI-generated label."""
+    return _message_entity(answer.sources, generated=True)
+
+
+def _message_entity(sources: Sequence[Citation], *, generated: bool) -> dict[str, Any]:
     entity: dict[str, Any] = {
         "type": "https://schema.org/Message",
         "@type": "Message",
         "@context": "https://schema.org",
         "@id": "",
-        "additionalType": ["AIGeneratedContent"],
     }
-    if answer.sources:
-        entity["citation"] = [claim(c) for c in answer.sources]
+    if generated:
+        entity["additionalType"] = ["AIGeneratedContent"]
+    if sources:
+        entity["citation"] = [claim(c) for c in sources]
     return entity
 
 
@@ -66,25 +77,41 @@ def _small(text: str, **extra: Any) -> dict[str, Any]:
 
 def sources_card(answer: Answer) -> dict[str, Any]:
     """An Adaptive Card listing the sources, then related reading (or the nearest topics) and notes."""
-    body: list[dict[str, Any]] = []
-    if answer.sources:
-        body.append({"type": "TextBlock", "text": "Sources", "weight": "Bolder", "size": "Small"})
-        body += [_small(_source_line(c)) for c in answer.sources]
+    body = _sources_body(answer.sources)
     if answer.related:
-        body.append({"type": "TextBlock", "text": related_label(answer), "weight": "Bolder", "size": "Small"})
+        body.append(_heading(related_label(answer)))
         body += [_small(_source_line(c, numbered=False), isSubtle=True) for c in answer.related]
     body += [_small(n, isSubtle=True) for n in answer.notes]
-    return {
+    return _card(body)
+
+
+def _sources_body(sources: Sequence[Citation]) -> list[dict[str, Any]]:
+    return [_heading("Sources"), *(_small(_source_line(c)) for c in sources)] if sources else []
+
+
+def _heading(text: str) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "weight": "Bolder", "size": "Small"}
+
+
+def _card(body: list[dict[str, Any]], actions: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
         "body": body,
     }
+    if actions:
+        card["actions"] = list(actions)
+    return card
+
+
+def _attachment(card: dict[str, Any]) -> dict[str, Any]:
+    return {"contentType": CARD_TYPE, "content": card}
 
 
 def sources_attachment(answer: Answer) -> dict[str, Any]:
     """The sources card as a message attachment."""
-    return {"contentType": CARD_TYPE, "content": sources_card(answer)}
+    return _attachment(sources_card(answer))
 
 
 def answer_activity(answer: Answer, feedback_id: str = "") -> dict[str, Any]:
@@ -114,3 +141,137 @@ def thanked(activity: dict[str, Any], thanks: str) -> dict[str, Any]:
     else:
         updated.pop("channelData", None)
     return updated
+
+
+# -- adoption tools: the assessment form and checklists (bot/tools.py) ---------------------------------------
+SUBMIT = "adoptbot"  # the key of a card's submit data naming what was submitted
+ASSESS = "adoptbot-assess"
+CHECKLIST = "adoptbot-checklist"
+QUESTION_INPUT = "q_"  # input ids: q_<question id>, item_<checklist item id>
+ITEM_INPUT = "item_"
+IDEA_LIMIT = 2000
+MISSING = "Pick one, or describe it in the idea above."
+
+
+def assess_form(session: Session, *, missing: Sequence[str] = ()) -> dict[str, Any]:
+    """The assessment as a card form: the idea, each framework question with what was read pre-selected.
+
+    Questions in `missing` are marked: the result cannot be given without them.
+    """
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": "Use-case assessment", "weight": "Bolder", "size": "Medium"},
+        _small("LLM, image model or both? Fill in what you know; anything you leave open is listed in the result."),
+        {
+            "type": "Input.Text",
+            "id": "idea",
+            "label": "Describe the idea in a sentence or two",
+            "isMultiline": True,
+            "maxLength": IDEA_LIMIT,
+            "value": session.idea[:IDEA_LIMIT],
+        },
+    ]
+    for q in session.table.questions:
+        given = session.answers.get(q.id)
+        choice_set: dict[str, Any] = {
+            "type": "Input.ChoiceSet",
+            "id": QUESTION_INPUT + q.id,
+            "label": q.ask,
+            "style": "compact",
+            "isMultiSelect": False,
+            "wrap": True,
+            "placeholder": "Not known yet",
+            "choices": [{"title": c.label, "value": c.id} for c in q.choices],
+        }
+        if given is not None:
+            choice_set["value"] = given.choice
+        body.append(choice_set)
+        if q.id in missing:
+            body.append(_small(f"⚠️ {MISSING}", id=f"{QUESTION_INPUT}{q.id}_missing", color="Attention", spacing="None"))
+        elif given is not None and given.how == "inferred":
+            body.append(_small("Read from your description", isSubtle=True, spacing="None"))
+    submit = {"type": "Action.Submit", "title": "Assess", "data": {SUBMIT: ASSESS}}
+    return _card(body, [submit])
+
+
+def assess_form_activity(session: Session, *, missing: Sequence[str] = ()) -> dict[str, Any]:
+    """The form as a message."""
+    return {"type": "message", "attachments": [_attachment(assess_form(session, missing=missing))]}
+
+
+def form_answers(value: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """(idea, {question id: choice id}) from a submitted form; questions left empty are not in it."""
+    idea = str(value.get("idea") or "").strip()[:IDEA_LIMIT]
+    chosen = {
+        key[len(QUESTION_INPUT) :]: str(v)
+        for key, v in value.items()
+        if key.startswith(QUESTION_INPUT) and isinstance(v, str | int) and str(v).strip()
+    }
+    return idea, chosen
+
+
+def assessment_activity(result: Assessment) -> dict[str, Any]:
+    """An assessment as a message: the recommendation and reasons with [n] markers, citation pills, the sources card."""
+    # No AI-generated label: the result comes from the editors' decision table, not from a model.
+    activity: dict[str, Any] = {
+        **text_activity(assessment_markdown(result)),
+        "entities": [_message_entity(result.sources, generated=False)],
+    }
+    if result.sources:
+        activity["attachments"] = [_attachment(_card(_sources_body(result.sources)))]
+    return activity
+
+
+def checklist_card(progress: Progress) -> dict[str, Any]:
+    """A project's checklist with a toggle per item (ticked ones say who and when) and Save."""
+    c, project = progress.checklist, progress.project.project
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": f"**{c.title}** for **{project}**", "wrap": True},
+        _small(f"{progress.done} of {progress.total} done", id="progress"),
+    ]
+    for s in progress.items:
+        body.append(
+            {
+                "type": "Input.Toggle",
+                "id": ITEM_INPUT + s.item.id,
+                "title": f"{s.n}. {s.item.text}",
+                "value": "true" if s.done else "false",
+                "valueOn": "true",
+                "valueOff": "false",
+                "wrap": True,
+            }
+        )
+        if s.done:
+            body.append(_small(f"ticked by {s.by} · {when(s.at)}", isSubtle=True, spacing="None"))
+    if progress.removed:
+        gone = ", ".join(t.item for t in progress.removed)
+        body.append(_small(f"Ticked earlier, since removed from the checklist: {gone}", isSubtle=True))
+    # The submit carries what this copy showed as done, so a stale copy only changes what its person changed.
+    shown = [s.item.id for s in progress.items if s.done]
+    data = {SUBMIT: CHECKLIST, "checklist": c.id, "project": project, "shown": shown}
+    return _card(body, [{"type": "Action.Submit", "title": "Save", "data": data}])
+
+
+def checklist_activity(progress: Progress) -> dict[str, Any]:
+    """The checklist card as a message (its summary as text for notifications)."""
+    summary = f"{progress.checklist.title}: {progress.project.project}"
+    return {"type": "message", "summary": summary, "attachments": [_attachment(checklist_card(progress))]}
+
+
+def checklist_changes(value: Mapping[str, Any]) -> tuple[str, str, list[str], list[str]]:
+    """(checklist id, project, item ids the copy showed done, item ids toggled on now) from a Save."""
+    shown = value.get("shown")
+    selected = [key[len(ITEM_INPUT) :] for key, v in value.items() if key.startswith(ITEM_INPUT) and v == "true"]
+    return (
+        str(value.get("checklist") or ""),
+        str(value.get("project") or ""),
+        [str(i) for i in shown] if isinstance(shown, list) else [],
+        selected,
+    )
+
+
+def when(at: str) -> str:
+    """A stored tick time (ISO 8601, UTC) as people read it: 2026-11-29 09:14 UTC."""
+    try:
+        return dt.datetime.fromisoformat(at).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return at

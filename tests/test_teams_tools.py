@@ -1,0 +1,261 @@
+"""The adoption tools in Teams over real HTTP: the assessment card form, and checklist cards ticked as a team.
+
+The assessment runs the real decision table and index (its results are scored in tests/test_assessment.py);
+these tests check what Teams receives and sends, not the guidance's words. Answers come from the stub engine.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.checklists import open_board
+from bot.teams import cards
+from bot.tools import Tools
+from tests.conftest import REPO
+from tests.fake_connector import FakeConnector, card_submit
+from tests.test_teams import PacedStub, TeamsBot, replies, settings_for
+
+IDEA = "We want product photos in twenty backgrounds for the web shop"
+CHANNEL = "19:channel@thread.tacv2"
+
+
+@dataclass
+class ToolsBot(TeamsBot):
+    """The Teams bot of tests/test_teams.py with the adoption tools: the real assessor, checklists in the data dir."""
+
+    assessor: Any = None
+
+    def start(self) -> ToolsBot:
+        super().start()
+        assert self.chat is not None
+        # Not closed after the test: SqliteTickStore.close() cannot close the worker threads' connections.
+        board = open_board(REPO / "knowledge", self.settings.data_dir)
+        assessor = self.assessor
+        self.chat.tools = Tools(assessor=lambda: assessor, board=lambda: board)  # as Chat.build(tools=...) does
+        return self
+
+    def submit(self, value: dict[str, Any], card_id: str, **kwargs: Any) -> int:
+        """Press a card's Action.Submit; returns when the turn has ended."""
+        status, _ = self.send(card_submit(value, reply_to_id=card_id, service_url=self.connector.url, **kwargs))
+        return status
+
+    def posted(self) -> list[dict[str, Any]]:
+        """Messages sent (not updates), oldest first."""
+        return [b for p, b in self.connector.messages() if not p.startswith("PUT ")]
+
+
+@pytest.fixture
+def bot(tmp_path: Path, starter_runtime: Any) -> Iterator[ToolsBot]:
+    b = ToolsBot(settings_for(tmp_path), PacedStub(), FakeConnector(), assessor=starter_runtime.tools.assessor)
+    b.start()
+    yield b
+    b.stop()
+    b.connector.close()
+
+
+def card(activity: dict[str, Any]) -> dict[str, Any]:
+    [attachment] = activity["attachments"]
+    assert attachment["contentType"] == cards.CARD_TYPE
+    return attachment["content"]
+
+
+def inputs(content: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [element for element in content["body"] if element["type"] == kind]
+
+
+def as_shown(content: dict[str, Any]) -> dict[str, Any]:
+    """What Teams sends for a card nobody changed: the submit's data and every input's value."""
+    [submit] = content["actions"]
+    assert submit["type"] == "Action.Submit"
+    shown = {e["id"]: e.get("value", "") for e in content["body"] if e["type"].startswith("Input.")}
+    return {**submit["data"], **shown}
+
+
+def texts(content: dict[str, Any]) -> list[str]:
+    return [e["text"] for e in content["body"] if e["type"] == "TextBlock"]
+
+
+def toggled(content: dict[str, Any]) -> list[str]:
+    return [t["title"] for t in inputs(content, "Input.Toggle") if t["value"] == "true"]
+
+
+def in_channel(**kwargs: Any) -> dict[str, Any]:
+    return {"conversation_type": "channel", "conversation_id": f"{CHANNEL};messageid=1700000000009", **kwargs}
+
+
+# -- the assessment ----------------------------------------------------------------------------------------------
+
+
+def test_assess_replies_with_a_form_with_what_the_idea_already_answers(bot):
+    status, _ = bot.ask(f"assess {IDEA}")
+    assert status in (200, 202)
+    [form] = bot.posted()
+    content = card(form)
+    [idea] = inputs(content, "Input.Text")
+    assert idea["id"] == "idea" and idea["isMultiline"] and idea["value"] == IDEA
+    questions = inputs(content, "Input.ChoiceSet")
+    assert len(questions) >= 3 and all(q["style"] == "compact" and not q["isMultiSelect"] for q in questions)
+    content_question = next(q for q in questions if q["id"] == "q_content")
+    assert content_question["value"] == "images"  # read from "product photos", pre-selected
+    assert any("value" not in q for q in questions)  # what the idea does not say is left open
+    assert content["actions"] == [{"type": "Action.Submit", "title": "Assess", "data": {"adoptbot": cards.ASSESS}}]
+    assert bot.engine.questions == []  # a tool, not a question for the knowledge base
+
+
+def test_submitting_the_form_in_a_channel_replies_with_the_recommendation_and_its_sources(bot):
+    bot.ask(f"assess {IDEA}", mention=True, **in_channel())
+    [form] = bot.posted()
+    value = as_shown(card(form))  # submitted as shown: the idea and what was read from it
+    assert bot.submit(value, bot.connector.id_of(form), **in_channel()) in (200, 202)  # no @mention on a submit
+    _, result = bot.posted()
+    assert result["text"].startswith("**Recommendation: ") and result["textFormat"] == "markdown"
+    assert '(from "' in result["text"]  # answers kept as read from the idea say which words they came from
+    [entity] = [e for e in result["entities"] if e.get("@type") == "Message"]
+    assert "additionalType" not in entity  # the editors' decision table, not a model, decided it
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", result["text"])}
+    assert markers and {c["position"] for c in entity["citation"]} == markers
+    sources = texts(card(result))
+    assert sources[0] == "Sources" and len(sources) == len(markers) + 1
+    assert all(re.match(r"\[\d+\] ", line) for line in sources[1:])
+    assert bot.connector.updates() == []  # the form stays, to try another answer
+
+
+def test_a_form_without_what_must_be_produced_is_marked_in_place_and_nothing_else_is_sent(bot):
+    bot.ask("assess")
+    [form] = bot.posted()
+    form_id = bot.connector.id_of(form)
+    value = {**as_shown(card(form)), "idea": "something with AI", "q_latency": "realtime"}
+    assert bot.submit(value, form_id) in (200, 202)
+    [(path, marked)] = bot.connector.updates()
+    assert path == f"PUT /v3/conversations/a:1on1-conversation/activities/{form_id}"
+    content = card(marked)
+    flagged = [e["id"] for e in content["body"] if e.get("color") == "Attention"]
+    assert flagged == ["q_content_missing"]
+    assert inputs(content, "Input.Text")[0]["value"] == "something with AI"  # what was filled in is kept
+    assert next(q for q in inputs(content, "Input.ChoiceSet") if q["id"] == "q_latency")["value"] == "realtime"
+    assert bot.posted() == [form]  # no result, no other message
+
+
+# -- checklists ----------------------------------------------------------------------------------------------------
+
+
+def post_checklist(bot: ToolsBot, project: str = "web shop photos") -> tuple[dict[str, Any], str]:
+    bot.ask(f"checklist pre-deployment {project}", mention=True, **in_channel())
+    posted = bot.posted()[-1]
+    return card(posted), bot.connector.id_of(posted)
+
+
+def save(bot: ToolsBot, content: dict[str, Any], card_id: str, tick: list[int], **who: Any) -> None:
+    """Toggle on the items numbered in `tick` (from 1) on this copy of the card, then Save."""
+    value = as_shown(content)
+    toggles = inputs(content, "Input.Toggle")
+    value.update({toggles[n - 1]["id"]: "true" for n in tick})
+    assert bot.submit(value, card_id, **in_channel(**who)) in (200, 202)
+
+
+def test_a_checklist_card_has_a_toggle_per_item_and_a_save_that_updates_it_in_place_for_everyone(bot):
+    content, card_id = post_checklist(bot)
+    toggles = inputs(content, "Input.Toggle")
+    assert len(toggles) == 7 and all(t["value"] == "false" for t in toggles)
+    [save_action] = content["actions"]
+    assert save_action["title"] == "Save"
+    assert save_action["data"] == {
+        "adoptbot": cards.CHECKLIST, "checklist": "pre-deployment", "project": "web shop photos", "shown": [],
+    }  # fmt: skip
+    save(bot, content, card_id, [1], aad_object_id="aad-grace", name="Grace Hopper")
+    [(path, updated)] = bot.connector.updates()
+    assert path == f"PUT /v3/conversations/{CHANNEL};messageid=1700000000009/activities/{card_id}"
+    after = card(updated)
+    assert toggled(after) == [toggles[0]["title"]] and "1 of 7 done" in texts(after)
+    assert any(t.startswith("ticked by Grace Hopper · ") and t.endswith(" UTC") for t in texts(after))
+    assert after["actions"][0]["data"]["shown"] == ["objectives"]  # the next Save compares with this copy
+    assert len(bot.posted()) == 1  # updated, not posted again
+
+
+def test_status_and_export_cover_the_channel_in_markdown(bot):
+    content, card_id = post_checklist(bot)
+    save(bot, content, card_id, [2], name="Grace Hopper")
+    other_thread = {"conversation_id": f"{CHANNEL};messageid=1700000000077"}  # the same channel, another thread
+    _, body = bot.ask("checklist status", mention=True, expect_replies=True, **in_channel(**other_thread))
+    [status] = replies(body)
+    assert "web shop photos" in status["text"] and "1 of 7 done" in status["text"]
+    assert status["textFormat"] == "markdown"
+    _, body = bot.ask("checklist export web shop photos", mention=True, expect_replies=True, **in_channel())
+    [export] = replies(body)
+    assert "# Go-live review: web shop photos" in export["text"]
+    assert "- [x] Select the right kind of model" in export["text"] and "ticked by Grace Hopper" in export["text"]
+    _, body = bot.ask("checklist status", expect_replies=True)  # a 1:1 chat has projects of its own
+    assert "No projects here yet" in replies(body)[0]["text"]
+
+
+def test_two_people_saving_the_same_copy_at_once_lose_nothing(bot):
+    content, card_id = post_checklist(bot, "launch")  # both see the untouched checklist
+    board = bot.chat.tools.board
+    first = threading.Event()
+
+    def hold_the_first_update() -> None:
+        # Give the other save the chance to tick and update in between; the card has to end up showing both.
+        if not first.is_set():
+            first.set()
+            deadline = time.monotonic() + 3
+            while len(board.store.ticks(CHANNEL, "launch", "pre-deployment")) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+    bot.connector.before_update = hold_the_first_update
+    people = [
+        threading.Thread(target=save, args=(bot, content, card_id, [n]), kwargs={"aad_object_id": a, "name": name})
+        for n, a, name in ((1, "aad-ada", "Ada Lovelace"), (3, "aad-grace", "Grace Hopper"))
+    ]
+    for person in people:
+        person.start()
+    for person in people:
+        person.join(60)
+    updates = bot.connector.updates()
+    assert len(updates) == 2
+    last = card(updates[-1][1])
+    assert len(toggled(last)) == 2 and "2 of 7 done" in texts(last)  # the card everyone sees shows both
+    assert {"Ada Lovelace", "Grace Hopper"} <= {n for t in texts(last) for n in re.findall(r"by (.+?) · ", t)}
+
+
+def test_unticking_on_a_stale_copy_changes_only_what_that_person_changed(bot):
+    content, card_id = post_checklist(bot)
+    save(bot, content, card_id, [1, 2], name="Ada Lovelace")
+    fresh = card(bot.connector.updates()[-1][1])
+    value = {**as_shown(fresh), inputs(fresh, "Input.Toggle")[0]["id"]: "false"}  # Ada unticks item 1
+    bot.submit(value, card_id, **in_channel())
+    save(bot, content, card_id, [4], name="Grace Hopper")  # Grace's copy is the first one: nothing ticked
+    last = card(bot.connector.updates()[-1][1])
+    assert [t.split(".")[0] for t in toggled(last)] == ["2", "4"]
+
+
+def test_ticks_survive_a_restart(bot):
+    content, card_id = post_checklist(bot)
+    save(bot, content, card_id, [5], name="Grace Hopper")
+    bot.stop()
+    bot.start()  # a new endpoint, chat core and board over the same data directory
+    again, _ = post_checklist(bot)
+    assert [t.split(".")[0] for t in toggled(again)] == ["5"]
+    assert any(t.startswith("ticked by Grace Hopper") for t in texts(again))
+    save(bot, content, card_id, [6], name="Ada Lovelace")  # the card from before the restart still saves
+    assert [t.split(".")[0] for t in toggled(card(bot.connector.updates()[-1][1]))] == ["5", "6"]
+
+
+def test_a_checklist_that_does_not_exist_says_which_do(bot):
+    _, body = bot.ask("checklist nonsense launch", expect_replies=True)
+    [reply] = replies(body)
+    assert "pre-deployment" in reply["text"] and "attachments" not in reply
+
+
+def test_help_lists_the_tools(bot):
+    _, body = bot.ask("help", expect_replies=True)
+    text = replies(body)[0]["text"]
+    assert "**assess [your idea]**" in text and "**checklist [name] [project]**" in text
+    assert "**checklist export PROJECT**" in text
