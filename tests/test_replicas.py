@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bot.cli import ensure_index
 from bot.database import Database
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -67,6 +68,7 @@ class Cluster:
     knowledge: Path
     database_url: str
     other_host: Runtime  # an ingest host of its own (its own data directory), in this process
+    shared: dict[str, str]  # the settings every replica shares
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +113,7 @@ def cluster(tmp_path_factory, real_embedder) -> Iterator[Cluster]:
         started.append(b)
         llama.wait_ready()
         start_all([a, b])
-        yield Cluster(postgres, a, b, api, knowledge, database_url, other_host)
+        yield Cluster(postgres, a, b, api, knowledge, database_url, other_host, shared)
     finally:
         stop_all(started)
         api.close()
@@ -330,11 +332,39 @@ def test_an_ingest_while_another_host_holds_the_lock_is_refused_or_waits(cluster
         holder.close()
 
 
-def wait_for_a_lock_waiter(database: Database) -> None:
+def test_a_replica_starting_on_an_empty_index_while_another_host_ingests_waits_for_it(cluster, tmp_path):
+    # What `serve` does before it listens: a replica started beside the first ingest (the Job, the compose
+    # service) must wait for it, not exit with IngestBusy and be restarted in a loop by its orchestrator.
+    settings = Settings.from_env(cluster.shared, collection_prefix="fresh", data_dir=tmp_path / "starting")
+    starting = Runtime(settings, embedder=cluster.other_host.embedder)
+    holder = Database(cluster.database_url)
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            ensure_index(starting)
+        except Exception as e:  # noqa: BLE001 - the assertion below says what happened
+            outcome["error"] = e
+
+    try:
+        with holder.lock(f"{INGEST_LOCK}:fresh") as held:
+            assert held
+            starter = threading.Thread(target=start)
+            starter.start()
+            wait_for_a_lock_waiter(holder, unless=lambda: not starter.is_alive())
+            assert "error" not in outcome, f"start-up gave up instead of waiting: {outcome.get('error')!r}"
+        starter.join(120)
+        assert "error" not in outcome, outcome
+        assert starting.store.current() is not None  # it indexed once the other host let go
+    finally:
+        holder.close()
+
+
+def wait_for_a_lock_waiter(database: Database, *, unless: Callable[[], bool] = lambda: False) -> None:
     """Until PostgreSQL shows a session waiting for an advisory lock (the ingest asking for the held one)."""
     deadline = time.monotonic() + 60
     query = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-    while True:
+    while not unless():
         with database.reading() as conn:
             if conn.execute(query).scalar():
                 return
