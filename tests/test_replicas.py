@@ -278,6 +278,7 @@ def test_an_answer_goes_through_the_llm_server_streamed(cluster):
 def test_a_reindex_through_one_replica_is_served_by_the_other_without_a_restart(cluster):
     before = wait_reply_to(cluster.b, cluster.api, NEW_QUESTION, "1700000300.000001")
     assert "quokka-lab" not in sources_line(before)
+    documents = cluster.b.get("/healthz")[1]["documents"]
     (cluster.knowledge / "guidance" / "sandbox.md").write_text(NEW_DOC, encoding="utf-8")
     started = slash(cluster.a, "reindex", user=ADMIN, response_url=cluster.api.url + "/response/reindex")
     assert "Reindexing" in started["text"]
@@ -285,6 +286,7 @@ def test_a_reindex_through_one_replica_is_served_by_the_other_without_a_restart(
     assert "Reindex finished" in report["text"] and "guidance/sandbox.md" in report["text"]
     after = wait_reply_to(cluster.b, cluster.api, NEW_QUESTION, "1700000300.000002")
     assert "<https://intranet.example.com/quokka-lab|Sandbox tenancy>" in sources_line(after)
+    assert cluster.b.get("/healthz")[1]["documents"] == documents + 1  # what B tells its operators moved on too
 
 
 def wait_reply_to(replica: Replica, api: FakeSlackApi, question: str, ts: str, *, user: str = "U300") -> dict:
