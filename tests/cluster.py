@@ -7,6 +7,7 @@ code under test is the code that answers, whatever package is installed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -136,6 +137,12 @@ class LlamaServer(Process):
     ALIAS = "smollm2"
 
     def __init__(self, *, log_dir: Path, threads: int = 1) -> None:
+        for module in ("llama_cpp", "uvicorn", "sse_starlette"):
+            if importlib.util.find_spec(module) is None:
+                raise ServerFailed(
+                    f"{module} is missing, so llama.cpp's server cannot run: install requirements-llm.txt "
+                    "(make setup; llama-cpp-python[server])"
+                )
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         command = [
