@@ -219,7 +219,8 @@ def ensure_index(runtime: Runtime) -> None:
             "holding your guidance (or set ADOPTBOT_KNOWLEDGE_DIR)."
         )
     print(f"adoptbot: the index is empty; indexing {runtime.settings.knowledge_dir} first...", file=sys.stderr)
-    summary = runtime.ingest()
+    # Waits for an ingest running elsewhere (replicas starting beside the first ingest) instead of exiting.
+    summary = runtime.ingest(wait=True)
     print(summary.render(), file=sys.stderr)
     if runtime.store.current() is None:
         raise IndexEmpty(f"Nothing in {runtime.settings.knowledge_dir} could be indexed (see the skipped files above).")
