@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 from bot import experts
 from bot.answering import APOLOGY
-from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion
+from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion, IngestBusy
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.feedback import VOTES, FeedbackStore
 from bot.metrics import Metrics
@@ -253,6 +253,11 @@ def status_text(info: IndexInfo | None, backend: str) -> str:
 
 def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
     """The summary an editor sees when a reindex ends."""
+    if isinstance(error, IngestBusy):
+        return (
+            "⏳ Another reindex is running (from another replica or `adoptbot ingest`), so this one did not start. "
+            "Its changes will be served when it finishes; reindex again then if your edits came later."
+        )
     if error is not None:
         return f"⚠️ Reindex failed: {error}\nThe previous knowledge base is still being used."
     assert summary is not None

@@ -186,7 +186,8 @@ class SqliteTickStore(TickStore):
         """This thread's connection: SQLite serializes the writers, each waits up to timeout_s for its turn."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
+            # Each thread uses its own connection; close() may run on another thread at shutdown.
+            db = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None, check_same_thread=False)
             self._local.db = db
             with self._lock:
                 self._opened.append(db)

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from bot.errors import IngestBusy
 from ingest.pipeline import IngestSummary
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,11 @@ class Reindexer:
     def _run(self, on_done: Done) -> None:
         try:
             summary = self._ingest()
+        except IngestBusy as e:  # another host (or an `adoptbot ingest`) is indexing: timing, not a fault
+            log.warning("reindex not started: %s", e)
+            self._running.release()
+            on_done(None, e)
+            return
         except Exception as e:
             log.exception("reindex failed")
             self._running.release()

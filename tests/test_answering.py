@@ -223,3 +223,11 @@ def test_the_review_period_setting_reaches_every_citation(starter_runtime):
     ).answer(Question("How does a GAN work?"))
     assert fresh.sources and not any(c.review_overdue for c in (*fresh.sources, *fresh.related))
     assert strict.sources and all(c.review_overdue for c in (*strict.sources, *strict.related))
+
+
+def test_tags_a_small_model_copies_from_the_prompt_never_reach_the_reader(starter_runtime):
+    pieces: list[str] = []
+    model = ScriptedModel("<passage> A GAN trains a generator against a discriminator [7]. </passages>")
+    answer = engine_with(starter_runtime, model).answer(Question("How does a GAN work?"), on_text=pieces.append)
+    assert answer.backend == "llm" and "generator" in answer.text
+    assert "passage" not in answer.text and "passage" not in "".join(pieces)

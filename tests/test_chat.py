@@ -123,3 +123,14 @@ def test_the_line_gives_places_and_refuses_beyond_its_length_and_a_release_count
     first.release()
     first.release()  # twice by mistake: still one place freed
     assert fair.waiting == 1 and isinstance(fair.admit("U9"), Ticket)
+
+
+def test_a_reindex_refused_because_another_is_running_elsewhere_says_so_calmly(tmp_path):
+    from bot.errors import IngestBusy
+
+    chat = core(tmp_path)
+    chat.reindexer = Reindexer(lambda: (_ for _ in ()).throw(IngestBusy("Another ingest is already running")))
+    done = threading.Event()
+    said: list[str] = []
+    chat.command("reindex", platform="teams", user="aad-admin", report=lambda t: (said.append(t), done.set()), how=str)
+    assert done.wait(30) and "Another reindex is running" in said[0] and "failed" not in said[0]

@@ -88,6 +88,7 @@ def test_submitting_the_form_posts_the_recommendation_with_sources_to_the_asker(
     assert result["blocks"][0]["text"]["text"].startswith("*Recommendation: ")
     sources = result["blocks"][-1]
     assert sources["type"] == "context" and sources["elements"][0]["text"] == "*Sources*"
+    assert '(from "' in result["text"]  # what was read from the idea still says which words it came from
 
 
 def test_a_form_without_what_must_be_produced_is_sent_back_with_the_question_marked(slack):

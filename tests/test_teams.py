@@ -501,7 +501,13 @@ def test_teams_package_holds_the_filled_manifest_and_icons(tmp_path, capsys):
         assert zf.read("color.png")[:8] == b"\x89PNG\r\n\x1a\n"
     assert manifest["id"] == app_id and manifest["bots"][0]["botId"] == app_id
     assert "{{" not in json.dumps(manifest)
-    assert {c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]} == {"help", "status", "reindex"}
+    assert {c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]} == {
+        "help",
+        "status",
+        "reindex",
+        "assess",
+        "checklist",
+    }
     assert main(["teams-package", "--app-id", "not-a-guid", "--out", str(out)], runtime=None) == 2
     assert "Microsoft App ID" in capsys.readouterr().err
 

@@ -107,7 +107,8 @@ class Grounder:
 
     def sentence(self, sentence: str) -> str | None:
         """The sentence with the [n] of its best passage, or None if the passages do not support it."""
-        sentence = re.sub(r"\s*\[\d+\]", "", sentence).strip()
+        sentence = re.sub(r"\s*\[\d+\]", "", sentence)
+        sentence = re.sub(r"\s*</?passages?>\s*", " ", sentence).strip()  # a small model echoes the prompt's tags
         words = set(terms(sentence))
         if len(words) < 2 or len(words & self.everything) / len(words) < SUPPORT:
             return None  # not supported by the passages: the model's own knowledge

@@ -327,8 +327,9 @@ class SlackAssistant:
         for block_id, fields in values.items():
             for question, field_value in fields.items():
                 option = field_value.get("selected_option") if block_id.startswith("q_") else None
-                if option:
-                    session.answer(question, option["value"])
+                read = session.answers.get(question)
+                if option and not (read and read.choice == option["value"] and not session.suggested(question)):
+                    session.answer(question, option["value"])  # kept as read from the idea: its words stay cited
         missing = tools.missing(session)
         if missing:
             return {
