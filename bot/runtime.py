@@ -19,6 +19,7 @@ from bot.database import Database
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore, keyed_hash, user_hash_key
+from bot.ingest_summary import IngestSummary
 from bot.metrics import Metrics
 from bot.redaction import Redactor
 from bot.reindex import Reindexer
@@ -28,7 +29,6 @@ from bot.store import IndexInfo, KnowledgeStore, generation, open_client
 from bot.tools import Tools
 from bot.vocabulary import FILE_NAME as VOCABULARY_FILE
 from bot.vocabulary import VocabularyFile
-from ingest.pipeline import IngestSummary, run_ingest
 
 if TYPE_CHECKING:
     from bot.agents_storage import DatabaseStorage
@@ -147,6 +147,9 @@ class Runtime:
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:
         """Run the incremental ingest of path (default: the configured knowledge folder)."""
+        # Loaded only when an ingest runs: a replica that only serves never imports the ingest machinery.
+        from ingest.pipeline import run_ingest
+
         return run_ingest(
             path or self.settings.knowledge_dir,
             data_dir=self.settings.data_dir,
