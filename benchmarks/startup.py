@@ -63,7 +63,7 @@ retriever.retrieve("how do we keep personal data out of prompts?")
 t2 = time.perf_counter()
 print(json.dumps({"imports": imported - started, "open": opened - imported, "passages": t1 - t0,
                   "bm25_and_query": t2 - t1, "total": t2 - started, "chunks": len(snap.passages),
-                  "rss_mb": int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
+                  "rss_mb": int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
 """
 
 
