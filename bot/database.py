@@ -220,7 +220,9 @@ class Database:
         except sa.exc.DBAPIError as e:
             if not _unavailable(e):
                 raise
-            raise DatabaseUnavailable(self.name, e.orig or e, fix=SQLITE_FIX if self.dialect == "sqlite" else "") from e
+            raise DatabaseUnavailable(
+                self.name, e.orig or e, fix=SQLITE_FIX if self.dialect == "sqlite" else ""
+            ) from e
         except sa.exc.TimeoutError as e:  # every pooled connection busy for CONNECT_TIMEOUT_S
             raise DatabaseUnavailable(self.name, e, fix="it is overloaded, or too many requests wait for it") from e
 
