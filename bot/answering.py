@@ -123,7 +123,9 @@ class Engine:
         """Backends to try in order: auto prefers a configured server, then the local LLM."""
         if choice != "auto":
             if choice not in self.answerers:
-                raise ConfigError(f"Unknown backend {choice!r}: use auto, llm, template or openai.")
+                raise ConfigError(
+                    f"Unknown backend {choice!r}: use auto or one of {', '.join(sorted(self.answerers))}."
+                )
             return [choice]
         order = [n for n in self.auto if n in self.answerers and self.answerers[n].available()]
         return [*order, "template"]

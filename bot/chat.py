@@ -18,13 +18,13 @@ from bot.answering import APOLOGY
 from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion, IngestBusy
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.feedback import VOTES, FeedbackStore
+from bot.ingest_summary import IngestSummary
 from bot.metrics import Metrics
 from bot.reindex import Reindexer
 from bot.settings import Settings
 from bot.store import IndexInfo
 from bot.tools import Tools
 from bot.types import Answer, Question
-from ingest.pipeline import IngestSummary
 
 log = logging.getLogger(__name__)
 COMMANDS = ("help", "status", "reindex")

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.answerers.registry import backend_names
 from bot.audiences import check_place
 from bot.chat import COMMANDS as COMMAND_VERBS
 from bot.errors import (
@@ -31,7 +32,7 @@ from bot.feedback import FeedbackStore
 from bot.logs import use_log_format
 from bot.redaction import redact_logs
 from bot.runtime import Runtime
-from bot.settings import BACKENDS, Settings
+from bot.settings import Settings
 from bot.types import Answer, Citation, Question, Turn
 from ingest.sources import visible
 
@@ -70,11 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question ('-' reads one question per line from stdin)")
     ask.add_argument("question", nargs="+", help="the question, or - for standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
-    ask.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    ask.add_argument("--backend", choices=backend_names(), help="answer backend (default: ADOPTBOT_BACKEND or auto)")
     ask.add_argument("--place", type=_place, help=PLACE_HELP)
 
     chat = sub.add_parser("chat", help="an interactive chat in the terminal")
-    chat.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    chat.add_argument("--backend", choices=backend_names(), help="answer backend (default: ADOPTBOT_BACKEND or auto)")
     chat.add_argument("--place", type=_place, help=PLACE_HELP)
 
     serve = sub.add_parser("serve", help="serve every configured chat platform (Slack, Teams)")
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--json", action="store_true", help="print the findings as JSON")
 
     run = sub.add_parser("run", help="ingest, then serve the configured platforms, else chat in the terminal")
-    run.add_argument("--backend", choices=BACKENDS, help="answer backend for the terminal chat")
+    run.add_argument("--backend", choices=backend_names(), help="answer backend for the terminal chat")
 
     ev = sub.add_parser("eval", help="score the assistant on a question set")
     ev.add_argument(
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         help="JSONL question sets, or folders of them (default: the eval folder of the knowledge base)",
     )
-    ev.add_argument("--backend", choices=BACKENDS, help="answer backend (default: ADOPTBOT_BACKEND or auto)")
+    ev.add_argument("--backend", choices=backend_names(), help="answer backend (default: ADOPTBOT_BACKEND or auto)")
     ev.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default: hybrid)")
     ev.add_argument("--fusion", choices=["rrf", "score"], help="how hybrid retrieval fuses (default: rrf)")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 from bot.errors import IngestBusy
-from ingest.pipeline import IngestSummary
+from bot.ingest_summary import IngestSummary
 
 log = logging.getLogger(__name__)
 Done = Callable[[IngestSummary | None, Exception | None], None]

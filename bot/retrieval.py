@@ -1,13 +1,15 @@
 """Retriever: query -> ranked Passages, fusing BM25 and dense search.
 
-The only module that knows llama-index nodes. It serves from the newest complete index
-version (see bot.store) and rebuilds its BM25 index when a reindex publishes a new version.
+It serves from the newest complete index version (see bot.store) and, when a reindex publishes a
+new generation, loads that generation's saved BM25 index (built once, by the ingest that wrote it);
+an index from before those were saved has its BM25 index built here instead.
 Passages of documents marked for audiences the question's place may not see (bot.audiences) are
 dropped from every candidate list before fusion, so nothing downstream can cite or name them.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import defaultdict
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.audiences import Scope, labels, visible
+from bot.bm25 import BM25Index, indexed_text
 from bot.embedding import Embedder
 from bot.errors import IndexEmpty
 from bot.lexical import terms
@@ -25,6 +28,7 @@ from bot.types import Passage
 Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
 RRF_K = 60
+log = logging.getLogger(__name__)
 CHECKLIST_WORDS = re.compile(r"\bcheck\s?lists?\b", re.IGNORECASE)
 
 
@@ -44,7 +48,7 @@ class _Snapshot:
     version: tuple[str, int]  # (collection name, generation)
     collection: Any
     passages: dict[str, Passage]
-    bm25: Any = None
+    bm25: BM25Index | None = None
     checklists: dict[str, list[str]] = field(default_factory=dict)
     topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
     audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
@@ -129,16 +133,25 @@ class Retriever:
         hits = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if snap.sees(i, scope)]
         return hits[: self.candidates]
 
-    def _bm25(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+    def lexical(self, snap: _Snapshot) -> BM25Index:
+        """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
         if snap.bm25 is None:
             with self._lock:
                 if snap.bm25 is None:
-                    # Enough hits that dropping every passage marked for an audience still leaves `candidates`.
-                    snap.bm25 = _build_bm25(snap.passages.values(), self.candidates + len(snap.audience))
-        from llama_index.core.schema import QueryBundle
+                    snap.bm25 = self._saved_bm25(snap) or _build_bm25(snap.passages.values())
+        return snap.bm25
 
-        hits = snap.bm25.retrieve(QueryBundle(query_str=query))
-        found = [(h.node.node_id, float(h.score)) for h in hits if h.score and h.score > 0]
+    def _saved_bm25(self, snap: _Snapshot) -> BM25Index | None:
+        saved = self.store.lexical(snap.collection, snap.version[1])
+        if saved is not None and (len(saved.ids) != len(snap.passages) or set(saved.ids) != snap.passages.keys()):
+            log.warning("the saved BM25 index of %s does not match its passages; building one", snap.version)
+            return None
+        return saved
+
+    def _bm25(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+        # Enough hits that dropping every passage marked for an audience still leaves `candidates`.
+        hits = self.lexical(snap).search(query, self.candidates + len(snap.audience))
+        found = [(i, s) for i, s in hits if s > 0]
         return [(i, s) for i, s in found if snap.sees(i, scope)][: self.candidates]
 
 
@@ -178,15 +191,9 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     )
 
 
-def _build_bm25(passages: Iterable[Passage], top_k: int) -> Any:
-    import logging
-
-    from llama_index.core.schema import TextNode
-    from llama_index.retrievers.bm25 import BM25Retriever
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    nodes = [TextNode(id_=p.id, text=f"{p.title}\n{p.section}\n{p.text}") for p in passages]
-    return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(top_k, len(nodes)))
+def _build_bm25(passages: Iterable[Passage]) -> BM25Index:
+    listed = list(passages)
+    return BM25Index.build([p.id for p in listed], [indexed_text(p.title, p.section, p.text) for p in listed])
 
 
 def _rrf(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]]:

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.answerers import Answerer
-from bot.answerers.llama_cpp import LlamaCppAnswerer
-from bot.answerers.openai_compat import OpenAICompatibleAnswerer
-from bot.answerers.template import TemplateAnswerer
+from bot.answerers.registry import auto_plan, build_answerers
 from bot.answering import Engine, Gate
 from bot.audiences import Audiences
 from bot.chat import Chat
@@ -19,6 +17,7 @@ from bot.database import Database
 from bot.embedding import Embedder, SentenceTransformerEmbedder
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore, keyed_hash, user_hash_key
+from bot.ingest_summary import IngestSummary
 from bot.metrics import Metrics
 from bot.redaction import Redactor
 from bot.reindex import Reindexer
@@ -28,7 +27,6 @@ from bot.store import IndexInfo, KnowledgeStore, generation, open_client
 from bot.tools import Tools
 from bot.vocabulary import FILE_NAME as VOCABULARY_FILE
 from bot.vocabulary import VocabularyFile
-from ingest.pipeline import IngestSummary, run_ingest
 
 if TYPE_CHECKING:
     from bot.agents_storage import DatabaseStorage
@@ -36,27 +34,6 @@ if TYPE_CHECKING:
     from bot.state import DatabaseState
 
 log = logging.getLogger(__name__)
-
-
-def auto_backends(s: Settings) -> dict[str, Any]:
-    """What `auto` tries before the template, and why, from what the operator configured.
-
-    The shipped SmolLM2-135M answers worse than the template on our eval set (docs/benchmarks.md),
-    so `auto` uses a local model only when one was chosen with ADOPTBOT_LLM_MODEL_PATH.
-    """
-    auto = ["openai"] if s.openai_base_url else []
-    if s.llm_model_path:
-        auto.append("llm")
-    if s.openai_base_url:
-        reason = f"the OpenAI-compatible server at {s.openai_base_url} when it answers"
-    elif s.llm_model_path:
-        reason = f"the local model {Path(s.llm_model_path).name} (ADOPTBOT_LLM_MODEL_PATH)"
-    else:
-        reason = (
-            "no OpenAI-compatible server or larger local model is configured, and the shipped SmolLM2-135M "
-            "answers worse than the template; set ADOPTBOT_OPENAI_BASE_URL or ADOPTBOT_LLM_MODEL_PATH to generate"
-        )
-    return {"auto": tuple(auto), "auto_reason": reason}
 
 
 class Runtime:
@@ -90,25 +67,8 @@ class Runtime:
 
     @cached_property
     def answerers(self) -> dict[str, Answerer]:
-        s = self.settings
-        answerers: dict[str, Answerer] = {
-            "template": TemplateAnswerer(embedder=self.embedder),
-            "llm": LlamaCppAnswerer(
-                model_path=s.llm_model_path or None,
-                max_tokens=s.llm_max_tokens,
-                timeout_s=s.llm_timeout_s,
-                threads=s.llm_threads,
-            ),
-        }
-        if s.openai_base_url:
-            answerers["openai"] = OpenAICompatibleAnswerer(
-                base_url=s.openai_base_url,
-                model=s.openai_model,
-                api_key=s.openai_api_key,
-                timeout_s=s.openai_timeout_s,
-                redactor=self.redactor,
-            )
-        return answerers
+        """One answerer per registered backend these settings configure (bot.answerers.registry)."""
+        return build_answerers(self)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -137,7 +97,7 @@ class Runtime:
             expansions=VocabularyFile(s.knowledge_dir / VOCABULARY_FILE).current,
             review_after_days=s.review_after_days,
             audiences=self.audiences,
-            **auto_backends(s),
+            **auto_plan(s),
         )
 
     @cached_property
@@ -147,6 +107,9 @@ class Runtime:
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:
         """Run the incremental ingest of path (default: the configured knowledge folder)."""
+        # Loaded only when an ingest runs: a replica that only serves never imports the ingest machinery.
+        from ingest.pipeline import run_ingest
+
         return run_ingest(
             path or self.settings.knowledge_dir,
             data_dir=self.settings.data_dir,
@@ -222,7 +185,7 @@ class Runtime:
     def _reindex(self) -> IngestSummary:
         summary = self.ingest(progress=False)
         if summary.changed and self.store.current() is not None:
-            self.warm_up()  # the next question should not pay for reloading passages and BM25
+            self.warm_up()  # the next question should not pay for reloading passages and the BM25 index
         return summary
 
     def index_info(self) -> IndexInfo | None:
@@ -240,7 +203,7 @@ class Runtime:
             return self._info[1]
 
     def warm_up(self) -> None:
-        """Load the embedding model and build the BM25 index now, not on the first question."""
+        """Load the embedding model, the passages and the saved BM25 index now, not on the first question."""
         self.retriever.retrieve("warm up")
 
     @cached_property

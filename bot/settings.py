@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 
 PREFIX = "ADOPTBOT_"
-BACKENDS = ("auto", "llm", "template", "openai")
 LOG_FORMATS = ("text", "json")
+CHOICES = {"fusion": ("rrf", "score"), "retrieval": ("hybrid", "dense", "bm25"), "log_format": LOG_FORMATS}
+# Inclusive ranges of the numeric settings, with what the number means when that helps fix it.
+RANGES: dict[str, tuple[float, float, str]] = {
+    "embed_batch_size": (1, 4096, "texts embedded at once"),
+    "max_file_bytes": (1, 1_000_000_000, "bytes"),
+    "llm_max_tokens": (1, 32_768, "tokens"),
+    "llm_timeout_s": (0.1, 3600, "seconds"),
+    "llm_threads": (1, 256, "CPU threads"),
+    "openai_timeout_s": (0.1, 3600, "seconds"),
+    "top_k": (1, 50, "passages"),
+    "min_similarity": (0.0, 1.0, "a cosine similarity"),
+    "min_similarity_with_terms": (0.0, 1.0, "a cosine similarity"),
+    "min_term_coverage": (0.0, 1.0, "a share of the question's words"),
+    "max_question_chars": (1, 100_000, "characters"),
+    "retention_days": (1, 36_500, "days"),
+    "review_after_days": (1, 36_500, "days"),
+    "port": (0, 65_535, "a TCP port; 0 picks a free one"),
+    "workers": (1, 256, "answers generated at once"),
+    "questions_per_minute": (1, 100_000, "per person"),
+    "max_waiting": (0, 100_000, "questions"),
+    "teams_inline_s": (0.0, 14.0, "seconds; Teams gives up on a reply after 15"),
+}
+URLS = ("chroma_url", "openai_base_url", "slack_api_base_url")
+FILES = ("llm_model_path", "audiences_file", "slack_channels_file")  # each must exist when given
+FOLDERS = ("embed_model_path",)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,100}[A-Za-z0-9]$")  # what Chroma accepts in a collection name
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SDK_PREFIXES = ("CONNECTIONS__", "CONNECTIONSMAP__", "AGENTAPPLICATION__")
 TEAMS_CLIENT_ID = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 UNPREFIXED = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_base_url"}
@@ -110,31 +140,10 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        """Raise ConfigError for values that cannot work, naming the variable."""
-        choices = {
-            "backend": BACKENDS,
-            "fusion": ("rrf", "score"),
-            "retrieval": ("hybrid", "dense", "bm25"),
-            "log_format": LOG_FORMATS,
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{PREFIX}{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}.")
-        if self.backend == "openai" and not (self.openai_base_url and self.openai_model):
-            raise ConfigError(
-                "The openai backend needs ADOPTBOT_OPENAI_BASE_URL (e.g. http://localhost:8000/v1) "
-                "and ADOPTBOT_OPENAI_MODEL."
-            )
-
-        if self.database_url:
-            from bot.database import parse_url
-
-            if parse_url(self.database_url).get_backend_name() == "postgresql" and not self.user_hash_key:
-                raise ConfigError(
-                    "ADOPTBOT_DATABASE_URL is set, so replicas share votes and the audit log: set "
-                    "ADOPTBOT_USER_HASH_KEY to one secret (at least 32 characters) on every replica, or the same "
-                    "person is hashed differently by each."
-                )
+        """Raise one ConfigError listing every value that cannot work, each naming its variable and the fix."""
+        found = problems(self)
+        if found:
+            raise ConfigError("\n".join(found) if len(found) == 1 else "Fix these settings:\n- " + "\n- ".join(found))
 
     @property
     def slack_enabled(self) -> bool:
@@ -183,6 +192,143 @@ def env_name(field_name: str) -> str:
     if field_name in UNPREFIXED:
         return field_name.upper()
     return PREFIX + field_name.upper()
+
+
+def problems(s: Settings) -> list[str]:
+    """Every value of s that cannot work, as messages naming the variable and how to fix it."""
+    from bot.answerers import registry
+
+    found = []
+    if problem := registry.problem(s):
+        found.append(problem)
+    for name, allowed in CHOICES.items():
+        if getattr(s, name) not in allowed:
+            found.append(f"{env_name(name)}={getattr(s, name)!r} is not one of {', '.join(allowed)}.")
+    for name, (low, high, unit) in RANGES.items():
+        value = getattr(s, name)
+        if not low <= value <= high:
+            found.append(f"{env_name(name)}={value!r} is out of range: use {low:g} to {high:g} ({unit}).")
+    for name in URLS:
+        if getattr(s, name) and (why := _bad_url(getattr(s, name), bare=name == "chroma_url")):
+            found.append(f"{env_name(name)}={getattr(s, name)!r} {why}.")
+    for prefix in _items(s.teams_service_urls):
+        if why := _bad_url(prefix):
+            found.append(f"ADOPTBOT_TEAMS_SERVICE_URLS: {prefix!r} {why}; separate URLs with commas.")
+    for name in FILES + FOLDERS:
+        if getattr(s, name) and (why := _missing(Path(getattr(s, name)).expanduser(), folder=name in FOLDERS)):
+            found.append(f"{env_name(name)}={getattr(s, name)!r} {why}: fix the path, or unset it for the default.")
+    for name in ("data_dir", "knowledge_dir"):  # created or reported later when missing, but never a file
+        if getattr(s, name).is_file():
+            found.append(f"{env_name(name)}={str(getattr(s, name))!r} is a file: point it at a folder.")
+    if not _NAME.match(f"{s.collection_prefix}-v000001"):
+        found.append(
+            f"ADOPTBOT_COLLECTION_PREFIX={s.collection_prefix!r} cannot name a Chroma collection: use letters, "
+            "digits, dots, dashes and underscores, starting with a letter or digit (at most 90 characters)."
+        )
+    if not s.host.strip():
+        found.append("ADOPTBOT_HOST is empty: use 0.0.0.0 to listen on every interface, or 127.0.0.1 for this host.")
+    found += _secrets(s) + _slack(s) + _teams(s)
+    return found
+
+
+def _secrets(s: Settings) -> list[str]:
+    found = []
+    if s.user_hash_key and len(s.user_hash_key) < 32:
+        found.append(
+            f"ADOPTBOT_USER_HASH_KEY is {len(s.user_hash_key)} characters long: use at least 32 random characters "
+            "(for example `openssl rand -hex 32`), or unset it for a key kept in the data directory."
+        )
+    if s.admin_token and len(s.admin_token) < 16:
+        found.append(
+            "ADOPTBOT_ADMIN_TOKEN is too short to be secret: use at least 16 random characters "
+            "(for example `openssl rand -hex 24`), or unset it to turn GET /admin/report off."
+        )
+    if s.database_url:
+        from bot.database import parse_url
+
+        try:
+            backend = parse_url(s.database_url).get_backend_name()
+        except ConfigError as e:
+            return [*found, str(e)]
+        if backend == "postgresql" and not s.user_hash_key:
+            found.append(
+                "ADOPTBOT_DATABASE_URL is set, so replicas share votes and the audit log: set "
+                "ADOPTBOT_USER_HASH_KEY to one secret (at least 32 characters) on every replica, or the same "
+                "person is hashed differently by each."
+            )
+    return found
+
+
+def _slack(s: Settings) -> list[str]:
+    found = []
+    for name, prefix in (("slack_bot_token", "xoxb-"), ("slack_app_token", "xapp-")):
+        if getattr(s, name) and not getattr(s, name).startswith(prefix):
+            found.append(
+                f"{env_name(name)} does not start with {prefix}: copy it again from your Slack app's settings "
+                f"({'OAuth & Permissions' if prefix == 'xoxb-' else 'Basic Information, App-Level Tokens'})."
+            )
+    if not re.fullmatch(r"/[a-z0-9_-]{1,31}", s.slack_command):
+        found.append(
+            f"ADOPTBOT_SLACK_COMMAND={s.slack_command!r} is not a Slack slash command: use / and up to 31 "
+            "lower-case letters, digits, dashes or underscores, e.g. /adoptbot."
+        )
+    if bad := [u for u in _items(s.slack_admins) if not _SLACK_USER.match(u)]:
+        found.append(
+            f"ADOPTBOT_SLACK_ADMINS: {', '.join(map(repr, bad))} are not Slack user ids (U0123ABCD): copy them "
+            "from each person's profile (More, Copy member ID), separated by commas."
+        )
+    if s.slack_experts_channel and not _SLACK_CHANNEL.match(s.slack_experts_channel):
+        found.append(
+            f"ADOPTBOT_SLACK_EXPERTS_CHANNEL={s.slack_experts_channel!r} is not a channel id (C0123ABCD): copy it "
+            "from the channel's details, at the bottom of the About tab."
+        )
+    if len(prompts := [p for p in s.slack_suggested_prompts.split("|") if p.strip()]) > 4:
+        found.append(f"ADOPTBOT_SLACK_SUGGESTED_PROMPTS has {len(prompts)} prompts: Slack shows at most 4.")
+    return found
+
+
+def _teams(s: Settings) -> list[str]:
+    found = []
+    if bad := [a for a in _items(s.teams_admins) if not _GUID.match(a)]:
+        found.append(
+            f"ADOPTBOT_TEAMS_ADMINS: {', '.join(map(repr, bad))} are not Entra object ids "
+            "(00000000-0000-0000-0000-000000000000), separated by commas."
+        )
+    if s.teams_experts_channel and not s.teams_experts_channel.startswith("19:"):
+        found.append(
+            f"ADOPTBOT_TEAMS_EXPERTS_CHANNEL={s.teams_experts_channel!r} is not a channel conversation id: use the "
+            "19:...@thread.tacv2 id from the channel's link (Get link to channel)."
+        )
+    return found
+
+
+def _items(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
+def _bad_url(url: str, *, bare: bool = False) -> str:
+    """Why url is not an http(s) URL with a host (and, when bare, nothing after host:port); "" when it is."""
+    example = "http://host:8000" if bare else "https://host/path"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        return f"is not a URL like {example}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"is not an http:// or https:// URL like {example}"
+    if bare and (parts.path.strip("/") or parts.query or parts.fragment):
+        return f"must be the server's address only, like {example}"
+    return ""
+
+
+def _missing(path: Path, *, folder: bool) -> str:
+    if not path.exists():
+        return "does not exist"
+    if folder and not path.is_dir():
+        return "is not a folder"
+    if not folder and not path.is_file():
+        return "is not a file"
+    return ""
 
 
 def _convert(name: str, raw: str, default: Any) -> Any:

@@ -1,11 +1,17 @@
 """The vector store: Chroma collections whose records carry generations, so a reindex is all-or-nothing.
 
+This module owns the generation scheme; an ingest only says what changed (`KnowledgeStore.write`).
 Every record is live from generation `gen_from` up to (not including) `gen_to`; the collection's
 metadata names the serving generation G. A reindex adds its new records at G+1 (invisible at G),
-marks replaced records dead from G+1 (still visible at G), then flips G to G+1 in one metadata
-write. Readers filter by G, so they never see a half-built index, and a reindex costs only the
-records that changed. A failed reindex is rolled back; leftovers of a killed one are cleaned up by
-the next. Records dead at G are deleted at the next reindex, so readers still on G-1 finish safely.
+marks replaced records dead from G+1 (still visible at G), saves the BM25 index of G+1, then flips G
+to G+1 in one metadata write. Readers filter by G, so they never see a half-built index, and a
+reindex costs only the records that changed. A failed reindex is rolled back; leftovers of a killed
+one are cleaned up by the next. Records dead at G are deleted at the next reindex, so readers still
+on G-1 finish safely.
+
+The BM25 index of each generation lives in a companion collection `<collection>-lexical`, as a zip
+cut into metadata strings (not documents, which Chroma full-text indexes: ten times slower to
+write, docs/benchmarks.md), so every replica of a Chroma server loads it instead of rebuilding it.
 
 A new collection `<prefix>-v<N>` is built only for the first ingest or a change of embedding
 model; it becomes visible when marked complete.
@@ -13,15 +19,22 @@ model; it becomes visible when marked complete.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import logging
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, DataDirUnusable
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.bm25 import BM25Index
+
+log = logging.getLogger(__name__)
 
 COMPLETE = "adoptbot_complete"
 VERSION = "adoptbot_version"
@@ -36,6 +49,9 @@ LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
 FOREVER = 2**62
 KEEP_PREVIOUS = 1
 READ_BATCH = 5000  # Chroma refuses a single get() of ~30,000+ records (SQL variable limit)
+WRITE_BATCH = 1000  # well under Chroma's maximum batch size
+LEXICAL_SUFFIX = "-lexical"
+LEXICAL_PART = 4_000_000  # characters of base64 per record of the lexical collection
 
 
 def open_client(settings: Settings) -> Any:
@@ -112,8 +128,35 @@ class IndexInfo:
     embed_model: str
 
 
+@dataclass(frozen=True)
+class Record:
+    """One chunk as the store keeps it; the store adds the generation fields."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    vector: Sequence[float]
+
+
+@dataclass
+class Serving:
+    """The serving generation as a writer sees it: its live records, and what earlier writes left."""
+
+    collection: Any = None
+    generation: int = 0
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id -> metadata (dead marks undone)
+    expired: list[str] = field(default_factory=list)  # dead before this generation: safe to delete
+    stray: list[str] = field(default_factory=list)  # written by a write that never switched
+    unmarked: list[str] = field(default_factory=list)  # marked dead by a write that never switched
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vectors of live records, to reuse instead of embedding the same text again."""
+        got = self.collection.get(ids=sorted(set(ids)), include=["embeddings"])
+        return {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+
 class KnowledgeStore:
-    """Versioned collections in one Chroma client."""
+    """Versioned collections in one Chroma client; the one place that writes, switches and retires generations."""
 
     def __init__(self, client: Any, *, prefix: str = "adoptbot") -> None:
         self.client = client
@@ -131,6 +174,83 @@ class KnowledgeStore:
         complete = [(v, c) for v, c in self._versions() if (c.metadata or {}).get(COMPLETE) is True]
         return max(complete, key=lambda vc: vc[0])[1] if complete else None
 
+    # -- writing a generation (under the ingest lock) ---------------------------------------------
+
+    def serving(self, embed_model: str) -> Serving:
+        """What the next write builds on; empty when the serving collection was made by another model or format."""
+        collection = self.current()
+        if collection is None or not reusable(collection, embed_model):
+            return Serving()
+        base = Serving(collection=collection, generation=generation(collection))
+        got = read_all(collection, ["metadatas"])
+        for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+            gen_from, gen_to = int(meta.get(LIVE_FROM, 0)), int(meta.get(LIVE_TO, FOREVER))
+            if gen_from > base.generation:
+                base.stray.append(record_id)
+            elif gen_to <= base.generation:
+                base.expired.append(record_id)
+            else:
+                if gen_to != FOREVER:
+                    base.unmarked.append(record_id)
+                    meta = {**meta, LIVE_TO: FOREVER}
+                base.live[record_id] = meta
+        return base
+
+    def write(
+        self, base: Serving, *, added: Iterable[Sequence[Record]], retired: Sequence[str], embed_model: str
+    ) -> int:
+        """Write generation G+1 (base, plus added, less retired) beside G, switch readers to it; its version.
+
+        All or nothing: on any failure, Ctrl-C included, readers stay on G and what was written is undone
+        (or, if the process dies, cleaned up by the next write).
+        """
+        self._tidy(base)
+        collection = base.collection if base.collection is not None else self.begin(embed_model=embed_model)
+        at = base.generation + 1
+        # Dead since G or earlier: no reader needs them (a reader on G-1 has had a whole reindex to move on),
+        # and a new record may reuse one of their ids.
+        _delete(collection, base.expired)
+        written: list[str] = []
+        try:
+            for batch in added:
+                for start in range(0, len(batch), WRITE_BATCH):
+                    part = batch[start : start + WRITE_BATCH]
+                    collection.add(
+                        ids=[r.id for r in part],
+                        embeddings=[list(r.vector) for r in part],
+                        documents=[r.text for r in part],
+                        metadatas=[_stored(r.metadata, at) for r in part],
+                    )
+                    written += [r.id for r in part]
+            _set_metadata(collection, retired, base.live, **{LIVE_TO: at})
+            self.save_lexical(collection, at)
+            self.publish(collection, at)
+        except BaseException:
+            if base.collection is None:
+                self.abort(collection)
+            else:
+                _rollback(collection, written, retired, base, at, self)
+            raise
+        return int((collection.metadata or {})[VERSION])
+
+    def keep(self, base: Serving) -> int | None:
+        """No new generation: undo what a killed write left, save the BM25 index if the generation has none."""
+        self._tidy(base)
+        if base.collection is None:
+            return None
+        if not self._lexical_parts(base.collection, base.generation):
+            self.save_lexical(base.collection, base.generation)  # an index from before BM25 indexes were saved
+        return (base.collection.metadata or {}).get(VERSION)
+
+    def _tidy(self, base: Serving) -> None:
+        """Undo what a killed write left behind: its unswitched records and its dead marks."""
+        if not (base.stray or base.unmarked):
+            return
+        log.warning("cleaning up after an interrupted reindex (%d records)", len(base.stray) + len(base.unmarked))
+        _delete(base.collection, base.stray)
+        _set_metadata(base.collection, base.unmarked, base.live)
+        base.stray, base.unmarked = [], []
+
     def begin(self, *, embed_model: str) -> Any:
         """A new, incomplete collection one version above every existing one."""
         version = max((v for v, _ in self._versions()), default=0) + 1
@@ -147,13 +267,18 @@ class KnowledgeStore:
             {COMPLETE: True, GENERATION: at, INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         )
         collection.modify(metadata=metadata)
-        self.prune()
+        try:  # readers have switched: from here on a failure only leaves garbage for the next switch
+            self._retire_lexical(collection, keep_from=at - KEEP_PREVIOUS)
+            self.prune()
+        except Exception:
+            log.warning("retiring old generations failed; the next reindex retires them", exc_info=True)
 
     def abort(self, collection: Any) -> None:
         """Drop a collection that was never published."""
         # Best effort: prune() removes leftovers on the next ingest.
-        with contextlib.suppress(Exception):
-            self.client.delete_collection(collection.name)
+        for name in (collection.name + LEXICAL_SUFFIX, collection.name):
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
 
     def prune(self) -> None:
         """Delete everything but the current version and KEEP_PREVIOUS complete ones before it."""
@@ -169,7 +294,69 @@ class KnowledgeStore:
         for version, col in list(self._versions()):
             # Incomplete versions newer than current may be an ingest still running elsewhere.
             if version not in keep and version < newest:
+                if self._lexical_collection(col) is not None:
+                    self.client.delete_collection(col.name + LEXICAL_SUFFIX)
                 self.client.delete_collection(col.name)
+
+    # -- the BM25 index of a generation --------------------------------------------------------------
+
+    def save_lexical(self, collection: Any, at: int) -> None:
+        """Build the BM25 index of generation `at` from its live records and save it beside the collection."""
+        from bot.bm25 import BM25Index, indexed_text
+
+        got = read_all(collection, ["documents", "metadatas"])
+        ids, texts = [], []
+        for record_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            if is_live(meta, at):
+                ids.append(record_id)
+                texts.append(indexed_text(meta.get("title", ""), meta.get("section", ""), text or ""))
+        encoded = base64.b64encode(BM25Index.build(ids, texts).to_bytes()).decode("ascii")
+        parts = [encoded[i : i + LEXICAL_PART] for i in range(0, len(encoded), LEXICAL_PART)] or [""]
+        lexical = self.client.get_or_create_collection(collection.name + LEXICAL_SUFFIX)
+        _delete(lexical, self._lexical_parts(collection, at))  # left by a write that was killed
+        for start in range(0, len(parts), 4):  # a few MB a request
+            lexical.add(
+                ids=[f"g{at:012d}-{n:05d}" for n in range(start, min(len(parts), start + 4))],
+                embeddings=[[1.0]] * len(parts[start : start + 4]),  # Chroma wants a vector; nothing searches these
+                metadatas=[
+                    {GENERATION: at, "part": n, "parts": len(parts), "data": parts[n]}
+                    for n in range(start, min(len(parts), start + 4))
+                ],
+            )
+
+    def lexical(self, collection: Any, at: int) -> BM25Index | None:
+        """The saved BM25 index of generation `at`, or None when it has none (built before they were saved)."""
+        from bot.bm25 import BM25Index, UnreadableIndex
+
+        lexical = self._lexical_collection(collection)
+        if lexical is None:
+            return None
+        parts = sorted(lexical.get(where={GENERATION: at}, include=["metadatas"])["metadatas"] or [], key=_part)
+        if not parts or [m["part"] for m in parts] != list(range(parts[0]["parts"])):
+            return None  # none saved, or a save that never finished
+        try:
+            return BM25Index.from_bytes(base64.b64decode("".join(m["data"] for m in parts)))
+        except (UnreadableIndex, ValueError) as e:
+            log.warning("the saved BM25 index of %s at generation %d is unreadable (%s)", collection.name, at, e)
+            return None
+
+    def _lexical_collection(self, collection: Any) -> Any | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self.client.get_collection(collection.name + LEXICAL_SUFFIX)
+        except NotFoundError:
+            return None
+
+    def _lexical_parts(self, collection: Any, at: int) -> list[str]:
+        lexical = self._lexical_collection(collection)
+        return [] if lexical is None else list(lexical.get(where={GENERATION: at}, include=[])["ids"])
+
+    def _retire_lexical(self, collection: Any, *, keep_from: int) -> None:
+        """Drop the BM25 indexes of generations no reader can still be on."""
+        lexical = self._lexical_collection(collection)
+        if lexical is not None:
+            _delete(lexical, lexical.get(where={GENERATION: {"$lt": keep_from}}, include=[])["ids"])
 
     def info(self) -> IndexInfo | None:
         """Counts and dates of the serving index."""
@@ -187,3 +374,37 @@ class KnowledgeStore:
             indexed_at=meta.get(INDEXED_AT, ""),
             embed_model=meta.get(EMBED_MODEL, ""),
         )
+
+
+def _stored(metadata: dict[str, Any], at: int) -> dict[str, Any]:
+    """A new record's metadata: live from generation `at`; Chroma refuses None, so it becomes ""."""
+    return {**{k: "" if v is None else v for k, v in metadata.items()}, LIVE_FROM: at, LIVE_TO: FOREVER}
+
+
+def _part(metadata: dict[str, Any]) -> int:
+    return int(metadata["part"])
+
+
+def _delete(collection: Any, ids: Sequence[str]) -> None:
+    for start in range(0, len(ids), WRITE_BATCH):
+        collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
+
+
+def _set_metadata(collection: Any, ids: Sequence[str], metadata: dict[str, dict[str, Any]], **changes: Any) -> None:
+    for start in range(0, len(ids), WRITE_BATCH):
+        batch = ids[start : start + WRITE_BATCH]
+        collection.update(ids=list(batch), metadatas=[{**metadata[i], **changes} for i in batch])
+
+
+def _rollback(
+    collection: Any, written: list[str], retired: Sequence[str], base: Serving, at: int, store: KnowledgeStore
+) -> None:
+    """Best effort: what is left over is cleaned up by the next write (see KnowledgeStore._tidy)."""
+    try:
+        _delete(collection, written)
+        _set_metadata(collection, retired, base.live)
+        lexical = store._lexical_collection(collection)
+        if lexical is not None:
+            _delete(lexical, store._lexical_parts(collection, at))
+    except Exception:
+        log.exception("rollback incomplete; the next ingest will finish it")

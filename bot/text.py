@@ -14,6 +14,9 @@ _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
 _TEAMS_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _SPACES = re.compile(r"[ \t]+")
+# Zero-width (non-)joiners shape Persian and Indic text and emoji; every other format character is invisible.
+_JOINERS = {"\u200c", "\u200d"}
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def strip_markup(text: str) -> str:
@@ -65,3 +68,21 @@ def clean_question(text: str, *, limit: int) -> tuple[str, list[str]]:
         notes.append(f"Your question was {len(text):,} characters long; only the first {len(cut):,} were read.")
         text = cut
     return text, notes
+
+
+def is_invisible(ch: str) -> bool:
+    """Whether ch is a control or invisible formatting character (line breaks, U+202E, ...)."""
+    return unicodedata.category(ch) in _INVISIBLE_CATEGORIES and ch not in _JOINERS
+
+
+def visible(text: str, keep: str = "") -> str:
+    """text with control and invisible formatting characters written as escapes (\\n, \\u202e), except keep."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch in keep or not is_invisible(ch) else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch in "\n\r\t":
+        return repr(ch)[1:-1]
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"

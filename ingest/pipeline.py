@@ -1,4 +1,4 @@
-"""The ingest job: read the knowledge folder, embed what changed, publish a new index atomically."""
+"""The ingest job: read the knowledge folder, embed what changed, hand the changes to the store (bot.store)."""
 
 from __future__ import annotations
 
@@ -9,94 +9,27 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.embedding import Embedder
 from bot.errors import ConfigError, DataDirUnusable, IngestBusy
-from bot.store import FOREVER, LIVE_FROM, LIVE_TO, VERSION, KnowledgeStore, generation, read_all, reusable
+from bot.ingest_summary import FileWarning, IngestSummary, Skipped
+from bot.store import KnowledgeStore, Record, Serving
 from ingest.chunking import Chunk, chunk_document
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
-from ingest.sources import BadFile, discover, file_hash, parse, read_bytes, visible
+from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
 if TYPE_CHECKING:
     from bot.database import Database
 
+__all__ = ["FileWarning", "IngestSummary", "Skipped", "ingest_lock", "run_ingest"]  # the summary types live in bot
+
 log = logging.getLogger(__name__)
 INGEST_LOCK = "ingest"  # the name of the lock in the shared database
-WRITE_BATCH = 1000  # well under Chroma's maximum batch size
+WRITE_BATCH = 1000  # records whose vectors are read back at once for reuse
 EMBED_BATCH = 256
-
-
-@dataclass(frozen=True)
-class Skipped:
-    source: str
-    reason: str
-    kept_previous: bool = False  # its last good version is still served
-
-    def describe(self) -> str:
-        """The reason, and whether the file's last good version is still served."""
-        return self.reason + (" (its previous version is still served)" if self.kept_previous else "")
-
-
-@dataclass(frozen=True)
-class FileWarning:
-    """Something cut or cleaned in a file that was indexed all the same."""
-
-    source: str
-    message: str
-
-
-@dataclass
-class IngestSummary:
-    """What an ingest changed; `render()` for people, `to_dict()` for --json."""
-
-    documents_added: list[str] = field(default_factory=list)
-    documents_updated: list[str] = field(default_factory=list)
-    documents_removed: list[str] = field(default_factory=list)
-    documents_unchanged: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    warnings: list[FileWarning] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_updated: int = 0
-    chunks_removed: int = 0
-    chunks_embedded: int = 0
-    documents_total: int = 0
-    chunks_total: int = 0
-    version: int | None = None
-    seconds: float = 0.0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.documents_added or self.documents_updated or self.documents_removed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def document_changes(self) -> list[tuple[str, list[str]]]:
-        """(added|updated|removed, documents), for every way of reporting a reindex."""
-        return [
-            ("added", self.documents_added),
-            ("updated", self.documents_updated),
-            ("removed", self.documents_removed),
-        ]
-
-    def render(self) -> str:
-        lines = [
-            f"Indexed {self.documents_total} documents as {self.chunks_total} chunks "
-            f"in {self.seconds:.1f} s" + ("." if self.changed else " (nothing changed, nothing re-embedded)."),
-            f"  documents: {len(self.documents_added)} added, {len(self.documents_updated)} "
-            f"updated, {len(self.documents_removed)} removed, {self.documents_unchanged} "
-            f"unchanged, {len(self.skipped)} skipped",
-            f"  chunks:    {self.chunks_added} added, {self.chunks_updated} updated, "
-            f"{self.chunks_removed} removed, {self.chunks_embedded} embedded",
-        ]
-        for name, docs in self.document_changes():
-            lines += [f"  {name}: {visible(d)}" for d in docs]
-        lines += [f"  WARNING {visible(w.source)}: {visible(w.message)}" for w in self.warnings]
-        lines += [f"  SKIPPED {visible(s.source)}: {visible(s.describe())}" for s in self.skipped]
-        return "\n".join(lines)
 
 
 @contextmanager
@@ -136,43 +69,24 @@ def ingest_lock(
 
 @dataclass
 class _Previous:
-    """The serving index as the ingest needs it: per source its file hash and live chunks."""
+    """The serving generation as the ingest needs it: per source its file hash and live chunks."""
 
-    collection: Any = None
-    generation: int = 0
+    base: Serving
     file_hashes: dict[str, str] = field(default_factory=dict)
     chunks: dict[str, dict[str, str]] = field(default_factory=dict)  # source -> chunk id -> record id
     by_embedding: dict[str, str] = field(default_factory=dict)  # embed hash -> a record id whose vector fits
-    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id -> metadata
-    expired: list[str] = field(default_factory=list)  # dead before this generation: safe to delete
-    stray: list[str] = field(default_factory=list)  # written by a build that never published
-    unmarked: list[str] = field(default_factory=list)  # marked dead by a build that never published
 
     @classmethod
-    def load(cls, collection: Any, embed_model: str) -> _Previous:
-        if collection is None or not reusable(collection, embed_model):
-            return cls()  # a different model or record format: build a new collection from scratch
-        prev = cls(collection=collection, generation=generation(collection))
-        got = read_all(collection, ["metadatas"])
-        for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-            gen_from, gen_to = int(meta.get(LIVE_FROM, 0)), int(meta.get(LIVE_TO, FOREVER))
-            if gen_from > prev.generation:
-                prev.stray.append(record_id)
-                continue
-            if gen_to <= prev.generation:
-                prev.expired.append(record_id)
-                continue
-            if gen_to != FOREVER:
-                prev.unmarked.append(record_id)
-                meta = {**meta, LIVE_TO: FOREVER}
-            prev.metadata[record_id] = meta
+    def load(cls, base: Serving) -> _Previous:
+        prev = cls(base)
+        for record_id, meta in base.live.items():
             prev.file_hashes[meta["source"]] = meta["file_hash"]
             prev.chunks.setdefault(meta["source"], {})[meta["chunk_id"]] = record_id
             prev.by_embedding[meta["embed_hash"]] = record_id
         return prev
 
     def content_of(self, record_id: str) -> str:
-        return self.metadata[record_id]["content_hash"]
+        return self.base.live[record_id]["content_hash"]
 
 
 def run_ingest(
@@ -205,7 +119,7 @@ def _ingest(
 ) -> IngestSummary:
     started = time.perf_counter()
     summary = IngestSummary()
-    prev = _Previous.load(store.current(), embedder.name)
+    prev = _Previous.load(store.serving(embedder.name))
     paths, unsupported = discover(root)
     summary.skipped += [Skipped(s, r) for s, r in unsupported]
     catalog = Catalog.load(root, max_file_bytes)
@@ -265,28 +179,13 @@ def _ingest(
         + sum(1 for s in summary.skipped if s.kept_previous)
     )
     summary.chunks_total = live + len(fresh)
-    if prev.stray or prev.unmarked:
-        _recover(prev)
-    if fresh or dead or (summary.changed and prev.collection is None):
-        summary.version = _publish(store, embedder, prev, fresh, dead, summary, progress)
-    elif prev.collection is not None:
-        summary.version = (prev.collection.metadata or {}).get(VERSION)
+    if fresh or dead or (summary.changed and prev.base.collection is None):
+        records = _records(embedder, prev, fresh, summary, progress)
+        summary.version = store.write(prev.base, added=records, retired=dead, embed_model=embedder.name)
+    else:
+        summary.version = store.keep(prev.base)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
-
-
-def _recover(prev: _Previous) -> None:
-    """Undo what a killed reindex left behind: its unpublished records and its dead marks."""
-    log.warning("cleaning up after an interrupted reindex (%d records)", len(prev.stray) + len(prev.unmarked))
-    for start in range(0, len(prev.stray), WRITE_BATCH):
-        prev.collection.delete(ids=prev.stray[start : start + WRITE_BATCH])
-    _set_metadata(prev.collection, prev.unmarked, prev.metadata)
-
-
-def _set_metadata(collection: Any, ids: list[str], metadata: dict[str, dict[str, Any]], **changes: Any) -> None:
-    for start in range(0, len(ids), WRITE_BATCH):
-        batch = ids[start : start + WRITE_BATCH]
-        collection.update(ids=batch, metadatas=[{**metadata[i], **changes} for i in batch])
 
 
 def _content_hash(chunk: Chunk) -> str:
@@ -299,56 +198,8 @@ def _embed_hash(chunk: Chunk) -> str:
     return hashlib.sha1(chunk.embed_text.encode()).hexdigest()[:24]
 
 
-def _publish(
-    store: KnowledgeStore,
-    embedder: Embedder,
-    prev: _Previous,
-    fresh: list[tuple[Chunk, str]],
-    dead: list[str],
-    summary: IngestSummary,
-    progress: bool | None,
-) -> int:
-    """Write generation G+1 beside G, flip to it, then drop what no reader needs; undo on failure."""
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    collection = prev.collection if prev.collection is not None else store.begin(embed_model=embedder.name)
-    at = prev.generation + 1
-    # Dead since G or earlier: no reader needs them (a reader on G-1 has had a whole reindex to move on),
-    # and a new record may reuse one of their ids.
-    for start in range(0, len(prev.expired), WRITE_BATCH):
-        collection.delete(ids=prev.expired[start : start + WRITE_BATCH])
-    written: list[str] = []
-    try:
-        vector_store = ChromaVectorStore(chroma_collection=collection)
-        for batch, vectors in _embedded(embedder, prev, fresh, summary, progress):
-            nodes = [_node(chunk, digest, vector, at) for (chunk, digest), vector in zip(batch, vectors, strict=True)]
-            vector_store.add(nodes)
-            written += [n.node_id for n in nodes]
-        _set_metadata(collection, dead, prev.metadata, **{LIVE_TO: at})
-        store.publish(collection, at)
-    except BaseException:
-        if prev.collection is None:
-            store.abort(collection)
-        else:
-            _rollback(collection, written, dead, prev)
-        raise
-    return (collection.metadata or {})[VERSION]
-
-
-def _rollback(collection: Any, written: list[str], dead: list[str], prev: _Previous) -> None:
-    """Best effort: what is left over is cleaned up by the next ingest (see _recover)."""
-    try:
-        for start in range(0, len(written), WRITE_BATCH):
-            collection.delete(ids=written[start : start + WRITE_BATCH])
-        _set_metadata(collection, dead, prev.metadata)
-    except Exception:
-        log.exception("rollback incomplete; the next ingest will finish it")
-
-
-def _node(chunk: Chunk, digest: str, vector: list[float], at: int) -> Any:
+def _record(chunk: Chunk, digest: str, vector: list[float]) -> Record:
     """A record for the store: its id changes with its content, so old and new versions coexist."""
-    from llama_index.core.schema import TextNode
-
     content = _content_hash(chunk)
     metadata = {
         **chunk.metadata(),
@@ -356,10 +207,16 @@ def _node(chunk: Chunk, digest: str, vector: list[float], at: int) -> Any:
         "file_hash": digest,
         "content_hash": content,
         "embed_hash": _embed_hash(chunk),
-        LIVE_FROM: at,
-        LIVE_TO: FOREVER,
     }
-    return TextNode(id_=f"{chunk.id}-{content[:12]}", text=chunk.text, metadata=metadata, embedding=vector)
+    return Record(id=f"{chunk.id}-{content[:12]}", text=chunk.text, metadata=metadata, vector=vector)
+
+
+def _records(
+    embedder: Embedder, prev: _Previous, fresh: list[tuple[Chunk, str]], summary: IngestSummary, progress: bool | None
+) -> Iterator[list[Record]]:
+    """Batches of records for the store, embedded as the store writes them."""
+    for batch, vectors in _embedded(embedder, prev, fresh, summary, progress):
+        yield [_record(chunk, digest, vector) for (chunk, digest), vector in zip(batch, vectors, strict=True)]
 
 
 def _embedded(
@@ -377,8 +234,7 @@ def _embedded(
     for start in range(0, len(reused), WRITE_BATCH):
         batch = reused[start : start + WRITE_BATCH]
         ids = [prev.by_embedding[_embed_hash(c)] for c, _ in batch]
-        got = prev.collection.get(ids=sorted(set(ids)), include=["embeddings"])
-        by_id = {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        by_id = prev.base.vectors(ids)
         yield batch, [by_id[i] for i in ids]
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(todo), unit="chunk", desc="Embedding", disable=not show or not todo) as bar:

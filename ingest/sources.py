@@ -12,13 +12,14 @@ import datetime as dt
 import hashlib
 import os
 import stat
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.text import is_invisible, visible
 
 GUIDANCE_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
@@ -49,10 +50,6 @@ MAX_YAML_DEPTH = 50
 ALIAS_BUDGET = 10_000
 _SATURATED = 10**12  # sizes beyond this are all "too big"; keeps the arithmetic small
 
-# Zero-width (non-)joiners shape Persian and Indic text and emoji; every other format character is invisible.
-_JOINERS = {"\u200c", "\u200d"}
-_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
-
 
 class BadFile(Exception):
     """A knowledge file that cannot be indexed; the message says why and how to fix it."""
@@ -82,24 +79,6 @@ class SourceDoc:
     checklist_id: str = ""
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()  # fields that were cut or cleaned; the file is indexed all the same
-
-
-def is_invisible(ch: str) -> bool:
-    """Whether ch is a control or invisible formatting character (line breaks, U+202E, ...)."""
-    return unicodedata.category(ch) in _INVISIBLE_CATEGORIES and ch not in _JOINERS
-
-
-def visible(text: str, keep: str = "") -> str:
-    """text with control and invisible formatting characters written as escapes (\\n, \\u202e), except keep."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch in keep or not is_invisible(ch) else _escape(ch) for ch in text)
-
-
-def _escape(ch: str) -> str:
-    if ch in "\n\r\t":
-        return repr(ch)[1:-1]
-    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
 
 
 def _quote(value: object, limit: int = 60) -> str:

@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store import KnowledgeStore, open_client
 from bot.types import Question
-from tests.conftest import write_kb
+from tests.conftest import GUIDE, write_kb
 
 
 @pytest.fixture
@@ -54,3 +54,33 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, chroma_url, real_em
     # Another machine (a second client) sees the same index.
     other = KnowledgeStore(open_client(settings))
     assert other.info().chunks == 5
+
+
+def test_a_reindex_on_one_host_is_served_by_another_with_the_bm25_index_it_saved(
+    tmp_path, chroma_url, real_embedder, monkeypatch
+):
+    import bot.retrieval
+
+    kb = write_kb(tmp_path / "kb")
+    hosts = [
+        Runtime(
+            Settings(data_dir=tmp_path / name, knowledge_dir=kb, backend="template", chroma_url=chroma_url),
+            embedder=real_embedder,
+        )
+        for name in ("host-a", "host-b")
+    ]
+    hosts[0].ingest(progress=False)
+
+    def refuse(passages):
+        raise AssertionError("a replica built the BM25 index instead of loading the saved one")
+
+    monkeypatch.setattr(bot.retrieval, "_build_bm25", refuse)
+    replica = hosts[1]
+    assert replica.engine.answer(Question("personal data in prompts?")).sources[0].source == "guidance/privacy.md"
+    (kb / "guidance/zebra.md").write_text(
+        GUIDE.format(title="Zebra crossings", slug="zebra", body="Pedestrians cross the road at zebra crossings.")
+    )
+    assert hosts[0].ingest(progress=False).documents_added == ["guidance/zebra.md"]
+    answer = replica.engine.answer(Question("Where do pedestrians cross the road?"))
+    assert answer.sources[0].source == "guidance/zebra.md"  # no restart: the next question sees generation 2
+    assert replica.retriever.snapshot().version[1] == 2 and replica.index_info().chunks == 7

@@ -149,7 +149,8 @@ def test_a_failed_reindex_leaves_the_previous_index_serving(tmp_path, settings, 
     assert snapshot(store) == before
     assert store.current().count() == stored  # nothing half-written left behind
     assert (store.current().metadata or {})["adoptbot_version"] == first.version
-    assert [c.name for c in store.client.list_collections()] == [store.current().name]
+    current = store.current().name  # and its BM25 index beside it: no half-built version left
+    assert sorted(c.name for c in store.client.list_collections()) == [current, f"{current}-lexical"]
     assert ingest(root, settings, store, FakeEmbedder()).documents_added == ["guidance/new.md"]
 
 
