@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store import KnowledgeStore, open_client
 from bot.types import Question
+from tests.cluster import ChromaServer
 from tests.conftest import GUIDE, write_kb
 
 
 @pytest.fixture
 def chroma_url(tmp_path):
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert chroma, "the chroma command ships with the chromadb package"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(30)
+    """A real `chroma run` on a free loopback port."""
+    server = ChromaServer(tmp_path / "server", log_dir=tmp_path)
+    try:
+        server.wait_ready()
+        yield server.url
+    finally:
+        server.stop()
 
 
 def test_ingest_and_answer_through_a_chroma_server(tmp_path, chroma_url, real_embedder):

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from bot.health import chroma_reachable
 from bot.server import build_web_app
 from bot.store import IndexInfo
+from tests.cluster import ChromaServer
 from tests.web import BackgroundServer
 
 INFO = IndexInfo(version=1, generation=2, documents=3, chunks=40, indexed_at="2026-11-20T10:00Z", embed_model="m")
@@ -115,38 +111,24 @@ def test_readyz_names_each_dependency_that_fails_or_does_not_answer_in_time(serv
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert chroma, "the chroma command ships with the chromadb package"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield proc, port
-    proc.terminate()
-    proc.wait(30)
+    server = ChromaServer(tmp_path / "chroma", log_dir=tmp_path)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 def test_readyz_follows_a_real_chroma_server_going_away(serve, chroma_server):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    proc, port = chroma_server
-    client = chromadb.HttpClient(host="127.0.0.1", port=port, settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.HttpClient(
+        host="127.0.0.1", port=chroma_server.port, settings=ChromaSettings(anonymized_telemetry=False)
+    )
     url = serve(index_info=lambda: INFO, readiness={"chroma": chroma_reachable(client)})
     assert get(url + "/readyz") == (200, {"ready": True, "not_ready": [], "checks": {"index": "ok", "chroma": "ok"}})
-    proc.terminate()
-    proc.wait(30)
+    chroma_server.stop()
     status, body = get(url + "/readyz")
     assert status == 503 and body["not_ready"] == ["chroma"]
     assert "refused" in body["checks"]["chroma"]
