@@ -5,24 +5,33 @@ uses. Ticks belong to a channel, a project and a checklist; the store keeps ever
 as its own row (who, when), so two people ticking at once never overwrite each other and the
 history survives a restart. A tick is matched to the checklist as it is *now*: by the item's id, or
 by its normalized text when editors changed the id, so an edited checklist keeps the ticks on items
-that still exist and shows new items as open. `TickStore` is the storage interface
-(`SqliteTickStore` keeps it in the data directory); `Board` is what Slack, Teams and the terminal call.
+that still exist and shows new items as open. `TickStore` is the storage interface: `DatabaseTickStore`
+keeps it in the shared-state database (every replica sees every tick; the ticks of an older
+`checklists.sqlite3` are copied in), `SqliteTickStore` in the data directory when there is no
+database. `Board` is what Slack, Teams and the terminal call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import sqlite3
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from bot.database import SQLITE_BUSY_S, Database
 from bot.errors import AdoptbotError, DataDirUnusable
 from ingest.sources import BadFile, discover, parse, read_bytes, visible
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "checklists.sqlite3"
 MAX_PROJECT = 100  # characters of a project name
@@ -254,6 +263,167 @@ class SqliteTickStore(TickStore):
         self._local = threading.local()
 
 
+PROJECTS = sa.table(
+    "checklist_projects",
+    *(sa.column(c, sa.Text) for c in ("channel", "project_key", "checklist", "project", "started_by", "started_at")),
+    sa.column("id", sa.Integer),
+)
+TICKS = sa.table(
+    "checklist_ticks",
+    *(sa.column(c, sa.Text) for c in ("channel", "project_key", "checklist", "item", "item_key", "user", "time")),
+    sa.column("done", sa.Boolean),
+    sa.column("copied", sa.Boolean),
+    sa.column("id", sa.Integer),
+)
+COPIES = sa.table("checklist_copies", sa.column("file_id", sa.Text), sa.column("ticks_upto", sa.Integer))
+PROJECT_COLUMNS = ("channel", "project_key", "checklist", "project", "started_by", "started_at")
+TICK_COLUMNS = ("channel", "project_key", "checklist", "item", "item_key", "done", "user", "time")
+
+
+class DatabaseTickStore(TickStore):
+    """Projects and ticks in the shared-state database, seen by every replica; DatabaseUnavailable when it is down.
+
+    legacy: the checklists.sqlite3 an older adoptbot kept in this data directory; its ticks not yet
+    copied are copied in when the store opens (see copy_from).
+    """
+
+    def __init__(self, database: Database, *, legacy: Path | None = None) -> None:
+        self.database = database
+        if legacy is not None and legacy.is_file():
+            self.copy_from(legacy)
+
+    def start(self, project: Project) -> Project:
+        key = project_key(project.project)
+        row = {
+            "channel": project.channel,
+            "project_key": key,
+            "checklist": project.checklist,
+            "project": project.project,
+            "started_by": project.started_by,
+            "started_at": project.started_at,
+        }
+        with self.database.writing() as conn:
+            conn.execute(self._insert_project(), [row])
+            # READ COMMITTED: a start committed by another replica meanwhile is seen here, and wins.
+            first = conn.execute(
+                sa.select(PROJECTS.c.project, PROJECTS.c.started_by, PROJECTS.c.started_at).where(
+                    PROJECTS.c.channel == project.channel,
+                    PROJECTS.c.project_key == key,
+                    PROJECTS.c.checklist == project.checklist,
+                )
+            ).one()
+        return Project(project.channel, first.project, project.checklist, first.started_by, first.started_at)
+
+    def record(self, tick: Tick) -> None:
+        with self.database.writing() as conn:
+            conn.execute(
+                sa.insert(TICKS).values(
+                    channel=tick.channel,
+                    project_key=project_key(tick.project),
+                    checklist=tick.checklist,
+                    item=tick.item,
+                    item_key=tick.key,
+                    done=tick.done,
+                    user=tick.user,
+                    time=tick.time,
+                    copied=False,
+                )
+            )
+
+    def projects(self, channel: str) -> list[Project]:
+        with self.database.reading() as conn:
+            rows = conn.execute(
+                sa.select(PROJECTS.c.project, PROJECTS.c.checklist, PROJECTS.c.started_by, PROJECTS.c.started_at)
+                .where(PROJECTS.c.channel == channel)
+                .order_by(PROJECTS.c.started_at, PROJECTS.c.id)
+            ).all()
+        return [Project(channel, p, c, by, at) for p, c, by, at in rows]
+
+    def ticks(self, channel: str, project: str, checklist: str) -> list[Tick]:
+        with self.database.reading() as conn:
+            rows = conn.execute(
+                sa.select(TICKS.c.item, TICKS.c.item_key, TICKS.c.done, TICKS.c.user, TICKS.c.time)
+                .where(
+                    TICKS.c.channel == channel,
+                    TICKS.c.project_key == project_key(project),
+                    TICKS.c.checklist == checklist,
+                )
+                # In the order they were stored; ticks copied from an older file were made before all others.
+                .order_by(TICKS.c.copied.desc(), TICKS.c.id)
+            ).all()
+        return [Tick(channel, project, checklist, i, k, bool(d), u, t) for i, k, d, u, t in rows]
+
+    def close(self) -> None:
+        """Nothing to release: the database belongs to the runtime (the feedback store uses it too)."""
+
+    def copy_from(self, path: Path) -> int:
+        """Copy the projects and ticks of an older checklists.sqlite3 not copied before; how many ticks.
+
+        The file is marked with an id of its own, and the database remembers up to which tick each
+        file was copied, in the same transaction as the copy: opening again (or two processes at once,
+        or a crash halfway) copies nothing twice, and ticks an older process wrote since come along.
+        Copied ticks count as older than every tick made in the database, so a late copy undoes nothing.
+        A file that cannot be read is left as it is, with a warning, and tried again on the next open.
+        """
+        try:
+            old = sqlite3.connect(str(path), timeout=SQLITE_BUSY_S, isolation_level=None)
+        except sqlite3.Error as e:
+            log.warning("could not open %s to copy its checklist ticks (%s); trying again next time", path, e)
+            return 0
+        try:
+            tables = {name for (name,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"projects", "ticks"} <= tables:
+                return 0
+            file_id = _file_id(old)
+            with self.database.writing() as conn:
+                conn.execute(
+                    self.database.insert(COPIES)
+                    .values(file_id=file_id, ticks_upto=0)
+                    .on_conflict_do_nothing(index_elements=["file_id"])
+                )
+                where = COPIES.c.file_id == file_id
+                upto = conn.execute(sa.select(COPIES.c.ticks_upto).where(where).with_for_update()).scalar_one()
+                projects = old.execute(f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects ORDER BY started_at, rowid")
+                rows = [dict(zip(PROJECT_COLUMNS, p, strict=True)) for p in projects.fetchall()]
+                if rows:
+                    conn.execute(self._insert_project(), rows)
+                columns = ", ".join(TICK_COLUMNS)
+                ticks = old.execute(f"SELECT id, {columns} FROM ticks WHERE id > ? ORDER BY id", (upto,))
+                copied = [(n, dict(zip(TICK_COLUMNS, t, strict=True))) for n, *t in ticks.fetchall()]
+                if copied:
+                    conn.execute(sa.insert(TICKS), [{**t, "done": bool(t["done"]), "copied": True} for _, t in copied])
+                    conn.execute(sa.update(COPIES).where(where).values(ticks_upto=copied[-1][0]))
+        except sqlite3.Error as e:
+            log.warning("could not copy the checklist ticks of %s (%s); trying again next time", path, e)
+            return 0
+        finally:
+            old.close()
+        if copied:
+            log.info("copied %d checklist ticks from %s into %s", len(copied), path, self.database.name)
+        return len(copied)
+
+    def _insert_project(self) -> sa.Insert:
+        return self.database.insert(PROJECTS).on_conflict_do_nothing(
+            index_elements=["channel", "project_key", "checklist"]
+        )
+
+
+def _file_id(old: sqlite3.Connection) -> str:
+    """The id an older checklists.sqlite3 is known by in the database, given to it on its first copy."""
+    old.execute("BEGIN IMMEDIATE")  # two processes opening it at once agree on one id
+    try:
+        old.execute("CREATE TABLE IF NOT EXISTS adoptbot_copy (id TEXT NOT NULL)")
+        row = old.execute("SELECT id FROM adoptbot_copy").fetchone()
+        file_id = row[0] if row else uuid.uuid4().hex
+        if row is None:
+            old.execute("INSERT INTO adoptbot_copy (id) VALUES (?)", (file_id,))
+        old.execute("COMMIT")
+    except BaseException:
+        old.execute("ROLLBACK")
+        raise
+    return file_id
+
+
 @dataclass(frozen=True)
 class ItemState:
     """An item of the checklist as it is now, and its latest tick in the project."""
@@ -427,10 +597,18 @@ def _md(text: str) -> str:
     return " ".join(visible(text).split())
 
 
-def open_board(knowledge_dir: Path, data_dir: Path, *, max_file_bytes: int = 2_000_000) -> Board:
-    """The board over the knowledge folder's checklists (re-read on each use) and the data directory's store."""
+def open_board(
+    knowledge_dir: Path, data_dir: Path, *, max_file_bytes: int = 2_000_000, database: Database | None = None
+) -> Board:
+    """The board over the knowledge folder's checklists (re-read on each use) and its ticks.
+
+    Ticks are kept in database when there is one (copying in those of the data directory's older
+    checklists.sqlite3), else in that file.
+    """
 
     def current() -> dict[str, Checklist]:
         return load_checklists(knowledge_dir, max_file_bytes=max_file_bytes)[0]
 
-    return Board(checklists=current, store=SqliteTickStore(data_dir / FILE_NAME))
+    legacy = data_dir / FILE_NAME
+    store = SqliteTickStore(legacy) if database is None else DatabaseTickStore(database, legacy=legacy)
+    return Board(checklists=current, store=store)

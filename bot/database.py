@@ -1,7 +1,8 @@
 """The shared-state database: SQLite in the data directory by default, PostgreSQL when ADOPTBOT_DATABASE_URL is set.
 
-It holds the feedback store and audit log (bot/feedback.py), de-duplication claims (bot/claims.py)
-and conversation state (bot/state.py), and it lends the ingest its lock across hosts. Creating a
+It holds the feedback store and audit log (bot/feedback.py), de-duplication claims (bot/claims.py),
+conversation state (bot/state.py) and checklist ticks (bot/checklists.py), and it lends the ingest
+its lock across hosts. Creating a
 Database connects to nothing; the first use brings the schema to the newest Alembic revision
 (bot/migrations), whichever process gets there first. Driver errors that mean "the database cannot
 be used now" (refused, dropped, disk full, locked for too long) become DatabaseUnavailable here, so

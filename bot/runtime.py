@@ -30,6 +30,7 @@ from bot.vocabulary import VocabularyFile
 
 if TYPE_CHECKING:
     from bot.agents_storage import DatabaseStorage
+    from bot.checklists import Board
     from bot.claims import Claims
     from bot.state import DatabaseState
 
@@ -221,11 +222,20 @@ class Runtime:
 
     @cached_property
     def tools(self) -> Tools:
-        """The use-case assessment and the checklist board, built on first use."""
+        """The use-case assessment and the checklist board, built on first use.
+
+        Ticks are kept in the feedback store's database, so replicas share them; in the data
+        directory's checklists.sqlite3 only when there is no such database.
+        """
         from bot.assessment import Assessor
         from bot.checklists import open_board
 
         s = self.settings
+
+        def board() -> Board:
+            database = getattr(self.feedback, "database", None)  # None: the feedback store said why, at start-up
+            return open_board(s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes, database=database)
+
         return Tools(
             assessor=lambda: Assessor.for_folder(
                 s.knowledge_dir,
@@ -234,7 +244,7 @@ class Runtime:
                 review_after_days=s.review_after_days,
                 max_file_bytes=s.max_file_bytes,
             ),
-            board=lambda: open_board(s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes),
+            board=board,
         )
 
     @cached_property

@@ -7,14 +7,19 @@ Text is Markdown, like the chat core's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from bot.assessment import Assessment, Assessor, Incomplete, Session
 from bot.checklists import Board, ChecklistError, Progress, toggled
+from bot.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 RECOMMENDATIONS = {"llm": "an LLM", "generative": "a broader generative model", "hybrid": "a hybrid"}
+CHECKLISTS_UNAVAILABLE = "Sorry, I can't reach the checklists just now. Please try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,13 @@ class Tools:
 
         `how(args)` says how the command is typed on the platform, for the hints.
         """
+        try:
+            return self._checklist(words, channel=channel, user=user, how=how)
+        except DatabaseUnavailable as e:
+            log.warning("checklist command not carried out: %s", e)
+            return ChecklistReply(CHECKLISTS_UNAVAILABLE)
+
+    def _checklist(self, words: Sequence[str], *, channel: str, user: str, how: Callable[[str], str]) -> ChecklistReply:
         board = self.board
         try:
             if not words:
@@ -92,7 +104,10 @@ class Tools:
         selected: Iterable[str],
         user: str,
     ) -> Progress:
-        """Apply what a person changed in a group of boxes (against what their copy showed); the state after."""
+        """Apply what a person changed in a group of boxes (against what their copy showed); the state after.
+
+        DatabaseUnavailable when the ticks cannot be reached: the platform apologises (CHECKLISTS_UNAVAILABLE).
+        """
         progress = None
         for item, done in toggled(shown_done, selected).items():
             progress = self.board.tick(channel, project, checklist, item, user, done=done)

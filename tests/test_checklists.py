@@ -1,4 +1,9 @@
-"""Checklists teams work through: ticks stored per channel and project, edits by editors, concurrency, the terminal."""
+"""Checklists teams work through: ticks stored per channel and project, edits by editors, concurrency, the terminal.
+
+The store's tests run on each TickStore: the data directory's file, and the shared-state database on
+SQLite and on a real PostgreSQL (tests/postgres.py); then the upgrade of an older checklists.sqlite3
+and two replicas sharing ticks.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,30 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.checklists import (
+    FILE_NAME,
     Board,
     ChecklistError,
+    DatabaseTickStore,
     SqliteTickStore,
+    TickStore,
     load_checklists,
     open_board,
     toggled,
 )
 from bot.cli import main
-from bot.errors import DataDirUnusable
+from bot.database import Database
+from bot.errors import DatabaseUnavailable, DataDirUnusable
+from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
+from tests.postgres import free_port
 
 LAUNCH = """id: launch
 title: Launch checklist
@@ -61,9 +74,41 @@ def kb(tmp_path: Path) -> Path:
     return root
 
 
-def board_for(kb: Path, data: Path, clock: Clock | None = None) -> Board:
-    store = SqliteTickStore(data / "checklists.sqlite3")
-    return Board(checklists=lambda: load_checklists(kb)[0], store=store, clock=clock or Clock())
+class Place:
+    """Where ticks are kept: a checklists.sqlite3 path, or a database URL; open() is a store as a new process has it."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._databases: list[Database] = []
+
+    def open(self) -> TickStore:
+        if "://" not in self.where:
+            return SqliteTickStore(Path(self.where))
+        database = Database(self.where)
+        self._databases.append(database)
+        return DatabaseTickStore(database)
+
+    def close(self) -> None:
+        for database in self._databases:
+            database.close()
+
+
+@pytest.fixture(params=["file", "database-sqlite", "database-postgresql"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
+    """Each TickStore: the data directory's file, the shared-state database on SQLite, and on PostgreSQL."""
+    if request.param == "file":
+        where = str(tmp_path / "data" / FILE_NAME)
+    elif request.param == "database-sqlite":
+        where = f"sqlite:///{tmp_path / 'data' / 'feedback.sqlite3'}"
+    else:
+        where = request.getfixturevalue("postgres").create_database()
+    opened = Place(where)
+    yield opened
+    opened.close()
+
+
+def board_for(kb: Path, place: Place, clock: Clock | None = None) -> Board:
+    return Board(checklists=lambda: load_checklists(kb)[0], store=place.open(), clock=clock or Clock())
 
 
 def test_the_knowledge_bases_checklists_are_read_from_its_files():
@@ -74,8 +119,8 @@ def test_the_knowledge_bases_checklists_are_read_from_its_files():
     assert checklists["pre-deployment"].source == "checklists/pre-deployment.yaml"
 
 
-def test_ticks_say_who_and_when_and_survive_a_restart(kb, tmp_path):
-    board = board_for(kb, tmp_path / "data")
+def test_ticks_say_who_and_when_and_survive_a_restart(kb, place):
+    board = board_for(kb, place)
     posted = board.post("C1", "Web shop", "launch", "alice")
     assert (posted.done, posted.total, posted.project.started_by) == (0, 3, "alice")
     board.tick("C1", "web shop", "launch", "1", "alice")  # by number; project names ignore case
@@ -84,15 +129,15 @@ def test_ticks_say_who_and_when_and_survive_a_restart(kb, tmp_path):
     assert progress.items[0].at == "2026-11-29T09:03:00+00:00"
     board.store.close()
 
-    again = board_for(kb, tmp_path / "data")  # a new process, the same data directory
+    again = board_for(kb, place)  # a new process, the same file or database
     progress = again.progress("C1", "WEB SHOP", "launch")
     assert progress.project.project == "Web shop" and progress.done == 2
     again.tick("C1", "Web shop", "launch", "Monitor accuracy after launch.", "carol", done=False)  # by text
     assert again.progress("C1", "Web shop", "launch").done == 1
 
 
-def test_projects_and_channels_keep_their_own_ticks(kb, tmp_path):
-    board = board_for(kb, tmp_path / "data")
+def test_projects_and_channels_keep_their_own_ticks(kb, place):
+    board = board_for(kb, place)
     board.tick("C1", "alpha", "launch", "1", "alice")
     board.tick("C1", "beta", "launch", "2", "bob")
     board.tick("C2", "alpha", "launch", "3", "carol")
@@ -106,8 +151,8 @@ def test_projects_and_channels_keep_their_own_ticks(kb, tmp_path):
     assert board.status("C3") == []
 
 
-def test_an_edited_checklist_keeps_ticks_on_items_that_still_exist(kb, tmp_path):
-    board = board_for(kb, tmp_path / "data")
+def test_an_edited_checklist_keeps_ticks_on_items_that_still_exist(kb, place):
+    board = board_for(kb, place)
     for item in ("owner", "review", "monitoring"):
         board.tick("C1", "web shop", "launch", item, "alice")
     # The editors reword one item (same id), rename another's id (same text), remove the third, add one.
@@ -134,8 +179,8 @@ def test_an_edited_checklist_keeps_ticks_on_items_that_still_exist(kb, tmp_path)
     assert board.progress("C1", "web shop", "launch").done == 3
 
 
-def test_two_people_ticking_at_once_lose_nothing_threads(kb, tmp_path):
-    board = board_for(kb, tmp_path / "data")
+def test_two_people_ticking_at_once_lose_nothing_threads(kb, place):
+    board = board_for(kb, place)
     board.post("C1", "web shop", "launch", "alice")
     start = threading.Barrier(6)
     errors: list[BaseException] = []
@@ -162,20 +207,21 @@ def test_two_people_ticking_at_once_lose_nothing_threads(kb, tmp_path):
 PROCESS = """
 import sys
 from pathlib import Path
-from bot.checklists import Board, SqliteTickStore, load_checklists
-kb, data, user, item = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-board = Board(checklists=lambda: load_checklists(kb)[0], store=SqliteTickStore(data / "checklists.sqlite3"))
+from bot.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists
+from bot.database import Database
+kb, where, user, item = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+store = DatabaseTickStore(Database(where)) if "://" in where else SqliteTickStore(Path(where))
+board = Board(checklists=lambda: load_checklists(kb)[0], store=store)
 for n in range(25):
     board.tick("C1", "web shop", "launch", item, user, done=True)
 """
 
 
-def test_two_people_ticking_at_once_lose_nothing_processes(kb, tmp_path):
-    data = tmp_path / "data"
-    board = board_for(kb, data)
+def test_two_people_ticking_at_once_lose_nothing_processes(kb, place):
+    board = board_for(kb, place)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", PROCESS, str(kb), str(data), f"user{n}", ITEMS[n % 3][0]], env=env)
+        subprocess.Popen([sys.executable, "-c", PROCESS, str(kb), place.where, f"user{n}", ITEMS[n % 3][0]], env=env)
         for n in range(4)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
@@ -185,8 +231,8 @@ def test_two_people_ticking_at_once_lose_nothing_processes(kb, tmp_path):
     assert board.progress("C1", "web shop", "launch").done == 3
 
 
-def test_export_is_markdown_for_a_go_live_review(kb, tmp_path):
-    board = board_for(kb, tmp_path / "data")
+def test_export_is_markdown_for_a_go_live_review(kb, place):
+    board = board_for(kb, place)
     board.post("C1", "web shop", "launch", "alice")
     board.tick("C1", "web shop", "launch", "2", "bob")
     text = board.export("C1", "Web Shop")
@@ -198,8 +244,8 @@ def test_export_is_markdown_for_a_go_live_review(kb, tmp_path):
         board.export("C1", "nope")
 
 
-def test_bad_input_says_what_to_use_instead(kb, tmp_path):
-    board = board_for(kb, tmp_path / "data")
+def test_bad_input_says_what_to_use_instead(kb, place):
+    board = board_for(kb, place)
     with pytest.raises(ChecklistError, match="use one of launch"):
         board.post("C1", "web shop", "lunch", "alice")
     with pytest.raises(ChecklistError, match="use a number from 1 to 3 or an item id"):
@@ -270,3 +316,131 @@ def test_open_board_reads_the_knowledge_folder_and_the_data_directory(tmp_path):
         assert (tmp_path / "data/checklists.sqlite3").is_file()
     finally:
         board.store.close()
+
+
+# ------------------------------------------------------------------ the shared-state database
+
+
+def old_file(kb: Path, data: Path, ticks: list[tuple[str, str, bool]], clock: Clock) -> None:
+    """A checklists.sqlite3 as an adoptbot before the database kept ticks wrote it: (user, item, done) on web shop."""
+    board = Board(checklists=lambda: load_checklists(kb)[0], store=SqliteTickStore(data / FILE_NAME), clock=clock)
+    board.post("C1", "Web shop", "launch", "alice")
+    for user, item, done in ticks:
+        board.tick("C1", "web shop", "launch", item, user, done=done)
+    board.store.close()
+
+
+def test_an_old_checklists_file_is_copied_into_the_database_once(kb, tmp_path, database_url):
+    data, clock = tmp_path / "data", Clock()
+    old_file(kb, data, [("alice", "owner", True), ("bob", "review", True), ("bob", "review", False)], clock)
+    database = Database(database_url)
+    board = open_board(kb, data, database=database)
+    assert isinstance(board.store, DatabaseTickStore)
+    progress = board.progress("C1", "web shop", "launch")
+    assert progress.project.started_by == "alice" and progress.project.project == "Web shop"
+    assert [(s.done, s.by, s.at) for s in progress.items][:2] == [
+        (True, "alice", "2026-11-29T09:03:00+00:00"),
+        (False, "bob", "2026-11-29T09:07:00+00:00"),
+    ]
+    for _ in range(2):  # every later start copies nothing twice
+        again = open_board(kb, data, database=database)
+        assert len(again.store.ticks("C1", "web shop", "launch")) == 3
+    # An adoptbot of the old version still running on this machine keeps writing to the file: the next open copies it.
+    old_file(kb, data, [("carol", "monitoring", True)], clock)
+    assert open_board(kb, data, database=database).progress("C1", "web shop", "launch").done == 2
+    assert len(board.store.ticks("C1", "web shop", "launch")) == 4
+    database.close()
+
+
+def test_ticks_copied_late_from_another_replicas_file_do_not_undo_newer_ones(kb, tmp_path, database_url):
+    clock = Clock()
+    old_file(kb, tmp_path / "two", [("alice", "owner", True)], clock)  # replica two, before the upgrade
+    database = Database(database_url)
+    one = open_board(kb, tmp_path / "one", database=database)  # replica one upgraded first; bob unticks there
+    one.tick("C1", "web shop", "launch", "owner", "bob", done=False)
+    open_board(kb, tmp_path / "two", database=database)  # replica two upgrades: alice's older tick comes in
+    [owner, *_] = one.progress("C1", "web shop", "launch").items
+    assert (owner.done, owner.by) == (False, "bob")
+    database.close()
+
+
+def test_two_processes_opening_next_to_an_old_file_at_once_copy_it_once(kb, tmp_path, database_url):
+    data = tmp_path / "data"
+    old_file(kb, data, [(f"user{n}", ITEMS[n % 3][0], True) for n in range(30)], Clock())
+    databases = [Database(database_url) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def open_(database: Database) -> None:
+        try:
+            DatabaseTickStore(database, legacy=data / FILE_NAME)
+        except BaseException as e:  # noqa: BLE001 - asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_, args=(d,)) for d in databases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(DatabaseTickStore(databases[0]).ticks("C1", "web shop", "launch")) == 30
+    for d in databases:
+        d.close()
+
+
+def test_ticks_in_the_database_are_append_only(kb, tmp_path, database_url):
+    database = Database(database_url)
+    board = Board(checklists=lambda: load_checklists(kb)[0], store=DatabaseTickStore(database), clock=Clock())
+    board.tick("C1", "web shop", "launch", "1", "alice")
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), database.writing() as conn:
+        conn.execute(sa.text("UPDATE checklist_ticks SET done = :no"), {"no": False})
+    assert board.progress("C1", "web shop", "launch").done == 1
+    database.close()
+
+
+def test_a_database_that_is_down_raises_our_error(kb, tmp_path):
+    down = Database(f"postgresql+psycopg://adoptbot@127.0.0.1:{free_port()}/adoptbot")
+    board = Board(checklists=lambda: load_checklists(kb)[0], store=DatabaseTickStore(down))
+    with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1"):
+        board.tick("C1", "web shop", "launch", "1", "alice")
+    with pytest.raises(DatabaseUnavailable):
+        board.status("C1")
+    old_file(kb, tmp_path / "data", [("alice", "owner", True)], Clock())
+    with pytest.raises(DatabaseUnavailable):  # the copy of an old file waits for the database, and is not lost
+        open_board(kb, tmp_path / "data", database=down)
+    assert SqliteTickStore(tmp_path / "data" / FILE_NAME).ticks("C1", "web shop", "launch")
+
+
+def test_a_runtime_keeps_ticks_in_the_feedback_stores_database_and_copies_the_old_file(kb, tmp_path):
+    old_file(kb, tmp_path / "data", [("alice", "owner", True)], Clock())
+    runtime = make_runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=kb), FakeEmbedder())
+    board = runtime.tools.board
+    assert isinstance(board.store, DatabaseTickStore) and board.store.database is runtime.feedback.database
+    assert board.progress("C1", "web shop", "launch").done == 1
+    runtime.database.close()
+
+
+def test_two_replicas_on_one_postgresql_see_each_others_ticks(kb, tmp_path, postgres):
+    url = postgres.create_database()
+
+    def replica(name: str) -> Runtime:
+        settings = Settings.from_env(
+            {
+                "ADOPTBOT_DATA_DIR": str(tmp_path / name),
+                "ADOPTBOT_KNOWLEDGE_DIR": str(kb),
+                "ADOPTBOT_DATABASE_URL": url,
+                "ADOPTBOT_USER_HASH_KEY": "a shared secret of at least 32 characters",
+            }
+        )
+        return Runtime(settings, embedder=FakeEmbedder())
+
+    one, two = replica("one"), replica("two")
+    one.tools.board.post("C1", "Web shop", "launch", "alice")
+    two.tools.tick(channel="C1", project="web shop", checklist="launch", shown_done=[], selected=["review"], user="bob")
+    one.tools.tick(channel="C1", project="web shop", checklist="launch", shown_done=[], selected=["owner"], user="ann")
+    for runtime in (one, two):
+        [progress] = runtime.tools.board.status("C1")
+        assert [(s.done, s.by) for s in progress.items] == [(True, "ann"), (True, "bob"), (False, "")]
+        assert progress.project.started_by == "alice"
+    assert not (tmp_path / "one" / FILE_NAME).exists() and not (tmp_path / "two" / FILE_NAME).exists()
+    for runtime in (one, two):
+        runtime.database.close()

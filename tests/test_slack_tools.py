@@ -12,10 +12,12 @@ import urllib.parse
 
 import pytest
 
-from bot.checklists import open_board
-from bot.tools import Tools
+from bot.checklists import DatabaseTickStore, open_board
+from bot.database import Database
+from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
 from tests.conftest import REPO
 from tests.fake_slack import action_body, command_body
+from tests.postgres import free_port
 from tests.slack_harness import Slack
 from tests.stub_engine import StubEngine
 
@@ -155,3 +157,22 @@ def test_two_people_ticking_different_items_at_once_lose_nothing(slack):
 def test_help_names_the_tools(slack):
     reply = command(slack, "help")
     assert "/adoptbot assess" in reply["text"] and "/adoptbot checklist" in reply["text"]
+
+
+def test_when_the_checklists_database_is_down_people_are_told_not_left_in_silence(slack):
+    command(slack, "checklist pre-deployment web shop photos")
+    [posted] = slack.api.wait_for("chat.postMessage")
+    group = next(b for b in posted["blocks"] if b["type"] == "actions")
+    board = slack.runtime.tools.board
+    board.store = DatabaseTickStore(Database(f"postgresql+psycopg://adoptbot@127.0.0.1:{free_port()}/adoptbot"))
+    status = command(slack, "checklist status")
+    assert status["text"] == CHECKLISTS_UNAVAILABLE
+    message = {"ts": "1700000000.000044", "blocks": posted["blocks"]}
+    body = action_body(action_id="checklist_tick", value="", user="U7", message=message,
+                       response_url=slack.api.url + "/r/t", kind="checkboxes", block_id=group["block_id"])  # fmt: skip
+    payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
+    payload["actions"][0]["selected_options"] = [group["elements"][0]["options"][0]]
+    assert slack.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
+    [sorry] = slack.api.wait_for("chat.postEphemeral")
+    assert (sorry["channel"], sorry["user"], sorry["text"]) == ("C1", "U7", CHECKLISTS_UNAVAILABLE)
+    assert slack.api.called("chat.update") == []

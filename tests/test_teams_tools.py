@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
-from bot.checklists import open_board
+from bot.checklists import DatabaseTickStore, open_board
+from bot.database import Database
 from bot.teams import cards
-from bot.tools import Tools
+from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
 from tests.conftest import REPO
 from tests.fake_connector import FakeConnector, card_submit
+from tests.postgres import free_port
 from tests.test_teams import PacedStub, TeamsBot, replies, settings_for
 
 IDEA = "We want product photos in twenty backgrounds for the web shop"
@@ -259,3 +261,14 @@ def test_help_lists_the_tools(bot):
     text = replies(body)[0]["text"]
     assert "**assess [your idea]**" in text and "**checklist [name] [project]**" in text
     assert "**checklist export PROJECT**" in text
+
+
+def test_when_the_checklists_database_is_down_people_are_told_not_left_in_silence(bot):
+    content, card_id = post_checklist(bot)
+    board = bot.chat.tools.board
+    board.store = DatabaseTickStore(Database(f"postgresql+psycopg://adoptbot@127.0.0.1:{free_port()}/adoptbot"))
+    _, body = bot.ask("checklist status", expect_replies=True)
+    assert replies(body)[0]["text"] == CHECKLISTS_UNAVAILABLE
+    save(bot, content, card_id, [1], name="Grace Hopper")
+    assert bot.posted()[-1]["text"] == CHECKLISTS_UNAVAILABLE
+    assert bot.connector.updates() == []  # the card is not shown as saved

@@ -19,12 +19,13 @@ from bot.audiences import slack_place
 from bot.chat import Chat, Reply
 from bot.claims import Claims
 from bot.conversation import addressed_to_bot, smalltalk
+from bot.errors import DatabaseUnavailable
 from bot.fairuse import Refusal, Ticket, in_line
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.channels import ChannelModesFile
 from bot.text import strip_markup
-from bot.tools import assessment_markdown
+from bot.tools import CHECKLISTS_UNAVAILABLE, assessment_markdown
 from bot.types import Question, Turn
 
 log = logging.getLogger(__name__)
@@ -381,9 +382,15 @@ class SlackAssistant:
         element = (shown.get("elements") or [{}])[0]
         shown_done = [o["value"] for o in element.get("initial_options", [])]
         selected = [o["value"] for o in action.get("selected_options", [])]
-        progress = self.chat.tools.tick(
-            channel=channel, project=project, checklist=checklist, shown_done=shown_done, selected=selected, user=user
-        )
+        try:
+            progress = self.chat.tools.tick(
+                channel=channel, project=project, checklist=checklist, shown_done=shown_done, selected=selected,
+                user=user,
+            )  # fmt: skip
+        except DatabaseUnavailable as e:  # the boxes they clicked would otherwise just spring back, unexplained
+            log.warning("checklist tick in %s not stored: %s", channel, e)
+            client.chat_postEphemeral(channel=channel, user=user, text=CHECKLISTS_UNAVAILABLE)
+            return
         client.chat_update(
             channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
             blocks=blocks.checklist_blocks(progress),

@@ -24,12 +24,13 @@ from bot.assessment import AnswerError, Session
 from bot.audiences import teams_place
 from bot.chat import COMMANDS, Chat, Reply, Voted
 from bot.checklists import ChecklistError
+from bot.errors import DatabaseUnavailable
 from bot.fairuse import Refusal, Ticket, in_line
 from bot.settings import Settings
 from bot.teams import cards
 from bot.teams.conversations import Conversations
 from bot.teams.streaming import StreamedReply, can_stream
-from bot.tools import Tools
+from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
 from bot.types import Question
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,10 @@ class TeamsAssistant:
                 progress = await asyncio.get_running_loop().run_in_executor(None, tick)
             except ChecklistError as e:  # a checklist or item the editors have since removed
                 await context.send_activity(_message(cards.text_activity(str(e))))
+                return
+            except DatabaseUnavailable as e:
+                log.warning("checklist save in %s not stored: %s", _channel(activity), e)
+                await context.send_activity(_message(cards.text_activity(CHECKLISTS_UNAVAILABLE)))
                 return
             updated = cards.checklist_activity(progress)
             if not await self._update_card(context, updated):
