@@ -601,22 +601,15 @@ def _login() -> str:
 
 
 def cmd_assess(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.assessment import AnswerError, Assessor, Incomplete, relevant
+    from bot.assessment import AnswerError, Incomplete, relevant
 
-    s = runtime.settings
     idea = " ".join(args.idea).strip()
     if args.json and not idea and not args.answer:
         raise ConfigError(
             'Give the idea in a sentence: adoptbot assess --json "We want product photos in twenty backgrounds", '
             "or run `adoptbot assess` to answer the questions one by one."
         )
-    assessor = Assessor.for_folder(
-        s.knowledge_dir,
-        retriever=runtime.retriever,
-        audiences=runtime.audiences,
-        review_after_days=s.review_after_days,
-        max_file_bytes=s.max_file_bytes,
-    )
+    assessor = runtime.tools.assessor  # the one Slack and Teams use
     session = assessor.session(idea)
     for pair in args.answer:
         question, _, reply = pair.partition("=")
@@ -715,10 +708,9 @@ def render_assessment(result: Any) -> str:
 
 
 def cmd_checklist(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.checklists import ChecklistError, open_board
+    from bot.checklists import ChecklistError
 
-    s = runtime.settings
-    board = open_board(s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes)
+    board = runtime.tools.board  # the same store as Slack and Teams: the shared-state database
     words, channel, user = args.words, args.channel, _login()
     try:
         return _checklist(board, words, channel, user, args)

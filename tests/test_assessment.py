@@ -376,13 +376,11 @@ def test_a_broken_table_stops_assess_with_the_fix(starter_runtime, tmp_path, cap
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "assessment.yaml").write_text(GOOD.replace("recommend: llm", "recommend: chatbot"), encoding="utf-8")
-    runtime = starter_runtime
-    original = runtime.settings
-    runtime.settings = replace(original, knowledge_dir=kb)
-    try:
-        assert main(["assess", "--json", "Summarise tickets"], runtime=runtime) == 2
-    finally:
-        runtime.settings = original
+    from bot.runtime import Runtime
+
+    settings = replace(starter_runtime.settings, knowledge_dir=kb)
+    runtime = Runtime(settings, embedder=starter_runtime.embedder, store=starter_runtime.store)
+    assert main(["assess", "--json", "Summarise tickets"], runtime=runtime) == 2
     err = capsys.readouterr().err
     assert "assessment.yaml" in err and "recommend 'chatbot'" in err and "adoptbot kb lint" in err
 

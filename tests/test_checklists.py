@@ -294,6 +294,9 @@ def test_checklist_commands_in_the_terminal(cli, capsys, tmp_path):
     assert "- [x] Monitor accuracy after launch." in out_file.read_text(encoding="utf-8")
     assert main(["checklist", "export", "web shop"], runtime=cli) == 0
     assert capsys.readouterr().out.startswith("# Go-live review: web shop")
+    # The terminal ticks where Slack and Teams do: the board of the runtime's tools, in the shared-state database.
+    [progress] = cli.tools.board.status("terminal")
+    assert progress.done == 1 and isinstance(cli.tools.board.store, DatabaseTickStore)
 
 
 def test_checklist_mistakes_in_the_terminal_change_nothing(cli, capsys):
