@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 COMMANDS = ("help", "status", "reindex")
 Platform = Literal["slack", "teams", "terminal"]
 ADMINS_VARIABLE = {"slack": "ADOPTBOT_SLACK_ADMINS", "teams": "ADOPTBOT_TEAMS_ADMINS"}
+ASK_IN_CHAT = "Ask me here; in a channel, @mention me, and reply in the thread to follow up."
 THANKS = {
     "helpful": "Thanks, glad it helped!",
     "not_helpful": "Thanks for telling us; the editors will look at it.",
@@ -166,6 +167,7 @@ class Chat:
         report: Callable[[str], None],
         how: Callable[[str], str],
         extra: Sequence[str] = (),
+        ask: str = ASK_IN_CHAT,
     ) -> str:
         """The immediate reply to help, status or reindex; a reindex's summary goes to `report` when it ends.
 
@@ -176,7 +178,7 @@ class Chat:
             return status_text(self.index_info(), self.engine.describe_backend())
         if verb == "reindex":
             return self._reindex(platform, user, report)
-        return help_text(how, extra)
+        return help_text(how, extra, ask=ask)
 
     def may_reindex(self, platform: Platform, user: str) -> bool:
         """Editors named in the platform's admins setting; whoever runs the terminal."""
@@ -227,12 +229,12 @@ def related_label(answer: Answer) -> str:
     return "Related" if answer.answered else "Nearest topics"
 
 
-def help_text(how: Callable[[str], str], extra: Sequence[str] = ()) -> str:
+def help_text(how: Callable[[str], str], extra: Sequence[str] = (), *, ask: str = ASK_IN_CHAT) -> str:
     """What adoptbot does and how to use it, with each platform's way of typing a command (and its own extras)."""
     return "\n".join(
         [
             "**adoptbot** answers questions about adopting generative AI from our curated guidance, with sources.",
-            "- Ask me here; in a channel, @mention me, and reply in the thread to follow up.",
+            f"- {ask}",
             *(f"- {line}" for line in extra),
             f"- {how('status')}: what the knowledge base holds and which backend answers",
             f"- {how('reindex')}: reload the knowledge base (editors only)",

@@ -324,7 +324,9 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
         if line.startswith("/") and line[1:].split(" ")[0].lower() in COMMAND_VERBS:
             said = chat.command(
                 line[1:], platform="terminal", user=user, report=lambda text: print(f"\nadoptbot> {plain(text)}"),
-                how=lambda verb: f"/{verb}", extra=("/new: start a new conversation; /quit: leave",),
+                how=lambda verb: f"/{verb}", ask="Type a question; what you type next follows on from it.",
+                extra=("/new: start a new conversation; /quit: leave",
+                       "outside the chat: `adoptbot assess` (LLM, image model or both?) and `adoptbot checklist`"),
             )  # fmt: skip
             print(f"\nadoptbot> {plain(said)}")
             continue

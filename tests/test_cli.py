@@ -453,4 +453,5 @@ def test_the_terminal_chat_takes_the_same_commands_as_slack_and_teams(starter_ru
     help_reply, status_reply = capsys.readouterr().out.split("adoptbot> ")[1:]
     assert "/status: what the knowledge base holds" in help_reply and "/new" in help_reply
     assert "**" not in help_reply  # Markdown bold is for chat clients, not terminals
+    assert "@mention" not in help_reply and "adoptbot assess" in help_reply  # words for a terminal
     assert "Knowledge base:" in status_reply and "Answer backend: template" in status_reply
