@@ -203,16 +203,18 @@ class Chat:
         return "🔄 Reindexing the knowledge base; I'll post a summary here when it's done."
 
     # -- feedback -------------------------------------------------------------------------------
-    def vote(self, feedback_id: str, user: str, vote: str, *, link: Callable[[], str] = str) -> Voted:
-        """Store a vote; a "not helpful" is forwarded to the experts with the question and answer."""
+    def vote(
+        self, feedback_id: str, user: str, vote: str, *, link: Callable[[], str] = str, comment: str = ""
+    ) -> Voted:
+        """Store a vote (with what the voter wrote, if anything); a "not helpful" is forwarded to the experts."""
         try:
-            return self._vote(feedback_id, user, vote, link)
+            return self._vote(feedback_id, user, vote, link, comment)
         except DatabaseUnavailable as e:
             log.warning("vote for %s not recorded: %s", feedback_id, e)
             return Voted(False, "Sorry, I couldn't record your vote just now. Please try again in a minute.")
 
-    def _vote(self, feedback_id: str, user: str, vote: str, link: Callable[[], str]) -> Voted:
-        if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote):
+    def _vote(self, feedback_id: str, user: str, vote: str, link: Callable[[], str], comment: str) -> Voted:
+        if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote, comment):
             log.warning("ignored feedback %r for answer %r", vote, feedback_id)
             return Voted(False, THANKS.get(vote, THANKS["helpful"]))
         self.metrics.observe_vote(vote)
@@ -220,7 +222,7 @@ class Chat:
         answered = self.feedback.answer(feedback_id) if vote == "not_helpful" else None
         if answered is not None:
             sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
-            forward = experts.not_helpful(answered["question"], answered["answer"], sources, link())
+            forward = experts.not_helpful(answered["question"], answered["answer"], sources, link(), comment=comment)
         return Voted(True, THANKS[vote], forward)
 
 

@@ -26,10 +26,12 @@ def declined(question: str, nearest: list[str], link: str) -> str:
     return "\n".join(lines)
 
 
-def not_helpful(question: str, answer: str, sources: list[str], link: str) -> str:
-    """An answer someone marked as not helpful."""
+def not_helpful(question: str, answer: str, sources: list[str], link: str, *, comment: str = "") -> str:
+    """An answer someone marked as not helpful (with what they wrote about it, if anything)."""
     lines = ["Someone marked an adoptbot answer as *not helpful*.", "Question:", _quote(question), "Answer:"]
     lines.append(_quote(answer))
+    if comment.strip():
+        lines += ["Their comment:", _quote(comment)]
     if sources:
         lines.append("Sources: " + "; ".join(sources[:5]) + ".")
     lines.append(_where(link))

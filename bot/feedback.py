@@ -6,7 +6,7 @@ default, PostgreSQL when ADOPTBOT_DATABASE_URL is set; the schema is Alembic rev
 keyed hash, the question and the answer after redaction (bot/redaction.py), status, backend, the
 cited and the other retrieved sources with their scores, timings, and how many pieces of personal
 data were redacted. Table `votes`, one row per vote: the answer, the voter as a keyed hash, the
-vote, its time; a change of mind is a new row, and the latest row is the person's vote. Both tables
+vote, its time, and what the voter wrote with it (Teams asks; redacted); a change of mind is a new row, and the latest row is the person's vote. Both tables
 are append-only: triggers refuse UPDATE, and the only DELETE is the retention prune. Rows older than
 the retention period are deleted when the store opens and again at most a day later, on a write;
 in SQLite deleted rows are overwritten, not left in free pages (PostgreSQL reclaims them by vacuum).
@@ -43,7 +43,8 @@ ANSWERS = sa.table(
     *(sa.column(name) for name in ("id", "platform", "channel_kind", "user", "question", "answer", "status")),
     *(sa.column(name) for name in ("backend", "sources", "related", "timings", "redacted", "created")),
 )
-VOTES_TABLE = sa.table("votes", *(sa.column(name) for name in ("id", "answer_id", "user", "vote", "time")))
+VOTES_TABLE = sa.table("votes", *(sa.column(name) for name in ("id", "answer_id", "user", "vote", "time", "comment")))
+MAX_COMMENT = 2000  # characters of a voter's comment kept
 SAME_VOTER = 'w.answer_id = v.answer_id AND w."user" = v."user"'  # "user" is a reserved word in PostgreSQL
 VOTES = ("helpful", "not_helpful")
 CHANNEL_KINDS = ("dm", "channel", "thread", "terminal", "unknown")
@@ -212,8 +213,8 @@ class FeedbackStore:
             return ""
         return answer_id
 
-    def record_vote(self, answer_id: str, user: str, vote: str) -> bool:
-        """Append {answer, user hash, vote, time}; a user's later vote is their vote from then on.
+    def record_vote(self, answer_id: str, user: str, vote: str, comment: str = "") -> bool:
+        """Append {answer, user hash, vote, time, comment (redacted)}; a user's later vote is their vote from then on.
 
         False when the answer is unknown (or no longer kept); DatabaseUnavailable when the vote cannot be stored.
         """
@@ -227,7 +228,11 @@ class FeedbackStore:
                 return False
             conn.execute(
                 sa.insert(VOTES_TABLE).values(
-                    answer_id=answer_id, user=self.user_hash(user), vote=vote, time=_stamp(self._clock())
+                    answer_id=answer_id,
+                    user=self.user_hash(user),
+                    vote=vote,
+                    time=_stamp(self._clock()),
+                    comment=self._redact(" ".join(comment.split())[:MAX_COMMENT]).text if comment else "",
                 )
             )
         return True
@@ -278,14 +283,14 @@ class FeedbackStore:
                 after,
             ).all()
             cast: dict[str, list[dict[str, str]]] = {}
-            for answer_id, user, vote, time in conn.execute(
+            for answer_id, user, vote, time, comment in conn.execute(
                 sa.text(
-                    'SELECT answer_id, "user", vote, time FROM votes WHERE answer_id IN '
+                    'SELECT answer_id, "user", vote, time, comment FROM votes WHERE answer_id IN '
                     "(SELECT id FROM answers WHERE created >= :since) ORDER BY id"
                 ),
                 after,
             ):
-                cast.setdefault(answer_id, []).append({"user": user, "vote": vote, "time": time})
+                cast.setdefault(answer_id, []).append({"user": user, "vote": vote, "time": time, "comment": comment})
         for answer_id, created, platform, kind, user, question, status, text, backend, *blobs in answers:
             sources, related, timings, redacted = (json.loads(b) for b in blobs)
             votes = cast.get(answer_id, [])

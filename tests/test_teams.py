@@ -324,6 +324,19 @@ def test_thumbs_down_on_a_streamed_answer_is_stored_and_the_answer_says_thanks(b
     assert [v["vote"] for v in bot.feedback.votes()] == ["helpful"]
 
 
+def test_what_someone_writes_after_a_thumb_is_kept_redacted_with_their_vote(bot):
+    import datetime as dt
+
+    bot.ask("What is RLHF?")
+    [(_, final)] = bot.connector.messages()
+    comment = "Too vague for our claims team; ask me at jane.doe@example.com"
+    invoke = feedback_invoke("dislike", reply_to_id=stream_id(final), service_url=bot.connector.url, comment=comment)
+    assert bot.send(invoke)[0] == 200
+    [record] = [r for r in bot.feedback.audit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if r["votes"]]
+    [vote] = record["votes"]
+    assert vote["comment"].startswith("Too vague for our claims team") and "jane.doe@example.com" not in vote["comment"]
+
+
 def test_thumbs_on_a_message_that_is_not_an_answer_are_acknowledged_and_ignored(bot, caplog):
     status, _ = bot.send(feedback_invoke("like", reply_to_id="some-other-message", service_url=bot.connector.url))
     assert status == 200 and bot.feedback.votes() == [] and bot.connector.posts == []

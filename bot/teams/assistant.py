@@ -10,6 +10,7 @@ Action.Submit comes back as a message with the card's inputs in its value.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -368,7 +369,7 @@ class TeamsAssistant:
         try:
             feedback_id = await self.conversations.feedback_id(activity.conversation.id, message_id)
             if value.get("actionName") == "feedback" and vote and feedback_id:
-                voted = await self._vote(context, feedback_id, vote, message_id)
+                voted = await self._vote(context, feedback_id, vote, message_id, _comment(action))
                 thanked = await self._thank_in_place(context, feedback_id, message_id, voted.thanks)
                 if not (thanked or voted.recorded):  # Teams says thanks itself; an apology is ours to say
                     await context.send_activity(_message(cards.text_activity(voted.thanks)))
@@ -385,11 +386,11 @@ class TeamsAssistant:
         if not await self._thank_in_place(context, str(value.get("answer_id", "")), message_id, voted.thanks):
             await context.send_activity(_message(cards.text_activity(voted.thanks)))
 
-    async def _vote(self, context: Any, feedback_id: str, vote: str, message_id: str) -> Voted:
+    async def _vote(self, context: Any, feedback_id: str, vote: str, message_id: str, comment: str = "") -> Voted:
         """Store a vote through the core and tell the experts what they should hear."""
         activity = context.activity
         link = partial(_message_link, activity, message_id)
-        vote_call = partial(self.chat.vote, feedback_id, _user(activity), vote, link=link)
+        vote_call = partial(self.chat.vote, feedback_id, _user(activity), vote, link=link, comment=comment)
         voted = await asyncio.get_running_loop().run_in_executor(None, vote_call)
         await self._tell_experts(_reference(context), voted.forward)
         return voted
@@ -522,3 +523,14 @@ def _channel_kind(activity: Any) -> str:
     if kind == "personal":
         return "dm"
     return "thread" if ";messageid=" in (activity.conversation.id or "") else "channel"
+
+
+def _comment(action: dict[str, Any]) -> str:
+    """What the person wrote after a thumb: Teams sends it as JSON text, {"feedbackText": ...}."""
+    raw = action.get("feedback")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return ""
+    text = data.get("feedbackText") if isinstance(data, dict) else None
+    return text if isinstance(text, str) else ""
