@@ -1,15 +1,16 @@
 """The audit log and feedback store: every question answered, declined or chatted, and every vote.
 
-They live in the shared-state database (bot/database.py): SQLite in the data directory by
-default, PostgreSQL when ADOPTBOT_DATABASE_URL is set; the schema is Alembic revision 0001
-(bot/migrations). Table `answers`, one row per reply: time, platform, channel kind, the asker as a
-keyed hash, the question and the answer after redaction (bot/redaction.py), status, backend, the
-cited and the other retrieved sources with their scores, timings, and how many pieces of personal
-data were redacted. Table `votes`, one row per vote: the answer, the voter as a keyed hash, the
-vote, its time, and what the voter wrote with it (Teams asks; redacted); a change of mind is a new row, and the latest row is the person's vote. Both tables
-are append-only: triggers refuse UPDATE, and the only DELETE is the retention prune. Rows older than
-the retention period are deleted when the store opens and again at most a day later, on a write;
-in SQLite deleted rows are overwritten, not left in free pages (PostgreSQL reclaims them by vacuum).
+They live in the shared-state database (bot/database.py): SQLite in the data directory by default,
+PostgreSQL when ADOPTBOT_DATABASE_URL is set; the schema is Alembic revision 0001 (bot/migrations).
+Table `answers`, one row per reply: time, platform, channel kind, the asker as a keyed hash, the
+question and the answer after redaction (bot/redaction.py), status, backend, the cited and the other
+retrieved sources with their scores, timings, and how many pieces of personal data were redacted.
+Table `votes`, one row per vote: the answer, the voter as a keyed hash, the vote, its time, and what
+the voter wrote with it (Teams asks; redacted); a change of mind is a new row, and the latest row is
+the person's vote. Both tables are append-only: triggers refuse UPDATE, and the only DELETE is the
+retention prune. Rows older than the retention period are deleted when the store opens and again at
+most a day later, on a write; in SQLite deleted rows are overwritten, not left in free pages
+(PostgreSQL reclaims them by vacuum).
 """
 
 from __future__ import annotations
