@@ -1,7 +1,7 @@
 """The audit log and feedback store: every question answered, declined or chatted, and every vote.
 
 They live in the shared-state database (bot/database.py): SQLite in the data directory by default,
-PostgreSQL when ADOPTBOT_DATABASE_URL is set; the schema is Alembic revision 0001 (bot/migrations).
+PostgreSQL when ADOPTBOT_DATABASE_URL is set; the schema is in Alembic revisions 0001 and 0004 (bot/migrations).
 Table `answers`, one row per reply: time, platform, channel kind, the asker as a keyed hash, the
 question and the answer after redaction (bot/redaction.py), status, backend, the cited and the other
 retrieved sources with their scores, timings, and how many pieces of personal data were redacted.
