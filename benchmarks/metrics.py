@@ -18,10 +18,7 @@ import asyncio
 import hashlib
 import math
 import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +39,7 @@ from bot.server import build_web_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store import IndexInfo  # noqa: E402
 from bot.types import Answer  # noqa: E402
+from tests.cluster import ChromaServer  # noqa: E402
 
 BACKENDS = ("template", "llm", "openai", "none")
 
@@ -76,30 +74,6 @@ def fill(metrics: Metrics) -> None:
     metrics.observe_vote("helpful")
     metrics.observe_vote("not_helpful")
     metrics.watch_queue(lambda: 3)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    port = free_port()
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def serve(app: web.Application) -> tuple[str, asyncio.AbstractEventLoop, web.AppRunner]:
@@ -139,7 +113,9 @@ def main() -> None:
         else:
             chroma_url = ""
             if args.index == "server":
-                chroma, chroma_url = start_chroma(Path(tmp) / "chroma-server")
+                chroma = ChromaServer(Path(tmp) / "chroma-server", log_dir=Path(tmp))
+                chroma.wait_ready()
+                chroma_url = chroma.url
             settings = Settings(data_dir=Path(tmp) / "data", knowledge_dir=REPO / "knowledge", chroma_url=chroma_url)
             runtime = Runtime(settings, embedder=BagOfWords())
             summary = runtime.ingest(progress=False)
@@ -180,8 +156,7 @@ def main() -> None:
             asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
         finally:
             if chroma is not None:
-                chroma.terminate()
-                chroma.wait(30)
+                chroma.stop()
 
 
 if __name__ == "__main__":

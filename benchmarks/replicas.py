@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.slack_load import QUESTIONS  # noqa: E402
 from bot.embedding import SentenceTransformerEmbedder  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -44,18 +45,6 @@ from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers 
 from tests.postgres import PostgresServer  # noqa: E402
 
 SECRET = "bench-secret"
-QUESTIONS = [
-    "How does a GAN work?",
-    "What is on the pre-deployment checklist?",
-    "What is a hallucination?",
-    "Who should own an AI model?",
-    "What is RLHF?",
-    "What are the four types of AI?",
-    "What is a VAE?",
-    "How do diffusion models generate images?",
-    "Do GDPR and HIPAA apply to our AI systems?",
-    "How do I reset my VPN password?",
-]
 
 
 def main() -> None:
@@ -113,7 +102,7 @@ def warm_up(replica: Replica, api: FakeSlackApi, ts: str) -> None:
     body = event_body(mention(QUESTIONS[0], ts, "UWARM" + ts[-2:]), f"EvWarm{ts}")
     replica.post("/slack/events", body, signed_headers(SECRET, body, content_type="application/json"))
     deadline = time.monotonic() + 120
-    while ts not in {thread for thread, _, _ in finished(api)} and time.monotonic() < deadline:
+    while ts not in {thread for thread, _, _ in api.finished()} and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -189,21 +178,9 @@ def _reply_thread(method: str, call: dict) -> list[str]:
 def answered(api: FakeSlackApi, threads: dict[str, int]) -> dict[str, float]:
     """Threads of this phase with a finished reply, and when the first one finished (perf_counter)."""
     done: dict[str, float] = {}
-    for thread, _, at in finished(api):
+    for thread, _, at in api.finished():
         if thread in threads:
             done.setdefault(thread, at)
-    return done
-
-
-def finished(api: FakeSlackApi) -> list[tuple[str, str, float]]:
-    """Replies completed so far: (thread, method, when): a posted message, or a stream that was stopped."""
-    streams = dict(api.stream_threads)
-    done = []
-    for (method, call), at in zip(list(api.calls), list(api.times), strict=False):
-        if method == "chat.postMessage" and call.get("thread_ts"):
-            done.append((call["thread_ts"], method, at))
-        elif method == "chat.stopStream" and call.get("ts") in streams:
-            done.append((streams[call["ts"]], method, at))
     return done
 
 

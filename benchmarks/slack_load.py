@@ -105,19 +105,19 @@ def main() -> None:
         for t in threads:
             t.join()
         deadline = time.monotonic() + 1800
-        while len(finished(api)) < args.events and time.monotonic() < deadline:
+        while len(api.finished()) < args.events and time.monotonic() < deadline:
             time.sleep(0.05)
-        last = max(at for _, _, at in finished(api)) - started
+        last = max(at for _, _, at in api.finished()) - started
         time.sleep(2)  # anything posted twice would show up now
-        replies = finished(api)
-        per_thread = Counter(thread for _, thread, _ in replies)
+        replies = api.finished()
+        per_thread = Counter(thread for thread, _, _ in replies)
         first_text: dict[str, float] = {}
         for (method, call), at in zip(api.calls, api.times, strict=True):
             if method in ("chat.postMessage", "chat.startStream") and call.get("thread_ts"):
                 first_text.setdefault(call["thread_ts"], (at - started) * 1000)
-        streamed = sum(1 for method, _, _ in replies if method == "chat.stopStream")
-        streamed_threads = {thread for method, thread, _ in replies if method == "chat.stopStream"}
-        done_at = {thread: at for _, thread, at in replies}
+        streamed = sum(1 for _, method, _ in replies if method == "chat.stopStream")
+        streamed_threads = {thread for thread, method, _ in replies if method == "chat.stopStream"}
+        done_at = {thread: at for thread, _, at in replies}
         backends = Counter(r["backend"] for r in runtime.feedback.audit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
         print(f"  HTTP statuses: {dict(Counter(statuses))}")
         print(
@@ -147,18 +147,6 @@ def main() -> None:
 def p99(values: list[float]) -> float:
     """The 99th percentile (the only value when there is one)."""
     return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
-
-
-def finished(api: FakeSlackApi) -> list[tuple[str, str, float]]:
-    """Replies completed so far: (method, thread, when): a posted message, or a stream that was stopped."""
-    threads = dict(api.stream_threads)
-    done = []
-    for (method, call), at in zip(list(api.calls), list(api.times), strict=False):
-        if method == "chat.postMessage" and call.get("thread_ts"):
-            done.append((method, call["thread_ts"], at))
-        elif method == "chat.stopStream" and call.get("ts") in threads:
-            done.append((method, threads[call["ts"]], at))
-    return done
 
 
 if __name__ == "__main__":

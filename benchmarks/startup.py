@@ -16,8 +16,6 @@ import json
 import os
 import random
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -130,29 +128,6 @@ def start_replica(data_dir: Path, chroma_url: str, mode: str, code: Path) -> dic
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def chroma_server(path: Path) -> tuple[subprocess.Popen, str]:
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    if not chroma:
-        raise SystemExit("the chroma command ships with the chromadb package: install the requirements")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("chroma run did not start within 60 s")
-
-
 def report(label: str, runs: list[dict[str, float]]) -> None:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in runs)
@@ -175,7 +150,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="adoptbot-startup-") as tmp:
         data_dir = Path(tmp) / "data"
-        server, url = chroma_server(Path(tmp) / "server") if args.server else (None, "")
+        sys.path.insert(0, str(REPO))
+        from tests.cluster import ChromaServer
+
+        server = ChromaServer(Path(tmp) / "server", log_dir=Path(tmp)) if args.server else None
+        if server is not None:
+            server.wait_ready()
+        url = server.url if server is not None else ""
         try:
             where = f"Chroma server {url}" if url else "embedded Chroma"
             print(f"{args.chunks:,} chunks, {where}")
@@ -201,8 +182,7 @@ def main() -> None:
             print(f"  saved vs built: {build / load:.1f}x faster, {build - load:.1f} s less per replica start")
         finally:
             if server is not None:
-                server.terminate()
-                server.wait(30)
+                server.stop()
 
 
 if __name__ == "__main__":

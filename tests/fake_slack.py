@@ -103,6 +103,18 @@ class FakeSlackApi:
     def add_message(self, channel: str, thread_ts: str, message: dict[str, Any]) -> None:
         self.threads.setdefault((channel, thread_ts), []).append(message)
 
+    def finished(self) -> list[tuple[str, str, float]]:
+        """Replies completed so far, as (thread, method, when): a posted message, or a stream that was stopped."""
+        with self._changed:
+            calls, times, streams = list(self.calls), list(self.times), dict(self.stream_threads)
+        done = []
+        for (method, call), at in zip(calls, times, strict=True):
+            if method == "chat.postMessage" and call.get("thread_ts"):
+                done.append((call["thread_ts"], method, at))
+            elif method == "chat.stopStream" and call.get("ts") in streams:
+                done.append((streams[call["ts"]], method, at))
+        return done
+
     def called(self, method: str) -> list[dict[str, Any]]:
         return [args for m, args in self.calls if m == method]
 
