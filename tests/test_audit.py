@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.types import Answer, Citation, Question, Turn
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
+from tests.old_stores import old_store
 from tests.test_feedback import KEY, Clock, open_store, rows, stored_bytes, stored_rows
 from tests.test_openai_compat import FakeChatServer
 
@@ -135,28 +136,8 @@ def test_retention_prunes_audit_rows_and_their_votes(tmp_path):
 
 def test_a_store_from_before_the_audit_log_is_redacted_and_its_votes_kept(tmp_path):
     path = tmp_path / "feedback.sqlite3"
-    old = sqlite3.connect(path, isolation_level=None)  # as the previous version wrote it (hashed voters)
-    old.execute("PRAGMA journal_mode=WAL")
-    old.executescript(
-        "CREATE TABLE answers (id TEXT PRIMARY KEY, platform TEXT NOT NULL, question TEXT NOT NULL, "
-        "answer TEXT NOT NULL, status TEXT NOT NULL, backend TEXT NOT NULL, sources TEXT NOT NULL, "
-        "created TEXT NOT NULL);"
-        "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, answer_id TEXT NOT NULL, "
-        "platform TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, "
-        "user TEXT NOT NULL, vote TEXT NOT NULL CHECK (vote IN ('helpful', 'not_helpful')), time TEXT NOT NULL, "
-        "UNIQUE (answer_id, user)); PRAGMA user_version = 1;"
-    )
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     question = "Can I send jane.doe@example.com's file to the model?"
-    old.execute(
-        "INSERT INTO answers VALUES ('a1', 'slack', ?, 'No [1].', 'answered', 'template', '[]', ?)", (question, now)
-    )
-    old.execute(
-        "INSERT INTO feedback (answer_id, platform, question, answer, sources, user, vote, time) "
-        "VALUES ('a1', 'slack', ?, 'No [1].', '[]', 'c0ffee-hash', 'helpful', ?)",
-        (question, now),
-    )
-    old.close()
+    old_store(path, question=question, answer="No [1].", voters=("c0ffee-hash",), user_version=1)  # hashed voters
     store = FeedbackStore(path, user_key=KEY)
     [record] = store.audit(T0)
     assert record["question"] == "Can I send [email]'s file to the model?" and record["channel_kind"] == "unknown"

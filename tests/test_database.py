@@ -33,6 +33,7 @@ from bot.settings import Settings
 from bot.state import DatabaseState
 from ingest.pipeline import ingest_lock, run_ingest
 from tests.conftest import REPO, FakeEmbedder, write_kb
+from tests.old_stores import old_store
 from tests.postgres import PostgresServer, free_port
 from tests.test_feedback import ANSWER, KEY
 
@@ -150,27 +151,9 @@ def test_an_old_store_opened_first_for_claims_is_still_hashed_and_redacted(tmp_p
     """The runtime hands the migrations its hash key and redactor, whichever part opens the database first."""
     data = tmp_path / "data"
     data.mkdir()
-    old = sqlite3.connect(data / "feedback.sqlite3", isolation_level=None)  # before hashing and redaction
-    old.executescript(
-        "CREATE TABLE answers (id TEXT PRIMARY KEY, platform TEXT NOT NULL, question TEXT NOT NULL, "
-        "answer TEXT NOT NULL, status TEXT NOT NULL, backend TEXT NOT NULL, sources TEXT NOT NULL, "
-        "created TEXT NOT NULL);"
-        "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, answer_id TEXT NOT NULL, "
-        "platform TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, "
-        "user TEXT NOT NULL, vote TEXT NOT NULL, time TEXT NOT NULL, UNIQUE (answer_id, user));"
-    )
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    old.execute(
-        "INSERT INTO answers VALUES ('a1', 'slack', 'Mail me at jane.doe@example.com', 'No.', 'answered', "
-        "'template', '[]', ?)",
-        (now,),
-    )
-    old.execute(
-        "INSERT INTO feedback (answer_id, platform, question, answer, sources, user, vote, time) "
-        "VALUES ('a1', 'slack', 'q', 'a', '[]', 'URAWID0001', 'helpful', ?)",
-        (now,),
-    )
-    old.close()
+    old_store(
+        data / "feedback.sqlite3", question="Mail me at jane.doe@example.com", answer="No.", voters=("URAWID0001",)
+    )  # before hashing and redaction
     runtime = Runtime(Settings(data_dir=data, user_hash_key="k" * 40), embedder=FakeEmbedder())
     assert runtime.claims.claim("event-1")  # the database is migrated here, before the feedback store exists
     [vote] = runtime.feedback.votes()

@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.types import Answer, Citation
 from tests.conftest import FakeEmbedder
+from tests.old_stores import old_store
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 KEY = b"k" * 64
@@ -66,26 +67,7 @@ def test_user_ids_are_stored_as_keyed_hashes_never_raw(tmp_path):
 
 def test_raw_user_ids_from_an_older_store_are_hashed_on_open(tmp_path):
     path = tmp_path / "feedback.sqlite3"
-    old = sqlite3.connect(path, isolation_level=None)  # as the previous version wrote it
-    old.execute("PRAGMA journal_mode=WAL")
-    old.executescript(
-        "CREATE TABLE answers (id TEXT PRIMARY KEY, platform TEXT NOT NULL, question TEXT NOT NULL, "
-        "answer TEXT NOT NULL, status TEXT NOT NULL, backend TEXT NOT NULL, sources TEXT NOT NULL, "
-        "created TEXT NOT NULL);"
-        "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, answer_id TEXT NOT NULL, "
-        "platform TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, "
-        "user TEXT NOT NULL, vote TEXT NOT NULL CHECK (vote IN ('helpful', 'not_helpful')), time TEXT NOT NULL, "
-        "UNIQUE (answer_id, user));"
-    )
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    old.execute("INSERT INTO answers VALUES ('a1', 'slack', 'q', 'a', 'answered', 'template', '[]', ?)", (now,))
-    for user in ("URAWID0001", "URAWID0002"):
-        old.execute(
-            "INSERT INTO feedback (answer_id, platform, question, answer, sources, user, vote, time) "
-            "VALUES ('a1', 'slack', 'q', 'a', '[]', ?, 'helpful', ?)",
-            (user, now),
-        )
-    old.close()
+    old_store(path, voters=("URAWID0001", "URAWID0002"))  # as the previous version wrote it: raw ids
     assert b"URAWID0001" in stored_bytes(tmp_path)
 
     store = FeedbackStore(path, user_key=KEY)
