@@ -134,13 +134,9 @@ class Chat:
             answer = self.engine.answer(question, backend=backend, on_text=on_text)
         except EmptyQuestion:
             return Reply("Ask me a question.", kind="help")
-        except (BackendUnavailable, ConfigError):
-            if backend:  # asked for by name (the terminal's --backend): the person needs the reason
-                raise
-            log.exception("answering a %s question failed", platform)
-            self.metrics.observe_error(platform)
-            return Reply(APOLOGY, kind="error")
-        except Exception:
+        except Exception as e:
+            if backend and isinstance(e, BackendUnavailable | ConfigError):
+                raise  # a backend asked for by name (the terminal's --backend): the person needs the reason
             log.exception("answering a %s question failed", platform)
             self.metrics.observe_error(platform)
             return Reply(APOLOGY, kind="error")
