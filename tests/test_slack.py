@@ -206,6 +206,15 @@ def test_a_failing_answer_gets_an_apology_and_others_are_unaffected(slack, caplo
     assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
 
 
+def test_when_slack_itself_fails_before_the_answer_the_asker_gets_an_apology_not_silence(slack):
+    s = slack()
+    s.api.errors["conversations.replies"] = "internal_error"  # the thread cannot be read
+    s.mention("and what about VAEs?", thread_ts="1700000100.000001")
+    [note] = s.api.wait_for("chat.postEphemeral")
+    assert note["user"] == "U1" and note["thread_ts"] == "1700000100.000001"
+    assert note["text"] == APOLOGY and s.engine.questions == []
+
+
 def test_a_declined_question_shows_the_engines_reason_and_the_nearest_topics_not_sources(s):
     ts = s.mention("Is the uncovered topic in the guidance?")
     [reply] = s.api.wait_for("chat.postMessage")

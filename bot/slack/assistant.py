@@ -126,7 +126,7 @@ class SlackAssistant:
         self.chat.pool.submit(self._answer, client, message, admission, mode == "private")
 
     def _answer(self, client: Any, message: Message, ticket: Ticket, private: bool) -> None:
-        status = None
+        status, replied = None, False
         try:
             earlier = self._earlier_messages(client, message)  # one API call serves both uses
             if message.kind == "follow-up":
@@ -152,10 +152,13 @@ class SlackAssistant:
                 self._post_privately(client, message, reply)
             else:
                 delivery.finish(reply, self.settings.slack_command)
+            replied = True
             if reply.forward:
                 self._tell_experts(client, reply.forward)
         except Exception:
             log.exception("answering %s/%s failed", message.channel, message.ts)
+            if not replied:  # reading the thread or posting failed: an apology, not silence
+                self._note(client, message, APOLOGY)
         finally:
             ticket.release()
             if status == "eyes":
