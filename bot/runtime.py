@@ -256,7 +256,11 @@ class Runtime:
         """The Slack bolt App over this runtime's chat core."""
         from bot.slack.app import build_slack_app
 
-        return build_slack_app(settings=self.settings, chat=self.chat, http=http, claims=self.claims, client=client)
+        database = getattr(self.feedback, "database", None)
+        state = self.state if database is not None else None  # private answers to share; here only without one
+        return build_slack_app(
+            settings=self.settings, chat=self.chat, http=http, claims=self.claims, state=state, client=client
+        )
 
     def teams_endpoint(self) -> Any:
         """The Teams endpoint over this runtime's chat core."""

@@ -163,6 +163,22 @@ def test_ask_answers_privately_and_share_posts_it_to_the_channel(slack):
     assert gone["delete_original"] is True
 
 
+def test_a_private_answer_can_be_shared_after_a_restart_or_through_another_replica(slack, tmp_path):
+    first = slack()
+    assert first.post(command_body("ask What is a GAN?", user="U1", response_url=first.api.url + "/r/ask"),
+                      "application/x-www-form-urlencoded") == 200  # fmt: skip
+    [private] = first.api.wait_for("r/ask")
+    value = next(b for b in private["blocks"] if b.get("block_id") == "share")["elements"][0]["value"]
+    root = first.runtime.settings.data_dir.parent
+    again = Slack(root, StubEngine())  # another app over the same data directory: a replica, or this one restarted
+    body = action_body(action_id="share_answer", value=value, user="U1", message=None,
+                       response_url=again.api.url + "/r/share", block_id="share")  # fmt: skip
+    assert again.post(body, "application/x-www-form-urlencoded") == 200
+    [shared] = again.api.wait_for("chat.postMessage")
+    assert "Stub guidance" in str(shared["blocks"]) and "Shared by <@U1>" in str(shared["blocks"])
+    again.close()
+
+
 def channels_file(tmp_path: Path, text: str) -> str:
     path = tmp_path / "channels.yaml"
     path.write_text(text, encoding="utf-8")

@@ -11,6 +11,7 @@ from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack.assistant import SlackAssistant
 from bot.slack.channels import ChannelModesFile
+from bot.state import State
 
 log = logging.getLogger(__name__)
 # auth.test errors that mean the token itself is wrong, not the address or the network.
@@ -41,7 +42,13 @@ def check_slack_settings(settings: Settings, *, http: bool) -> None:
 
 
 def build_slack_app(
-    *, settings: Settings, chat: Chat, http: bool, claims: Claims | None = None, client: Any = None
+    *,
+    settings: Settings,
+    chat: Chat,
+    http: bool,
+    claims: Claims | None = None,
+    state: State | None = None,
+    client: Any = None,
 ) -> Any:
     """A slack-bolt App with every listener registered; `client` defaults to one built from settings."""
     from slack_bolt import App
@@ -71,6 +78,7 @@ def build_slack_app(
         claims=ResilientClaims(claims) if claims is not None else MemoryClaims(),
         bot_user_id=identity["user_id"],
         bot_id=identity.get("bot_id", ""),
+        state=state,
     )
     register(app, assistant)
     return app

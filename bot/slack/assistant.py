@@ -24,6 +24,7 @@ from bot.fairuse import Refusal, Ticket, in_line
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.channels import ChannelModesFile
+from bot.state import State
 from bot.text import strip_markup
 from bot.tools import CHECKLISTS_UNAVAILABLE, assessment_markdown
 from bot.types import Question, Turn
@@ -87,6 +88,40 @@ class Recent:
             return self._items.pop(key, None)
 
 
+class PrivateAnswers:
+    """Private answers kept for "Share in channel", in the shared-state database when there is one.
+
+    Any replica, or this one after a restart, can then share them; without a database (or while it is
+    down) they are kept in this process.
+    """
+
+    PREFIX = "slack/private/"
+
+    def __init__(self, state: State | None) -> None:
+        self.state = state
+        self.local = Recent()
+
+    def put(self, feedback_id: str, rendered: dict[str, Any]) -> None:
+        if self.state is not None:
+            try:
+                self.state.put(self.PREFIX + feedback_id, rendered)
+                return
+            except DatabaseUnavailable as e:
+                log.warning("private answer kept in this process only: %s", e)
+        self.local.put(feedback_id, rendered)
+
+    def pop(self, feedback_id: str) -> dict[str, Any] | None:
+        if self.state is not None:
+            try:
+                rendered = self.state.get(self.PREFIX + feedback_id)
+                if rendered is not None:
+                    self.state.delete(self.PREFIX + feedback_id)
+                    return rendered
+            except DatabaseUnavailable as e:
+                log.warning("looking for a private answer in this process only: %s", e)
+        return self.local.pop(feedback_id)
+
+
 class SlackAssistant:
     """Decides, answers and delivers; everything slow runs on the chat core's pool."""
 
@@ -99,6 +134,7 @@ class SlackAssistant:
         claims: Claims,
         bot_user_id: str,
         bot_id: str = "",
+        state: State | None = None,
     ) -> None:
         self.chat = chat
         self.settings = settings
@@ -106,7 +142,7 @@ class SlackAssistant:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.seen = claims  # which replica (and which of Slack's redeliveries) answers an event
-        self.private_answers = Recent()
+        self.private_answers = PrivateAnswers(state)
 
     # -- questions ------------------------------------------------------------------------------
     def take(self, client: Any, message: Message) -> None:
@@ -423,7 +459,7 @@ class SlackAssistant:
         rendered = self.private_answers.pop(feedback_id)
         if rendered is None:
             respond(
-                text="That answer is no longer available to share (I was restarted since). Ask again, please.",
+                text="That answer is no longer available to share (answers are kept for 7 days). Ask again, please.",
                 response_type="ephemeral",
                 replace_original=False,
             )
