@@ -231,3 +231,18 @@ def test_tags_a_small_model_copies_from_the_prompt_never_reach_the_reader(starte
     answer = engine_with(starter_runtime, model).answer(Question("How does a GAN work?"), on_text=pieces.append)
     assert answer.backend == "llm" and "generator" in answer.text
     assert "passage" not in answer.text and "passage" not in "".join(pieces)
+
+
+def test_a_sentence_that_announces_a_list_brings_the_list_and_an_answer_never_ends_on_a_colon():
+    from bot.answerers.template import TemplateAnswerer
+
+    text = (
+        "Running models at scale brings several risks. Name them before production. The main ones:\n\n"
+        "- Hallucinations: wrong output; ground answers in approved sources.\n"
+        "- Bias: skewed output; audit it with test sets.\n"
+    )
+    passage = Passage(id="p", text=text, source="guidance/r.md", title="Risks", section="Overview", score=0.9)
+    answer = TemplateAnswerer(embedder=None).answer(Prompt(question="What should we name before production?",
+                                                           passages=[passage]))  # fmt: skip
+    assert not answer.rstrip().endswith(":")
+    assert "The main ones" not in answer or ("Hallucinations" in answer and "Bias" in answer)

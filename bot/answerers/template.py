@@ -152,7 +152,35 @@ def _select(
         extra = next(fresh, None)
         if extra is not None and used + len(candidates[extra][2]) < BUDGET_CHARS:
             chosen.append(extra)
-    return sorted((candidates[i] for i in chosen), key=lambda u: (u[0], u[1]))
+    return [candidates[i] for i in _complete_lists(candidates, chosen)]
+
+
+def _complete_lists(candidates: list[Unit], chosen: list[int]) -> list[int]:
+    """chosen in document order, every sentence that introduces a list (ends with ":") followed by its list.
+
+    A list that does not fit the budget is left out together with the sentence announcing it: an answer
+    never ends on a colon.
+    """
+    order = sorted(chosen, key=lambda i: (candidates[i][0], candidates[i][1]))
+    used = sum(len(candidates[i][2]) + 1 for i in order)
+    out: list[int] = []
+    for i in order:
+        if candidates[i][3] or not candidates[i][2].endswith(":"):
+            out.append(i)
+            continue
+        following = []
+        for j in range(i + 1, len(candidates)):
+            if candidates[j][0] != candidates[i][0] or not candidates[j][3]:
+                break
+            following.append(j)
+        missing = [j for j in following if j not in chosen]
+        extra = sum(len(candidates[j][2]) + 1 for j in missing)
+        if following and used + extra <= LIST_BUDGET_CHARS:
+            out += [i, *missing]
+            used += extra
+        elif not following:
+            out.append(i)
+    return sorted(dict.fromkeys(out), key=lambda k: (candidates[k][0], candidates[k][1]))
 
 
 def _just_said(prompt: Prompt) -> str:
