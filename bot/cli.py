@@ -28,7 +28,7 @@ from bot.errors import (
     IngestBusy,
 )
 from bot.evaluation import load_questions, run_eval
-from bot.feedback import FeedbackStore
+from bot.feedback import FeedbackStore, parse_since
 from bot.logs import use_log_format
 from bot.redaction import redact_logs
 from bot.runtime import Runtime
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-conv-abstain", type=float, default=0.0, help="fail below this rate of off-topic follow-ups declined"
     )
     ev.add_argument("--min-smalltalk", type=float, default=0.0, help="fail below this small-talk recognition rate")
+    ev.add_argument(
+        "--max-wrong-cited", type=float, default=1.0, help="fail above this rate of wrong answers with a citation (0-1)"
+    )
 
     audit = sub.add_parser("audit", help="the audit log: every question, its answer, sources and votes")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -146,12 +149,9 @@ def add_since(parser: argparse.ArgumentParser) -> None:
 def since_date(text: str) -> dt.datetime:
     """--since: a day (midnight UTC) or an ISO 8601 time (UTC unless it names its offset)."""
     try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: use YYYY-MM-DD (e.g. 2026-11-01) or an ISO time (2026-11-01T09:30:00+01:00)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return parse_since(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -> int:
@@ -368,6 +368,8 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     ):
         if bar and score.rate < bar:
             below.append(f"{name} {score.rate:.1%} < {bar:.0%}")
+    if report.wrong_cited_rate > args.max_wrong_cited:
+        below.append(f"wrong answers with a citation {report.wrong_cited_rate:.1%} > {args.max_wrong_cited:.0%}")
     for problem in below:
         print(f"adoptbot eval: below threshold: {problem}", file=sys.stderr)
     return EXIT_FAILED if below else EXIT_OK
@@ -543,6 +545,17 @@ def write_atomically(out: Path, text: str) -> None:
         raise ConfigError(f"Cannot write {out} ({e.strerror or e}): choose another --out.") from None
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP CSV injection)
+
+
+def csv_cell(value: object) -> str | int:
+    """One audit field as a CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, int):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
     store = open_audit_log(runtime)
     since = args.since or dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -556,7 +569,7 @@ def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
         if args.format == "jsonl":
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            writer.writerow({k: v if isinstance(v, str | int) else json.dumps(v) for k, v in record.items()})
+            writer.writerow({k: csv_cell(v) for k, v in record.items()})
     if args.out is None:
         sys.stdout.write(out.getvalue())
         return EXIT_OK

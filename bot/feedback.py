@@ -59,6 +59,19 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+SINCE_HELP = "use YYYY-MM-DD (e.g. 2026-11-01) or an ISO time (2026-11-01T09:30:00+01:00)"
+
+
+def parse_since(text: str) -> dt.datetime:
+    """A day (midnight UTC) or an ISO 8601 time as an aware UTC moment; ValueError saying what to type."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+        # An offset can push a moment at either end of the calendar past year 1 or 9999 in UTC.
+        return moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text[:100]!r} is not a date: {SINCE_HELP}") from None
+
+
 def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from bot.errors import AdoptbotError, ConfigError
+from bot.feedback import parse_since
 from bot.health import Check, index_loaded, run_checks
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
@@ -249,10 +250,9 @@ def report_route(
         since = None
         if request.query.get("since"):
             try:
-                since = dt.datetime.fromisoformat(request.query["since"].strip())
-            except ValueError:
-                return refuse(400, "since must be a day (YYYY-MM-DD) or an ISO 8601 time")
-            since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+                since = parse_since(request.query["since"])
+            except ValueError as e:
+                return refuse(400, f"since: {e}")
         try:
             page = await asyncio.get_running_loop().run_in_executor(None, report, since)
         except AdoptbotError as e:  # the audit log cannot be opened: say so, not a bare 500

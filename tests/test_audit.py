@@ -223,6 +223,32 @@ def test_a_malformed_since_is_a_usage_error(runtime, capsys, since):
     assert f"argument --since: {since!r} is not a date: use YYYY-MM-DD" in err
 
 
+@pytest.mark.parametrize("since", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_a_date_past_the_calendar_in_utc_is_a_usage_error_not_a_traceback(runtime, capsys, since):
+    with pytest.raises(SystemExit) as exit_:
+        main(["audit", "export", "--since", since], runtime=runtime)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --since: {since!r} is not a date: use YYYY-MM-DD" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_a_spreadsheet_would_run_start_with_an_apostrophe(runtime, tmp_path, start):
+    store = runtime.feedback
+    formula = f'{start}HYPERLINK("https://evil.example","click")'
+    asked = dataclasses.replace(ASKED, question=formula, text="-1 is the answer")
+    store.record_answer("slack", asked, channel_kind="dm")
+    out = tmp_path / "audit.csv"
+    assert main(["audit", "export", "--format", "csv", "--out", str(out)], runtime=runtime) == 0
+    with out.open(encoding="utf-8", newline="") as f:
+        [record] = list(csv.DictReader(f))
+    assert record["question"] == "'" + formula and record["answer"] == "'-1 is the answer"
+    assert record["platform"] == "slack" and not any(v.startswith(("=", "+", "-", "@")) for v in record.values())
+    jsonl = tmp_path / "audit.jsonl"
+    assert main(["audit", "export", "--out", str(jsonl)], runtime=runtime) == 0
+    assert json.loads(jsonl.read_text())["question"] == formula  # JSON Lines are data, never neutralised
+
+
 def test_terminal_questions_are_audited(runtime, capsys):
     runtime.ingest(progress=False)
     assert main(["ask", "What are hallucinations? Mail me at jane.doe@example.com"], runtime=runtime) == 0

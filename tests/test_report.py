@@ -187,6 +187,9 @@ def test_admin_report_needs_the_admin_token_over_http(report_server):
     status, body, _ = get(f"{url}?since=2026-11-04", "s3cret-admin-token")
     assert status == 200 and "2 questions: 0 answered, 1 declined, 1 small talk." in body
     assert get(f"{url}?since=soon", "s3cret-admin-token")[0] == 400
+    for edge in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00%2B23:59"):
+        status, body, _ = get(f"{url}?since={edge}", "s3cret-admin-token")
+        assert status == 400 and "YYYY-MM-DD" in body and "Traceback" not in body
 
 
 def test_an_audit_log_that_cannot_be_opened_is_a_503_that_says_why(store):
