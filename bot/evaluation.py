@@ -4,7 +4,14 @@ An item is one JSON line. A single question: `{"id", "kind", "q", "must", "sourc
 conversation: `{"id", "kind", "turns": [...], "must", "max_chars"}`, where every turn but the last
 is answered by the assistant itself to build the history and the last one is scored. `kind` is
 `in` (answered, with sources, every `must` group matched, within `max_chars`), `out` (declined)
-or `smalltalk` (a short reply without retrieval or sources).
+or `smalltalk` (a short reply without retrieval or sources). Optional `cat` and `lang` describe the
+item for the failure list.
+
+Every reply is also sorted into one outcome, counted per set (file): `correct` (what the item asks),
+`wrong_cited` (an answer with sources that is wrong: in scope but missing what it must say, or any
+answer to what should be declined: the worst outcome, since a citation makes it look trustworthy),
+`clarified` (asked which of a few topics was meant), `declined` (an in-scope question declined) and
+`other` (anything else, e.g. small talk mistaken for a question).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from bot.errors import ConfigError
 from bot.types import Answer, Question, Turn
 
 KINDS = ("in", "out", "smalltalk")
+OUTCOMES = ("correct", "wrong_cited", "clarified", "declined", "other")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class EvalItem:
     must: tuple[tuple[str, ...], ...] = ()
     source: str = ""  # the document that should be retrieved, for hit@k (single questions)
     max_chars: int = 0  # 0: no length limit
+    set: str = ""  # the file the item came from
+    cat: str = ""
+    lang: str = ""
 
     @property
     def conversation(self) -> bool:
@@ -59,13 +70,13 @@ def load_questions(*paths: Path) -> list[EvalItem]:
             raise ConfigError(f"Cannot read the question set {path}: {e.strerror}.") from None
         for number, line in enumerate(lines, start=1):
             if line.strip():
-                items.append(_item(line, f"{path}, line {number}", str(number)))
+                items.append(_item(line, f"{path}, line {number}", str(number), path.stem))
     if not items:
         raise ConfigError(f"{', '.join(map(str, paths))} holds no questions.")
     return items
 
 
-def _item(line: str, where: str, default_id: str) -> EvalItem:
+def _item(line: str, where: str, default_id: str, set_name: str) -> EvalItem:
     try:
         raw = json.loads(line)
         turns = raw["turns"] if "turns" in raw else [raw["q"]]
@@ -81,6 +92,9 @@ def _item(line: str, where: str, default_id: str) -> EvalItem:
             must=tuple(tuple(str(w) for w in group) for group in raw.get("must", [])),
             source=raw.get("source", ""),
             max_chars=int(raw.get("max_chars", 0)),
+            set=set_name,
+            cat=str(raw.get("cat", "")),
+            lang=str(raw.get("lang", "")),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"{where}: not a valid question ({e}).") from None
@@ -103,6 +117,29 @@ class Score:
 
 
 @dataclass
+class SetScore:
+    """How one question set's replies came out."""
+
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    reply_chars: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    def rate(self, outcome: str) -> float:
+        return self.outcomes[outcome] / self.total if self.total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.total,
+            **self.outcomes,
+            **{f"{name}_rate": round(self.rate(name), 4) for name in OUTCOMES},
+            "reply_chars_median": int(statistics.median(self.reply_chars)) if self.reply_chars else None,
+        }
+
+
+@dataclass
 class EvalReport:
     single_in: Score = field(default_factory=Score)
     single_out: Score = field(default_factory=Score)
@@ -116,6 +153,13 @@ class EvalReport:
     answer_chars: list[int] = field(default_factory=list)  # in-scope answers: how focused they are
     backends: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    sets: dict[str, SetScore] = field(default_factory=dict)
+
+    @property
+    def wrong_cited_rate(self) -> float:
+        """Of every reply, the share that answered wrongly with a citation."""
+        total = sum(score.total for score in self.sets.values())
+        return sum(score.outcomes["wrong_cited"] for score in self.sets.values()) / total if total else 0.0
 
     @property
     def pass_rate(self) -> float:
@@ -152,6 +196,8 @@ class EvalReport:
             "answer_chars_median": int(statistics.median(self.answer_chars)) if self.answer_chars else None,
             "latency_ms_p50": round(self.percentile(50), 1),
             "latency_ms_p95": round(self.percentile(95), 1),
+            "wrong_cited_rate": round(self.wrong_cited_rate, 4),
+            "sets": {name: score.to_dict() for name, score in self.sets.items()},
             "backends": self.backends,
             "failures": self.failures,
         }
@@ -170,6 +216,13 @@ class EvalReport:
             lines.append(f"retrieval hit@1 {d['hit_at_1']:.1%}   hit@5 {d['hit_at_5']:.1%}")
         if self.answer_chars:
             lines.append(f"focus: median answer {d['answer_chars_median']} characters (in-scope answers)")
+        for name, score in self.sets.items():
+            o = score.outcomes
+            lines.append(
+                f"set {name}: {score.total} items: {o['correct']} correct, {o['wrong_cited']} wrong with a citation "
+                f"({score.rate('wrong_cited'):.1%}), {o['clarified']} clarified, {o['declined']} declined though "
+                f"in scope, {o['other']} other; median reply {score.to_dict()['reply_chars_median']} characters"
+            )
         lines.append(f"latency p50 {d['latency_ms_p50']:.0f} ms   p95 {d['latency_ms_p95']:.0f} ms")
         lines.append("backends: " + ", ".join(f"{k} {v}" for k, v in sorted(self.backends.items())))
         lines += [f"  FAIL {f['id']}: {f['why']}" for f in self.failures]
@@ -193,6 +246,19 @@ def passes(item: EvalItem, answer: Answer) -> tuple[bool, str]:
     if item.max_chars and len(answer.text) > item.max_chars:
         return False, f"answer is {len(answer.text)} characters, more than {item.max_chars}"
     return True, ""
+
+
+def outcome(item: EvalItem, answer: Answer, ok: bool) -> str:
+    """Which of OUTCOMES a reply to item is."""
+    if ok:
+        return "correct"
+    if answer.status == "clarify":
+        return "clarified"
+    if answer.status == "answered" and answer.sources and item.kind in ("in", "out"):
+        return "wrong_cited"
+    if item.kind == "in" and answer.status == "no_answer":
+        return "declined"
+    return "other"
 
 
 def converse(engine: Engine, turns: Iterable[str], *, backend: str | None = None) -> Answer:
@@ -221,6 +287,9 @@ def run_eval(engine: Engine, items: list[EvalItem], *, backend: str | None = Non
             ("out", True): report.conversation_out,
         }.get((item.kind, item.conversation), report.smalltalk)
         group.add(ok)
+        per_set = report.sets.setdefault(item.set or "questions", SetScore())
+        per_set.outcomes[outcome(item, answer, ok)] += 1
+        per_set.reply_chars.append(len(answer.text))
         if item.kind == "in":
             report.answer_chars.append(len(answer.text))
             if item.source and not item.conversation:
@@ -230,5 +299,16 @@ def run_eval(engine: Engine, items: list[EvalItem], *, backend: str | None = Non
                 report.hit5 += item.source in ranked[:5]
         if not ok:
             turns = " / ".join(item.turns)
-            report.failures.append({"id": item.id, "q": turns, "why": why, "answer": answer.text[:200]})
+            report.failures.append(
+                {
+                    "id": item.id,
+                    "set": item.set,
+                    "cat": item.cat,
+                    "lang": item.lang,
+                    "q": turns,
+                    "why": why,
+                    "outcome": outcome(item, answer, ok),
+                    "answer": answer.text[:200],
+                }
+            )
     return report
