@@ -56,6 +56,7 @@ class Message:
     text: str
     user: str
     team: str = ""
+    keys: tuple[str, ...] = ()  # what its event is claimed under (bot.claims): one delivery answers it
 
     @property
     def direct(self) -> bool:
@@ -146,20 +147,36 @@ class SlackAssistant:
 
     # -- questions ------------------------------------------------------------------------------
     def take(self, client: Any, message: Message) -> None:
-        """Decide whether a message is for the assistant and queue its answer; Slack is already acknowledged."""
+        """Claim the message's event, decide whether it is for the assistant and queue its answer.
+
+        Slack is already acknowledged. The claim is finished once the answer is posted, or at once
+        when there is none to give, so that only a delivery whose answer was lost in a crash is retried.
+        """
+        if not self.seen.claim(*message.keys):
+            return  # another replica, or an earlier delivery of the event, has it
+        queued = False
+        try:
+            queued = self._queue(client, message)
+        finally:
+            if not queued:
+                self.seen.finish(*message.keys)
+
+    def _queue(self, client: Any, message: Message) -> bool:
+        """Queue the answer, or say why there is none (or nothing at all): whether an answer was queued."""
         mode = self.modes.current().of(message.channel)
         if message.kind == "follow-up" and (mode != "normal" or not self._for_me(message.text)):
-            return  # chatter between people, a message for someone else, or follow-ups are off here
+            return False  # chatter between people, a message for someone else, or follow-ups are off here
         if mode == "off":
             self._note(client, message, "I'm turned off in this channel. Send me a direct message instead.")
-            return
+            return False
         admission = self.chat.admit(message.user)
         if isinstance(admission, Refusal):
             self._note(client, message, admission.text)
-            return
+            return False
         if admission.position:
             self._waiting(client, message, admission.position)
         self.chat.pool.submit(self._answer, client, message, admission, mode == "private")
+        return True
 
     def _answer(self, client: Any, message: Message, ticket: Ticket, private: bool) -> None:
         status, replied = None, False
@@ -197,6 +214,7 @@ class SlackAssistant:
                 self._note(client, message, APOLOGY)
         finally:
             ticket.release()
+            self.seen.finish(*message.keys)
             if status == "eyes":
                 self._react(client, "reactions_remove", message)
 

@@ -17,7 +17,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
 
     @app.event("app_mention")
     def handle_app_mention(event: dict, body: dict, client: Any) -> None:
-        if not _from_a_person(event) or not assistant.seen.claim(*_keys(event, body)):
+        if not _from_a_person(event):
             return
         assistant.take(client, _message("mention", event, body, thread_ts=event.get("thread_ts") or event["ts"]))
 
@@ -29,8 +29,6 @@ def register(app: Any, assistant: SlackAssistant) -> None:
         mentioned = f"<@{assistant.bot_user_id}>" in event.get("text", "")
         if not direct and (mentioned or not event.get("thread_ts")):
             return  # mentions come as app_mention; plain channel chatter is not for us
-        if not assistant.seen.claim(*_keys(event, body)):
-            return
         assistant.take(client, _message("dm" if direct else "follow-up", event, body, thread_ts=event.get("thread_ts")))
 
     @app.event("assistant_thread_started")
@@ -113,6 +111,7 @@ def _message(kind: Any, event: dict, body: dict, *, thread_ts: str | None) -> Me
         text=event.get("text", ""),
         user=event.get("user", ""),
         team=event.get("team") or body.get("team_id", ""),
+        keys=_keys(event, body),
     )
 
 
