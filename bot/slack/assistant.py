@@ -17,6 +17,7 @@ from typing import Any, Literal
 from bot.answering import APOLOGY
 from bot.audiences import slack_place
 from bot.chat import Chat, Reply
+from bot.checklists import ChecklistError
 from bot.claims import Claims
 from bot.conversation import addressed_to_bot, smalltalk
 from bot.errors import DatabaseUnavailable
@@ -398,8 +399,8 @@ class SlackAssistant:
     def _checklist(self, client: Any, words: list[str], user: str, channel: str) -> dict[str, Any]:
         """A checklist posted for the channel to tick, or the list, status or export (only for the asker)."""
         assert self.chat.tools is not None
-        how, _ = blocks.command_usage(self.settings.slack_command)
-        reply = self.chat.tools.checklist(words, channel=channel, user=user, how=lambda args: how(args))
+        reply = self.chat.tools.checklist(words, channel=channel, place=slack_place(channel), user=user,
+                                          how=self._how)  # fmt: skip
         if reply.progress is None:
             return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
         client.chat_postMessage(
@@ -423,17 +424,28 @@ class SlackAssistant:
         selected = [o["value"] for o in action.get("selected_options", [])]
         try:
             progress = self.chat.tools.tick(
-                channel=channel, project=project, checklist=checklist, shown_done=shown_done, selected=selected,
-                user=user,
+                channel=channel, place=slack_place(channel), project=project, checklist=checklist,
+                shown_done=shown_done, selected=selected, user=user, how=self._how,
             )  # fmt: skip
+        except ChecklistError as e:  # not a checklist this channel may see (any more): said to the person only
+            self._tell_privately(client, channel, user, str(e))
+            return
         except DatabaseUnavailable as e:  # the boxes they clicked would otherwise just spring back, unexplained
             log.warning("checklist tick in %s not stored: %s", channel, e)
-            client.chat_postEphemeral(channel=channel, user=user, text=CHECKLISTS_UNAVAILABLE)
+            self._tell_privately(client, channel, user, CHECKLISTS_UNAVAILABLE)
             return
         client.chat_update(
             channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
             blocks=blocks.checklist_blocks(progress),
         )  # fmt: skip
+
+    def _tell_privately(self, client: Any, channel: str, user: str, markdown: str) -> None:
+        """A note only the person sees, in the channel they clicked in."""
+        client.chat_postEphemeral(channel=channel, user=user, text=markdown, blocks=blocks.markdown_blocks(markdown))
+
+    def _how(self, args: str) -> str:
+        """How a command is typed in Slack, for hints."""
+        return blocks.command_usage(self.settings.slack_command)[0](args)
 
     def _ask_privately(self, text: str, user: str, respond: Callable[..., Any], channel: str, ticket: Ticket) -> None:
         try:
