@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from typing import Any
 
 import pytest
 
 from bot.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists, open_board
 from bot.database import Database
+from bot.slack.listeners import COMMAND_FAILED, FORM_FAILED
 from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
 from tests.conftest import REPO
 from tests.fake_slack import action_body, command_body
@@ -246,5 +248,22 @@ def test_a_project_name_too_long_is_refused_before_any_work(tmp_path, starter_ru
         assert "is not a checklist" in reply["text"] and len(json.dumps(reply)) < 1000
         settle(s)
         assert s.api.called("chat.postMessage") == []
+    finally:
+        s.close()
+
+
+def test_a_command_or_form_that_fails_unexpectedly_still_gets_a_short_answer(tmp_path):
+    def broken() -> Any:
+        raise RuntimeError("the decision table went away")
+
+    tools = Tools(assessor=broken, board=lambda: open_board(REPO / "knowledge", tmp_path / "ticks"))
+    s = Slack(tmp_path, StubEngine(), tools=tools)
+    try:
+        s.api.errors["chat.postMessage"] = "not_in_channel"
+        assert command(s, "checklist pre-deployment launch")["text"] == COMMAND_FAILED  # 200, not a 500
+        view = {"type": "modal", "callback_id": "assess", "private_metadata": "C1", "blocks": []}
+        idea = {"idea": {"idea": {"type": "plain_text_input", "value": "x"}}}
+        status, body = s.exchange(submission(view, idea), FORM)
+        assert status == 200 and json.loads(body) == {"response_action": "errors", "errors": {"idea": FORM_FAILED}}
     finally:
         s.close()
