@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.audiences import Audiences
+from bot.audiences import visible as in_scope
 from bot.checklists import Checklist, load_checklists
 from bot.embedding import Embedder
 from bot.errors import AdoptbotError, ConfigError
@@ -614,7 +615,8 @@ class Assessor:
     def assess(self, session: Session, *, place: str = "") -> Assessment:
         """The result for the session's answers, cited from passages place may see; Incomplete if it cannot be."""
         decision = decide(session.table, session.answers)
-        citer = _Citer(self.retriever, self.audiences.scope(place), self.review_after_days)
+        scope = self.audiences.scope(place)
+        citer = _Citer(self.retriever, scope, self.review_after_days)
         steps = tuple(Step(s.step, s.title, s.finding, citer.cite(s.cites)) for s in decision.steps)
         checklists = self._checklists()
         risks = []
@@ -624,6 +626,8 @@ class Assessor:
             if checklist is None or item is None:  # kb lint reports it; the rest of the result still helps
                 log.warning("assessment: %s/%s is not a checklist item (run adoptbot kb lint)", r.checklist, r.item)
                 continue
+            if not in_scope(checklist.audience, scope):
+                continue  # a checklist this place may not see is not named here either
             sources = citer.cite([Cite(query=item.text, source=checklist.source)])
             risks.append(Risk(r.checklist, r.item, item.text, r.because, sources))
         return Assessment(

@@ -8,7 +8,8 @@ by its normalized text when editors changed the id, so an edited checklist keeps
 that still exist and shows new items as open. `TickStore` is the storage interface: `DatabaseTickStore`
 keeps it in the shared-state database (every replica sees every tick; the ticks of an older
 `checklists.sqlite3` are copied in), `SqliteTickStore` in the data directory when there is no
-database. `Board` is what Slack, Teams and the terminal call.
+database. `Board` is what Slack, Teams and the terminal call; it offers each place only the
+checklists the audiences file lets it see (bot/audiences.py), as retrieval does with documents.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.audiences import TERMINAL, Audiences, labels
+from bot.audiences import visible as in_scope
 from bot.database import SQLITE_BUSY_S, Database
 from bot.errors import AdoptbotError, DataDirUnusable
 from ingest.sources import BadFile, discover, parse, read_bytes, visible
@@ -63,6 +66,7 @@ class Checklist:
     source: str
     last_reviewed: str
     items: tuple[Item, ...]
+    audience: frozenset[str] = frozenset()  # as compared (bot.audiences.labels); empty: every place sees it
 
     def item(self, ref: str) -> Item:
         """The item a person means: its number (1-based), its id, or its text; ChecklistError otherwise."""
@@ -73,7 +77,7 @@ class Checklist:
             if ref.casefold() in (item.id.casefold(), item.text.casefold()) or item_key(ref) == item.key:
                 return item
         raise ChecklistError(
-            f"{self.id} has no item {visible(ref)!r}: use a number from 1 to {len(self.items)} or an item id "
+            f"{self.id} has no item {_quote(ref)}: use a number from 1 to {len(self.items)} or an item id "
             f"({', '.join(i.id for i in self.items)})"
         )
 
@@ -104,7 +108,9 @@ def load_checklists(root: Path, *, max_file_bytes: int = 2_000_000) -> tuple[dic
             continue
         if doc.kind == "checklist":
             items = tuple(Item(i.id, i.text, i.why) for i in doc.items)
-            found[doc.checklist_id] = Checklist(doc.checklist_id, doc.title, source, doc.last_reviewed, items)
+            found[doc.checklist_id] = Checklist(
+                doc.checklist_id, doc.title, source, doc.last_reviewed, items, labels(doc.audience)
+            )
     return found, problems
 
 
@@ -487,73 +493,101 @@ def _utc_now() -> dt.datetime:
 
 
 class Board:
-    """The checklists of every channel's projects: post, tick, status and export."""
+    """The checklists of every channel's projects: post, tick, status and export.
+
+    Every call says where it comes from (a place, bot.audiences): a checklist marked for audiences
+    that place may not see is there as if it did not exist, and so are its projects and their
+    ticks, as a document marked so is to a question asked there. The terminal (the default) sees
+    every checklist.
+    """
 
     def __init__(
         self,
         *,
         checklists: Callable[[], Mapping[str, Checklist]],
         store: TickStore,
+        audiences: Audiences | None = None,
         clock: Clock = _utc_now,
     ) -> None:
         self._checklists = checklists
         self.store = store
+        self.audiences = audiences or Audiences()
         self._clock = clock
 
-    def names(self) -> list[Checklist]:
-        """The checklists people can post, by id."""
-        return sorted(self._checklists().values(), key=lambda c: c.id)
+    def offered(self, place: str = TERMINAL) -> dict[str, Checklist]:
+        """The checklists place may see, by id."""
+        scope = self.audiences.scope(place)
+        return {k: c for k, c in self._checklists().items() if in_scope(c.audience, scope)}
 
-    def find(self, name: str) -> Checklist:
+    def names(self, place: str = TERMINAL) -> list[Checklist]:
+        """The checklists people at place can post, by id."""
+        return sorted(self.offered(place).values(), key=lambda c: c.id)
+
+    def find(self, name: str, place: str = TERMINAL) -> Checklist:
         """The checklist called name (its id, a unique start of it, or its title); ChecklistError otherwise."""
         wanted = " ".join(name.split()).casefold()
-        every = self._checklists()
+        every = self.offered(place)
         if wanted in every:
             return every[wanted]
         hits = [c for c in every.values() if wanted in (c.id.casefold(), c.title.casefold())]
         hits = hits or [c for c in every.values() if c.id.casefold().startswith(wanted) and wanted]
         if len(hits) == 1:
             return hits[0]
-        known = ", ".join(c.id for c in self.names()) or "none: add one under knowledge/checklists/"
+        known = ", ".join(sorted(every)) or "none: add one under knowledge/checklists/"
         what = "matches several checklists" if hits else "is not a checklist"
-        raise ChecklistError(f"{visible(name)!r} {what}: use one of {known}")
+        raise ChecklistError(f"{_quote(name)} {what}: use one of {known}")
 
-    def post(self, channel: str, project: str, name: str, user: str) -> Progress:
+    def post(self, channel: str, project: str, name: str, user: str, *, place: str = TERMINAL) -> Progress:
         """Start (or reopen) a project's checklist in channel; what to show."""
-        checklist = self.find(name)
-        started = self.store.start(Project(channel, _project(project), checklist.id, user, self._now()))
+        project = project_name(project)  # first: a name that cannot be one costs no other work
+        checklist = self.find(name, place)
+        started = self.store.start(Project(channel, project, checklist.id, user, self._now()))
         return self._progress(started, checklist)
 
-    def tick(self, channel: str, project: str, name: str, item: str, user: str, *, done: bool = True) -> Progress:
+    def tick(
+        self, channel: str, project: str, name: str, item: str, user: str, *, done: bool = True, place: str = TERMINAL
+    ) -> Progress:
         """Tick (or untick) one item, by number, id or text; the checklist's state afterwards."""
-        checklist = self.find(name)
-        chosen = checklist.item(item)
-        started = self.store.start(Project(channel, _project(project), checklist.id, user, self._now()))
-        self.store.record(Tick(channel, started.project, checklist.id, chosen.id, chosen.key, done, user, self._now()))
-        return self._progress(started, checklist)
+        project = project_name(project)
+        checklist = self.find(name, place)
+        return self._record(channel, project, checklist, [(checklist.item(item), done)], user)
 
-    def progress(self, channel: str, project: str, name: str) -> Progress:
+    def change(
+        self, channel: str, project: str, name: str, changes: Mapping[str, bool], user: str, *, place: str = TERMINAL
+    ) -> Progress:
+        """Tick and untick items by id (a group of boxes): every one must be on the checklist, or nothing changes."""
+        project = project_name(project)
+        checklist = self.find(name, place)
+        items = {i.id: i for i in checklist.items}
+        unknown = [i for i in changes if i not in items]
+        if unknown:
+            raise ChecklistError(f"{checklist.id} has no item {_quote(unknown[0])}: nothing was changed")
+        return self._record(channel, project, checklist, [(items[i], done) for i, done in changes.items()], user)
+
+    def progress(self, channel: str, project: str, name: str, *, place: str = TERMINAL) -> Progress:
         """A project's checklist as it stands, without changing anything."""
-        checklist = self.find(name)
+        project = project_name(project)
+        checklist = self.find(name, place)
         for started in self.store.projects(channel):
             if started.checklist == checklist.id and project_key(started.project) == project_key(project):
                 return self._progress(started, checklist)
         raise ChecklistError(
-            f"No project {visible(project)!r} works through {checklist.id} here yet: post it first "
-            f"(checklist {checklist.id} {visible(project)})"
+            f"No project {_quote(project)} works through {checklist.id} here yet: post it first "
+            f"(checklist {checklist.id} {project})"
         )
 
-    def status(self, channel: str) -> list[Progress]:
-        """Every project's checklists in channel, projects in the order they started."""
-        every = self._checklists()
+    def status(self, channel: str, *, place: str = TERMINAL) -> list[Progress]:
+        """Every project's checklists in channel that place may see, projects in the order they started."""
+        every = self.offered(place)
         return [self._progress(p, every[p.checklist]) for p in self.store.projects(channel) if p.checklist in every]
 
-    def export(self, channel: str, project: str) -> str:
+    def export(self, channel: str, project: str, *, place: str = TERMINAL) -> str:
         """A project's checklists as Markdown for a go-live review: every item, who ticked it and when."""
-        mine = [p for p in self.status(channel) if project_key(p.project.project) == project_key(project)]
+        project = project_name(project)
+        mine = [p for p in self.status(channel, place=place) if project_key(p.project.project) == project_key(project)]
         if not mine:
             raise ChecklistError(
-                f"No project {visible(project)!r} in this channel: see `checklist status` for the projects here"
+                f"No project {_quote(project)} in this channel: see `checklist status` for the projects here"
             )
         name = visible(mine[0].project.project)
         lines = [f"# Go-live review: {name}", "", f"Exported {self._now()} (UTC) from {visible(channel)}.", ""]
@@ -575,6 +609,14 @@ class Board:
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
+    def _record(
+        self, channel: str, project: str, checklist: Checklist, changes: list[tuple[Item, bool]], user: str
+    ) -> Progress:
+        started = self.store.start(Project(channel, project, checklist.id, user, self._now()))
+        for item, done in changes:
+            self.store.record(Tick(channel, started.project, checklist.id, item.id, item.key, done, user, self._now()))
+        return self._progress(started, checklist)
+
     def _progress(self, project: Project, checklist: Checklist) -> Progress:
         return progress_of(project, checklist, self.store.ticks(project.channel, project.project, checklist.id))
 
@@ -582,14 +624,20 @@ class Board:
         return self._clock().astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def _project(name: str) -> str:
+def project_name(name: str) -> str:
     """A project name as stored: one line of visible text, or ChecklistError saying what to write."""
     text = " ".join(visible(name).split())
     if not text:
         raise ChecklistError("Name the project, for example: checklist pre-deployment web-shop-photos")
     if len(text) > MAX_PROJECT:
-        raise ChecklistError(f"The project name is {len(text)} characters long: keep it under {MAX_PROJECT}")
+        raise ChecklistError(f"The project name is {len(text):,} characters long: keep it under {MAX_PROJECT}")
     return text
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    """What a person typed, for a message: visible, quoted, and cut when long."""
+    text = visible(text[: limit * 4])  # a pasted page is not worth cleaning whole to show its start
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _md(text: str) -> str:
@@ -598,9 +646,14 @@ def _md(text: str) -> str:
 
 
 def open_board(
-    knowledge_dir: Path, data_dir: Path, *, max_file_bytes: int = 2_000_000, database: Database | None = None
+    knowledge_dir: Path,
+    data_dir: Path,
+    *,
+    max_file_bytes: int = 2_000_000,
+    database: Database | None = None,
+    audiences: Audiences | None = None,
 ) -> Board:
-    """The board over the knowledge folder's checklists (re-read on each use) and its ticks.
+    """The board over the knowledge folder's checklists (re-read on each use) and its ticks, seen as audiences allow.
 
     Ticks are kept in database when there is one (copying in those of the data directory's older
     checklists.sqlite3), else in that file.
@@ -611,4 +664,4 @@ def open_board(
 
     legacy = data_dir / FILE_NAME
     store = SqliteTickStore(legacy) if database is None else DatabaseTickStore(database, legacy=legacy)
-    return Board(checklists=current, store=store)
+    return Board(checklists=current, store=store, audiences=audiences)

@@ -604,6 +604,12 @@ def add_adoption_tools(sub: argparse._SubParsersAction) -> None:
     checklist.add_argument("--tick", action="append", default=[], metavar="ITEM", help="tick an item (number or id)")
     checklist.add_argument("--untick", action="append", default=[], metavar="ITEM", help="untick an item")
     checklist.add_argument("--channel", default="terminal", help="whose projects (default: terminal)")
+    checklist.add_argument(
+        "--place",
+        type=_place,
+        help="list, show, tick and export only the checklists the audiences file lets this place see: "
+        "slack:CHANNEL_ID, teams:TEAM_ID or teams:personal (default: every checklist)",
+    )
     checklist.add_argument("--out", type=Path, metavar="FILE", help="export: write the Markdown to this file")
 
 
@@ -728,7 +734,7 @@ def cmd_checklist(runtime: Runtime, args: argparse.Namespace) -> int:
     board = runtime.tools.board  # the same store as Slack and Teams: the shared-state database
     words, channel, user = args.words, args.channel, _login()
     try:
-        return _checklist(board, words, channel, user, args)
+        return _checklist(board, words, channel, user, args.place or "", args)
     except ChecklistError as e:
         print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
@@ -736,8 +742,8 @@ def cmd_checklist(runtime: Runtime, args: argparse.Namespace) -> int:
         board.store.close()
 
 
-def _checklist(board: Any, words: list[str], channel: str, user: str, args: argparse.Namespace) -> int:
-    """One checklist command: list, show, post and tick, status or export."""
+def _checklist(board: Any, words: list[str], channel: str, user: str, place: str, args: argparse.Namespace) -> int:
+    """One checklist command: list, show, post and tick, status or export, seeing what place sees."""
     from bot.checklists import ChecklistError
 
     if (args.tick or args.untick) and (len(words) != 2 or words[0] in ("status", "export")):
@@ -745,11 +751,11 @@ def _checklist(board: Any, words: list[str], channel: str, user: str, args: argp
             "--tick and --untick need a checklist and a project: adoptbot checklist NAME PROJECT --tick 1"
         )
     if not words:
-        for c in board.names():
+        for c in board.names(place):
             print(f"{c.id}: {visible(c.title)} ({len(c.items)} items)")
         print("Work through one for a project: adoptbot checklist NAME PROJECT (then --tick N).")
     elif words == ["status"]:
-        every = board.status(channel)
+        every = board.status(channel, place=place)
         if not every:
             print(f"No projects in {visible(channel)} yet: start one with adoptbot checklist NAME PROJECT.")
         for p in every:
@@ -757,25 +763,25 @@ def _checklist(board: Any, words: list[str], channel: str, user: str, args: argp
     elif words[0] == "export":
         if len(words) != 2:
             raise ChecklistError('Name one project: adoptbot checklist export PROJECT (quote it: "web shop")')
-        text = board.export(channel, words[1])
+        text = board.export(channel, words[1], place=place)
         if args.out:
             write_atomically(args.out, text)
             print(f"adoptbot: wrote the go-live review of {visible(words[1])} to {args.out}.", file=sys.stderr)
         else:
             sys.stdout.write(text)
     elif len(words) == 1:
-        checklist = board.find(words[0])
+        checklist = board.find(words[0], place)
         print(visible(checklist.title))
         for n, item in enumerate(checklist.items, start=1):
             print(f"  {n}. {visible(item.text)}")
         print(f"Work through it for a project: adoptbot checklist {checklist.id} PROJECT")
     elif len(words) == 2:
-        checklist = board.find(words[0])
+        checklist = board.find(words[0], place)
         for ref in [*args.tick, *args.untick]:
             checklist.item(ref)  # every item must exist before anything is ticked
-        progress = board.post(channel, words[1], words[0], user)
+        progress = board.post(channel, words[1], words[0], user, place=place)
         for item, done in [*((i, True) for i in args.tick), *((i, False) for i in args.untick)]:
-            progress = board.tick(channel, words[1], words[0], item, user, done=done)
+            progress = board.tick(channel, words[1], words[0], item, user, done=done, place=place)
         print(render_progress(progress))
     else:
         raise ChecklistError('Give a checklist and one project name: quote a name with spaces ("web shop")')

@@ -234,7 +234,10 @@ class Runtime:
 
         def board() -> Board:
             database = getattr(self.feedback, "database", None)  # None: the feedback store said why, at start-up
-            return open_board(s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes, database=database)
+            return open_board(
+                s.knowledge_dir, s.data_dir, max_file_bytes=s.max_file_bytes, database=database,
+                audiences=self.audiences,
+            )  # fmt: skip
 
         return Tools(
             assessor=lambda: Assessor.for_folder(

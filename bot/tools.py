@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bot.assessment import Assessment, Assessor, Incomplete, Session
-from bot.checklists import Board, ChecklistError, Progress, toggled
+from bot.checklists import Board, ChecklistError, Progress, project_name, toggled
 from bot.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -62,35 +62,40 @@ class Tools:
             return str(e)
 
     # -- checklists ----------------------------------------------------------------------------
-    def checklist(self, words: Sequence[str], *, channel: str, user: str, how: Callable[[str], str]) -> ChecklistReply:
+    def checklist(
+        self, words: Sequence[str], *, channel: str, place: str, user: str, how: Callable[[str], str]
+    ) -> ChecklistReply:
         """`checklist`, `checklist NAME`, `checklist NAME PROJECT`, `checklist status`, `checklist export PROJECT`.
 
+        Only the checklists place may see (bot.audiences) are listed, shown, posted and exported;
         `how(args)` says how the command is typed on the platform, for the hints.
         """
         try:
-            return self._checklist(words, channel=channel, user=user, how=how)
+            return self._checklist(words, channel=channel, place=place, user=user, how=how)
         except DatabaseUnavailable as e:
             log.warning("checklist command not carried out: %s", e)
             return ChecklistReply(CHECKLISTS_UNAVAILABLE)
 
-    def _checklist(self, words: Sequence[str], *, channel: str, user: str, how: Callable[[str], str]) -> ChecklistReply:
+    def _checklist(
+        self, words: Sequence[str], *, channel: str, place: str, user: str, how: Callable[[str], str]
+    ) -> ChecklistReply:
         board = self.board
         try:
             if not words:
-                lines = [f"- **{c.id}**: {c.title} ({len(c.items)} items)" for c in board.names()]
+                lines = [f"- **{c.id}**: {c.title} ({len(c.items)} items)" for c in board.names(place)]
                 lines.append(f"Work through one for a project: {how('checklist NAME PROJECT')}.")
                 return ChecklistReply("\n".join(lines))
             if [w.lower() for w in words] == ["status"]:
-                return ChecklistReply(status_markdown(board.status(channel), how))
+                return ChecklistReply(status_markdown(board.status(channel, place=place), how))
             if words[0].lower() == "export":
                 if len(words) < 2:
                     return ChecklistReply(f"Name the project: {how('checklist export PROJECT')}.")
-                return ChecklistReply(f"```\n{board.export(channel, ' '.join(words[1:]))}```")
+                return ChecklistReply(f"```\n{board.export(channel, ' '.join(words[1:]), place=place)}```")
             if len(words) == 1:
-                c = board.find(words[0])
+                c = board.find(words[0], place)
                 items = "\n".join(f"{n}. {item.text}" for n, item in enumerate(c.items, start=1))
                 return ChecklistReply(f"**{c.title}**\n{items}\n\nWork through it: {how(f'checklist {c.id} PROJECT')}.")
-            return ChecklistReply(progress=board.post(channel, " ".join(words[1:]), words[0], user))
+            return ChecklistReply(progress=board.post(channel, " ".join(words[1:]), words[0], user, place=place))
         except ChecklistError as e:
             return ChecklistReply(str(e))
 
@@ -98,20 +103,36 @@ class Tools:
         self,
         *,
         channel: str,
+        place: str,
         project: str,
         checklist: str,
         shown_done: Iterable[str],
         selected: Iterable[str],
         user: str,
+        how: Callable[[str], str],
     ) -> Progress:
         """Apply what a person changed in a group of boxes (against what their copy showed); the state after.
 
-        DatabaseUnavailable when the ticks cannot be reached: the platform apologises (CHECKLISTS_UNAVAILABLE).
+        ChecklistError, saying what to do, when their copy no longer matches the checklists place may
+        see (editors removed the checklist or the item); nothing is changed then. DatabaseUnavailable
+        when the ticks cannot be reached: the platform apologises (CHECKLISTS_UNAVAILABLE).
         """
-        progress = None
-        for item, done in toggled(shown_done, selected).items():
-            progress = self.board.tick(channel, project, checklist, item, user, done=done)
-        return progress or self.board.progress(channel, project, checklist)
+        changes = toggled(shown_done, selected)
+        project = project_name(project)  # a name no checklist could have been posted for costs no work
+        found = self.board.offered(place).get(checklist)
+        if found is None:
+            raise ChecklistError(
+                f"That checklist is no longer offered here (the editors may have removed or renamed it): "
+                f"see {how('checklist')} for the checklists there are."
+            )
+        if any(i not in {item.id for item in found.items} for i in changes):
+            raise ChecklistError(
+                f"This copy of {found.title} is out of date (its items have changed) and nothing was changed: "
+                f"reopen it with {how(f'checklist {found.id} {project}')} and tick again."
+            )
+        if not changes:
+            return self.board.progress(channel, project, found.id, place=place)
+        return self.board.change(channel, project, found.id, changes, user, place=place)
 
 
 def status_markdown(every: Sequence[Progress], how: Callable[[str], str]) -> str:

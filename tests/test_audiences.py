@@ -6,20 +6,24 @@ import dataclasses
 import io
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from bot.audiences import Audiences
+from bot.assessment import Assessor, load_table
+from bot.audiences import Audiences, parse
+from bot.checklists import load_checklists
 from bot.cli import main
 from bot.runtime import Runtime
 from bot.server import build_web_app
 from bot.settings import Settings
+from bot.teams import cards
 from bot.types import Answer, Question
 from tests.conftest import REPO, write_kb
-from tests.fake_connector import FakeConnector, teams_activity
-from tests.fake_slack import FakeSlackApi, event_body
+from tests.fake_connector import FakeConnector, card_submit, teams_activity
+from tests.fake_slack import FakeSlackApi, action_body, command_body, event_body, signed_headers
 from tests.slack_harness import SECRET, mention, post
 from tests.web import BackgroundServer
 
@@ -343,3 +347,125 @@ def test_the_ask_slash_command_sees_what_its_channel_sees(slack):
     assert HR_TITLE in slack_visible(hr) and "does not cover" not in hr["text"]
     assert "does not cover" in general["text"]
     assert not any(hidden.lower() in slack_visible(general).lower() for hidden in HIDDEN)
+
+
+# -- checklists follow the same rule ------------------------------------------------------------
+
+HR_ITEM = "Compare every salary with its band"
+
+
+def slash(server, api, text: str, *, channel: str, n: int) -> dict:
+    """A signed /adoptbot command from U1 in channel: its immediate reply."""
+    body = command_body(text, user="U1", response_url=f"{api.url}/response/cl{n}", channel=channel)
+    headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
+    request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def test_slack_offers_an_hr_checklist_only_in_the_hr_channel(slack, scoped):
+    api, server = slack
+    # A project of the HR checklist in C1 (posted from the terminal, or before the audiences file changed).
+    assert main(["checklist", "pay-review", "pay round", "--channel", "C1", "--tick", "1"], runtime=scoped) == 0
+    listed = slash(server, api, "checklist", channel="C1", n=1)
+    assert "launch" in listed["text"]
+    shown = slash(server, api, "checklist pay-review", channel="C1", n=2)
+    posted = slash(server, api, "checklist pay-review pay round", channel="C1", n=3)
+    status = slash(server, api, "checklist status", channel="C1", n=4)
+    export = slash(server, api, "checklist export pay round", channel="C1", n=5)
+    for reply in (listed, shown, posted, status, export):  # (what was typed is said back: 'pay-review' is not...)
+        assert not any(hidden.lower() in slack_visible(reply).lower() for hidden in (*HIDDEN, HR_ITEM))
+    assert "pay-review" not in listed["text"]
+    assert "is not a checklist: use one of launch" in shown["text"] and "is not a checklist" in posted["text"]
+    assert "No projects here yet" in status["text"] and "No project 'pay round' in this channel" in export["text"]
+    assert api.called("chat.postMessage") == []  # nothing posted for the channel to see
+
+    assert "pay-review" in slash(server, api, "checklist", channel="CHR", n=6)["text"]
+    slash(server, api, "checklist pay-review pay round", channel="CHR", n=7)
+    [hr] = api.wait_for("chat.postMessage")
+    assert hr["channel"] == "CHR" and HR_ITEM in json.dumps(hr["blocks"])
+
+
+def test_slack_refuses_a_tick_on_an_hr_checklist_from_another_channel(slack, scoped):
+    api, server = slack
+    before = len(scoped.tools.board.store.ticks("C1", "bonus round", "pay-review"))
+    message = {"ts": "1700000000.000077", "blocks": []}  # a message posted before the audiences file changed
+    body = action_body(action_id="checklist_tick", value="", user="U7", message=message,
+                       response_url=api.url + "/r/t", kind="checkboxes",
+                       block_id="cl|pay-review|0|bonus round")  # fmt: skip
+    payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
+    payload["actions"][0]["selected_options"] = [{"value": "item-1", "text": {"type": "mrkdwn", "text": "1."}}]
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert post(server, body, content_type="application/x-www-form-urlencoded")[0] == 200
+    [told] = api.wait_for("chat.postEphemeral")
+    assert (told["channel"], told["user"]) == ("C1", "U7") and "no longer offered here" in told["text"]
+    assert "`/adoptbot checklist`" in told["text"]
+    assert api.called("chat.update") == []  # the HR items are not shown to the channel
+    assert len(scoped.tools.board.store.ticks("C1", "bonus round", "pay-review")) == before
+
+
+def test_teams_offers_an_hr_checklist_only_where_hr_is_allowed(teams, scoped):
+    connector, server = teams
+    for n, team in ((41, "19:hr-team@thread.tacv2"), (44, None)):  # managers, and a personal chat
+        listed = ask_teams(server, connector, "checklist", team=team, n=n)
+        shown = ask_teams(server, connector, "checklist pay-review", team=team, n=n + 1)
+        posted = ask_teams(server, connector, "checklist pay-review pay round", team=team, n=n + 2)
+        for reply in (listed, shown, posted):
+            assert not any(h.lower() in json.dumps(reply).lower() for h in (*HIDDEN, HR_ITEM))
+        assert "launch" in listed["text"] and "pay-review" not in listed["text"]
+        assert "is not a checklist" in posted["text"]
+        assert "attachments" not in posted  # no checklist card
+
+
+def test_teams_refuses_a_save_on_an_hr_checklist_where_hr_is_not_allowed(teams, scoped):
+    connector, server = teams
+    conversation = "19:c50@thread.tacv2;messageid=1700000150000"
+    save = {"adoptbot": cards.CHECKLIST, "checklist": "pay-review", "project": "bonus round", "shown": [],
+            f"{cards.ITEM_INPUT}item-1": "true"}  # fmt: skip
+    activity = card_submit(save, reply_to_id="1700000150000", service_url=connector.url, conversation_type="channel",
+                           conversation_id=conversation, expect_replies=True)  # fmt: skip
+    activity["channelData"]["team"] = {"id": "19:other-team@thread.tacv2"}
+    request = urllib.request.Request(
+        server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.loads(response.read())
+    [reply] = [a for a in body["activities"] if a["type"] == "message"]
+    assert "no longer offered here" in reply["text"] and "**checklist**" in reply["text"]
+    assert connector.updates() == []
+    assert scoped.tools.board.store.ticks("19:c50@thread.tacv2", "bonus round", "pay-review") == []
+
+
+def test_the_terminal_sees_every_checklist_and_place_sees_what_that_place_sees(scoped, capsys):
+    assert main(["checklist"], runtime=scoped) == 0
+    assert "pay-review" in capsys.readouterr().out
+    assert main(["checklist", "pay-review", "appraisal", "--channel", "CT", "--tick", "2"], runtime=scoped) == 0
+    capsys.readouterr()
+    assert main(["checklist", "--place", "slack:CT"], runtime=scoped) == 0
+    assert "pay-review" not in capsys.readouterr().out
+    assert main(["checklist", "pay-review", "--place", "teams:personal"], runtime=scoped) == 2
+    assert "'pay-review' is not a checklist: use one of launch" in capsys.readouterr().err
+    assert main(["checklist", "status", "--channel", "CT", "--place", "slack:CT"], runtime=scoped) == 0
+    assert "appraisal" not in capsys.readouterr().out
+    assert main(["checklist", "export", "appraisal", "--channel", "CT", "--place", "slack:CT"], runtime=scoped) == 2
+    assert "No project 'appraisal'" in capsys.readouterr().err
+    assert main(["checklist", "export", "appraisal", "--channel", "CT", "--place", "slack:CHR"], runtime=scoped) == 0
+    assert "- [x] Record the market survey" in capsys.readouterr().out
+
+
+def test_an_assessment_names_no_item_of_a_checklist_its_place_may_not_see(starter_runtime):
+    checklists = {
+        k: dataclasses.replace(c, audience=frozenset({"hr"})) if k == "pre-deployment" else c
+        for k, c in load_checklists(REPO / "knowledge")[0].items()
+    }
+    assessor = Assessor(
+        table=lambda: load_table(REPO / "knowledge/assessment.yaml"),
+        retriever=starter_runtime.retriever,
+        checklists=lambda: checklists,
+        audiences=parse("slack: {CHR: [hr]}\n"),
+    )
+    session = assessor.session("We want product photos in twenty backgrounds for the web shop")
+    hr = {r.checklist for r in assessor.assess(session, place="slack:CHR").checklist_risks}
+    elsewhere = {r.checklist for r in assessor.assess(session, place="slack:C1").checklist_risks}
+    assert "pre-deployment" in hr and elsewhere == hr - {"pre-deployment"}

@@ -438,8 +438,11 @@ def test_two_replicas_on_one_postgresql_see_each_others_ticks(kb, tmp_path, post
 
     one, two = replica("one"), replica("two")
     one.tools.board.post("C1", "Web shop", "launch", "alice")
-    two.tools.tick(channel="C1", project="web shop", checklist="launch", shown_done=[], selected=["review"], user="bob")
-    one.tools.tick(channel="C1", project="web shop", checklist="launch", shown_done=[], selected=["owner"], user="ann")
+    for runtime, user, item in ((two, "bob", "review"), (one, "ann", "owner")):
+        runtime.tools.tick(
+            channel="C1", place="slack:C1", project="web shop", checklist="launch", shown_done=[], selected=[item],
+            user=user, how=str,
+        )  # fmt: skip
     for runtime in (one, two):
         [progress] = runtime.tools.board.status("C1")
         assert [(s.done, s.by) for s in progress.items] == [(True, "ann"), (True, "bob"), (False, "")]

@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from typing import Any
 
 import pytest
 
-from bot.checklists import DatabaseTickStore, open_board
+from bot.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists, open_board
 from bot.database import Database
+from bot.slack.listeners import COMMAND_FAILED, FORM_FAILED
 from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
 from tests.conftest import REPO
 from tests.fake_slack import action_body, command_body
 from tests.postgres import free_port
-from tests.slack_harness import Slack
+from tests.slack_harness import Slack, settle
 from tests.stub_engine import StubEngine
 
 FORM = "application/x-www-form-urlencoded"
@@ -176,3 +178,92 @@ def test_when_the_checklists_database_is_down_people_are_told_not_left_in_silenc
     [sorry] = slack.api.wait_for("chat.postEphemeral")
     assert (sorry["channel"], sorry["user"], sorry["text"]) == ("C1", "U7", CHECKLISTS_UNAVAILABLE)
     assert slack.api.called("chat.update") == []
+
+
+# -- payloads that no longer match the knowledge base (editors changed it while a message was open) ---------
+
+
+def tick(s: Slack, message: dict, block_id: str, values: list[str], user: str = "U7") -> None:
+    """Slack's block_actions when someone changes a box in a checklist message: these values selected now."""
+    body = action_body(action_id="checklist_tick", value="", user=user, message=message,
+                       response_url=s.api.url + "/r/t", kind="checkboxes", block_id=block_id)  # fmt: skip
+    payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
+    payload["actions"][0]["selected_options"] = [{"text": {"type": "mrkdwn", "text": v}, "value": v} for v in values]
+    assert s.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
+
+
+@pytest.mark.parametrize(
+    ("block_id", "value", "says"),
+    [
+        ("cl|pre-deployment|0|web shop photos", "no-such-item", "out of date"),
+        ("cl|pre-deployment|0|web shop photos", "ownership", "out of date"),  # an item of governance-practices
+        ("cl|retired|0|web shop photos", "objectives", "no longer offered here"),  # a checklist since removed
+    ],
+    ids=["unknown-item", "another-checklists-item", "removed-checklist"],
+)
+def test_a_tick_that_no_longer_matches_the_checklists_is_explained_and_changes_nothing(slack, block_id, value, says):
+    command(slack, "checklist pre-deployment web shop photos")
+    [posted] = slack.api.wait_for("chat.postMessage")
+    tick(slack, {"ts": "1700000000.000045", "blocks": posted["blocks"]}, block_id, ["objectives", value])
+    [told] = slack.api.wait_for("chat.postEphemeral")
+    assert (told["channel"], told["user"]) == ("C1", "U7") and says in told["text"]
+    reopen = "checklist pre-deployment web shop photos`" if "retired" not in block_id else "checklist`"
+    assert f"`/adoptbot {reopen}" in told["text"]  # what to do next
+    settle(slack)
+    assert slack.api.called("chat.update") == []
+    assert slack.runtime.tools.board.store.ticks("C1", "web shop photos", "pre-deployment") == []  # not half-applied
+
+
+def test_a_form_with_a_choice_the_editors_removed_is_sent_back_saying_what_to_do(slack):
+    command(slack, "assess We want product photos in twenty backgrounds for the web shop")
+    [opened] = slack.api.wait_for("views.open")
+    values = selected(opened["view"])
+    values["q_content"]["content"]["selected_option"] = {"text": {"type": "plain_text", "text": "3D"}, "value": "3d"}
+    status, body = slack.exchange(submission(opened["view"], values), FORM)
+    answer = json.loads(body)
+    assert status == 200 and answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["q_content"]
+    assert "no longer offered" in answer["errors"]["q_content"] and "/adoptbot assess" in answer["errors"]["q_content"]
+    settle(slack)
+    assert slack.api.called("chat.postEphemeral") == []
+
+
+def test_a_project_name_too_long_is_refused_before_any_work(tmp_path, starter_runtime):
+    reads = []
+
+    def checklists() -> dict:
+        reads.append(1)
+        return load_checklists(REPO / "knowledge")[0]
+
+    board = Board(checklists=checklists, store=SqliteTickStore(tmp_path / "ticks" / "checklists.sqlite3"))
+    s = Slack(tmp_path, StubEngine(), tools=Tools(assessor=lambda: starter_runtime.tools.assessor, board=lambda: board))
+    try:
+        name = "1 " * 50_000  # 100 KB
+        for text in (f"checklist pre-deployment {name}", f"checklist export {name}"):
+            reply = command(s, text)
+            assert "The project name is 99,999 characters long: keep it under 100" in reply["text"]
+            assert len(json.dumps(reply)) < 1000  # the name is not said back
+        assert reads == []  # refused before the checklists were read or the store was asked
+        reply = command(s, f"checklist {'x' * 100_000} web shop")
+        assert "is not a checklist" in reply["text"] and len(json.dumps(reply)) < 1000
+        settle(s)
+        assert s.api.called("chat.postMessage") == []
+    finally:
+        s.close()
+
+
+def test_a_command_or_form_that_fails_unexpectedly_still_gets_a_short_answer(tmp_path):
+    def broken() -> Any:
+        raise RuntimeError("the decision table went away")
+
+    tools = Tools(assessor=broken, board=lambda: open_board(REPO / "knowledge", tmp_path / "ticks"))
+    s = Slack(tmp_path, StubEngine(), tools=tools)
+    try:
+        s.api.errors["chat.postMessage"] = "not_in_channel"
+        assert command(s, "checklist pre-deployment launch")["text"] == COMMAND_FAILED  # 200, not a 500
+        view = {"type": "modal", "callback_id": "assess", "private_metadata": "C1", "blocks": []}
+        idea = {"idea": {"idea": {"type": "plain_text_input", "value": "x"}}}
+        status, body = s.exchange(submission(view, idea), FORM)
+        assert status == 200 and json.loads(body) == {"response_action": "errors", "errors": {"idea": FORM_FAILED}}
+    finally:
+        s.close()

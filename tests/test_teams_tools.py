@@ -272,3 +272,20 @@ def test_when_the_checklists_database_is_down_people_are_told_not_left_in_silenc
     save(bot, content, card_id, [1], name="Grace Hopper")
     assert bot.posted()[-1]["text"] == CHECKLISTS_UNAVAILABLE
     assert bot.connector.updates() == []  # the card is not shown as saved
+
+
+def test_a_save_on_a_card_the_editors_have_since_changed_says_to_reopen_it_and_changes_nothing(bot):
+    content, card_id = post_checklist(bot)
+    value = {
+        **as_shown(content),
+        f"{cards.ITEM_INPUT}no-such-item": "true",
+        inputs(content, "Input.Toggle")[0]["id"]: "true",
+    }
+    assert bot.submit(value, card_id, **in_channel()) in (200, 202)
+    told = bot.posted()[-1]
+    assert "out of date" in told["text"] and "**checklist pre-deployment web shop photos**" in told["text"]
+    gone = {**as_shown(content), "checklist": "retired"}
+    assert bot.submit(gone, card_id, **in_channel()) in (200, 202)
+    assert "no longer offered here" in bot.posted()[-1]["text"] and "**checklist**" in bot.posted()[-1]["text"]
+    assert bot.connector.updates() == []
+    assert bot.chat.tools.board.store.ticks(CHANNEL, "web shop photos", "pre-deployment") == []

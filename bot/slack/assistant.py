@@ -17,6 +17,7 @@ from typing import Any, Literal
 from bot.answering import APOLOGY
 from bot.audiences import slack_place
 from bot.chat import Chat, Reply
+from bot.checklists import ChecklistError
 from bot.claims import Claims
 from bot.conversation import addressed_to_bot, smalltalk
 from bot.errors import DatabaseUnavailable
@@ -43,6 +44,10 @@ DEFAULT_PROMPTS = (
 STATUS = "is looking in the knowledge base..."
 LOADING = ("Searching the guidance...", "Reading the checklists...", "Writing the answer...")
 Kind = Literal["mention", "dm", "follow-up"]
+STALE_CHOICE = (
+    "This choice is no longer offered (the assessment changed while the form was open): pick another, "
+    "or cancel and start again with {how}."
+)
 
 
 @dataclass(frozen=True)
@@ -380,14 +385,24 @@ class SlackAssistant:
         assert self.chat.tools is not None
         tools = self.chat.tools
         values = view.get("state", {}).get("values", {})
-        idea = (values.get("idea", {}).get("idea", {}).get("value") or "").strip()
-        session = tools.start(idea)
+        idea = ((values.get("idea") or {}).get("idea") or {}).get("value") or ""
+        session = tools.start(idea.strip())
+        errors: dict[str, str] = {}
         for block_id, fields in values.items():
             for question, field_value in fields.items():
-                option = field_value.get("selected_option") if block_id.startswith("q_") else None
+                option = (field_value or {}).get("selected_option") if block_id.startswith("q_") else None
+                choice = str((option or {}).get("value") or "")
                 read = session.answers.get(question)
-                if option and not (read and read.choice == option["value"] and not session.suggested(question)):
-                    session.answer(question, option["value"])  # kept as read from the idea: its words stay cited
+                if not choice or (read and read.choice == choice and not session.suggested(question)):
+                    continue  # kept as read from the idea: its words stay cited
+                asked = session.table.question(question)
+                if asked is None or asked.choice(choice) is None:  # the editors changed it while the form was open
+                    log.info("assessment form: %r is no longer a choice of %r", choice, question)
+                    errors[block_id] = STALE_CHOICE.format(how=f"{self.settings.slack_command} assess")
+                    continue
+                session.answer(asked.id, choice)  # a choice's id, never read as free text
+        if errors:
+            return {"response_action": "errors", "errors": errors}
         missing = tools.missing(session)
         if missing:
             return {
@@ -416,8 +431,8 @@ class SlackAssistant:
     def _checklist(self, client: Any, words: list[str], user: str, channel: str) -> dict[str, Any]:
         """A checklist posted for the channel to tick, or the list, status or export (only for the asker)."""
         assert self.chat.tools is not None
-        how, _ = blocks.command_usage(self.settings.slack_command)
-        reply = self.chat.tools.checklist(words, channel=channel, user=user, how=lambda args: how(args))
+        reply = self.chat.tools.checklist(words, channel=channel, place=slack_place(channel), user=user,
+                                          how=self._how)  # fmt: skip
         if reply.progress is None:
             return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
         client.chat_postMessage(
@@ -429,7 +444,11 @@ class SlackAssistant:
     def checklist_ticked(
         self, client: Any, action: dict[str, Any], message: dict[str, Any], user: str, channel: str
     ) -> None:
-        """Someone changed boxes in a checklist message: store the change, show everyone the new state."""
+        """Someone changed boxes in a checklist message: store the change, show everyone the new state.
+
+        When the message no longer matches the checklists (editors changed them while it was open),
+        or the ticks cannot be stored, the person is told what to do instead of the boxes springing back.
+        """
         assert self.chat.tools is not None
         belongs = blocks.checklist_of(action.get("block_id", ""))
         if belongs is None:
@@ -437,21 +456,36 @@ class SlackAssistant:
         checklist, project = belongs
         shown = next((b for b in message.get("blocks", []) if b.get("block_id") == action["block_id"]), {})
         element = (shown.get("elements") or [{}])[0]
-        shown_done = [o["value"] for o in element.get("initial_options", [])]
-        selected = [o["value"] for o in action.get("selected_options", [])]
+        shown_done = [o.get("value", "") for o in element.get("initial_options", [])]
+        selected = [o.get("value", "") for o in action.get("selected_options", [])]
         try:
             progress = self.chat.tools.tick(
-                channel=channel, project=project, checklist=checklist, shown_done=shown_done, selected=selected,
-                user=user,
+                channel=channel, place=slack_place(channel), project=project, checklist=checklist,
+                shown_done=shown_done, selected=selected, user=user, how=self._how,
             )  # fmt: skip
+        except ChecklistError as e:  # a stale copy, or not a checklist this channel may see: said to the person only
+            self._tell_privately(client, channel, user, str(e))
+            return
         except DatabaseUnavailable as e:  # the boxes they clicked would otherwise just spring back, unexplained
             log.warning("checklist tick in %s not stored: %s", channel, e)
-            client.chat_postEphemeral(channel=channel, user=user, text=CHECKLISTS_UNAVAILABLE)
+            self._tell_privately(client, channel, user, CHECKLISTS_UNAVAILABLE)
             return
-        client.chat_update(
-            channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
-            blocks=blocks.checklist_blocks(progress),
-        )  # fmt: skip
+        try:
+            client.chat_update(
+                channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
+                blocks=blocks.checklist_blocks(progress),
+            )  # fmt: skip
+        except Exception:  # stored, but not shown: clicking again on this copy stores the same state again
+            log.exception("could not update the checklist message in %s", channel)
+            self._tell_privately(client, channel, user, APOLOGY)
+
+    def _tell_privately(self, client: Any, channel: str, user: str, markdown: str) -> None:
+        """A note only the person sees, in the channel they clicked in."""
+        client.chat_postEphemeral(channel=channel, user=user, text=markdown, blocks=blocks.markdown_blocks(markdown))
+
+    def _how(self, args: str) -> str:
+        """How a command is typed in Slack, for hints."""
+        return blocks.command_usage(self.settings.slack_command)[0](args)
 
     def _ask_privately(self, text: str, user: str, respond: Callable[..., Any], channel: str, ticket: Ticket) -> None:
         try:

@@ -10,6 +10,8 @@ from bot.slack.blocks import ASSESS_VIEW, CHECKLIST_ACTION, FEEDBACK_ACTION, LEG
 
 log = logging.getLogger(__name__)
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person's text, possibly with a file
+COMMAND_FAILED = "Sorry, something went wrong with that command. Please try again in a minute."
+FORM_FAILED = "Sorry, something went wrong reading the form. Please press Assess again in a minute."
 
 
 def register(app: Any, assistant: SlackAssistant) -> None:
@@ -43,19 +45,27 @@ def register(app: Any, assistant: SlackAssistant) -> None:
 
     @app.command(assistant.settings.slack_command)
     def handle_command(ack: Any, command: dict, respond: Any, client: Any) -> None:
-        reply = assistant.command(
-            command.get("text", ""),
-            command.get("user_id", ""),
-            respond,
-            channel=command.get("channel_id", ""),
-            client=client,
-            trigger_id=command.get("trigger_id", ""),
-        )
+        try:
+            reply = assistant.command(
+                command.get("text", ""),
+                command.get("user_id", ""),
+                respond,
+                channel=command.get("channel_id", ""),
+                client=client,
+                trigger_id=command.get("trigger_id", ""),
+            )
+        except Exception:
+            log.exception("the %s command failed", assistant.settings.slack_command)
+            reply = {"text": COMMAND_FAILED}
         ack(response_type="ephemeral", **reply)
 
     @app.view(ASSESS_VIEW)
     def handle_assessment(ack: Any, view: dict, body: dict, client: Any) -> None:
-        errors = assistant.assessment_submitted(client, view, body.get("user", {}).get("id", ""))
+        try:
+            errors = assistant.assessment_submitted(client, view, body.get("user", {}).get("id", ""))
+        except Exception:
+            log.exception("the assessment form could not be read")
+            errors = {"response_action": "errors", "errors": {"idea": FORM_FAILED}}
         if errors:
             ack(**errors)  # shown in the form; nothing is lost
         else:

@@ -239,7 +239,8 @@ class TeamsAssistant:
             return
 
         def checklist() -> dict[str, Any]:
-            reply = tools.checklist(rest.split(), channel=_channel(activity), user=_person(activity), how=_how)
+            reply = tools.checklist(rest.split(), channel=_channel(activity), place=_place(activity),
+                                    user=_person(activity), how=_how)  # fmt: skip
             if reply.progress is None:
                 return cards.text_activity(reply.text)
             return cards.checklist_activity(reply.progress)
@@ -288,15 +289,15 @@ class TeamsAssistant:
         activity = context.activity
         checklist, project, shown, selected = cards.checklist_changes(value)
         tick = partial(
-            tools.tick, channel=_channel(activity), project=project, checklist=checklist, shown_done=shown,
-            selected=selected, user=_person(activity),
+            tools.tick, channel=_channel(activity), place=_place(activity), project=project, checklist=checklist,
+            shown_done=shown, selected=selected, user=_person(activity), how=_how,
         )  # fmt: skip
         key = f"{_channel(activity)}/{activity.reply_to_id or ''}"
         lock = self._saving.setdefault(key, asyncio.Lock())
         async with lock:
             try:
                 progress = await asyncio.get_running_loop().run_in_executor(None, tick)
-            except ChecklistError as e:  # a checklist or item the editors have since removed
+            except ChecklistError as e:  # a checklist or item the editors have since removed: what to do
                 await context.send_activity(_message(cards.text_activity(str(e))))
                 return
             except DatabaseUnavailable as e:
@@ -493,6 +494,11 @@ def _person(activity: Any) -> str:
 def _channel(activity: Any) -> str:
     """Where a project's checklists belong: the chat, or the channel (all its reply chains)."""
     return (activity.conversation.id or "").split(";messageid=")[0]
+
+
+def _place(activity: Any) -> str:
+    """Where the activity comes from, for audiences: the team of a channel, a group chat or a personal chat."""
+    return teams_place(activity.conversation.conversation_type, activity.channel_data)
 
 
 def _how(verb: str) -> str:
