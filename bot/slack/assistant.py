@@ -338,12 +338,11 @@ class SlackAssistant:
             return {"text": f":eyes: Looking into: {blocks.escape(rest.strip()[:200])}{waiting}"}
 
         def report(markdown: str) -> None:
-            respond(text=markdown, blocks=blocks.markdown_blocks(markdown), response_type="ephemeral",
-                    replace_original=False)  # fmt: skip
+            respond(**blocks.markdown_message(markdown), response_type="ephemeral", replace_original=False)
 
         how, extra = blocks.command_usage(self.settings.slack_command)
         reply = self.chat.command(verb, platform="slack", user=user, report=report, how=how, extra=extra)
-        return {"text": reply, "blocks": blocks.markdown_blocks(reply)}
+        return blocks.markdown_message(reply)
 
     # -- adoption tools ---------------------------------------------------------------------------
     def _assess(self, client: Any, trigger_id: str, idea: str, channel: str) -> dict[str, Any]:
@@ -385,10 +384,10 @@ class SlackAssistant:
         try:
             result = self.chat.tools.assess(session, place=slack_place(channel))
             if isinstance(result, str):
-                client.chat_postEphemeral(channel=channel, user=user, text=result)
+                client.chat_postEphemeral(channel=channel, user=user, text=blocks.markdown_text(result))
                 return
             client.chat_postEphemeral(
-                channel=channel, user=user, text=assessment_markdown(result)[:3000],
+                channel=channel, user=user, text=blocks.markdown_text(assessment_markdown(result)),
                 blocks=blocks.assessment_blocks(result),
             )  # fmt: skip
         except Exception:
@@ -401,9 +400,9 @@ class SlackAssistant:
         how, _ = blocks.command_usage(self.settings.slack_command)
         reply = self.chat.tools.checklist(words, channel=channel, user=user, how=lambda args: how(args))
         if reply.progress is None:
-            return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
+            return blocks.markdown_message(reply.text)
         client.chat_postMessage(
-            channel=channel, text=f"{reply.progress.checklist.title}: {reply.progress.project.project}",
+            channel=channel, text=blocks.checklist_text(reply.progress),
             blocks=blocks.checklist_blocks(reply.progress),
         )  # fmt: skip
         return {"text": f"Posted the checklist for {blocks.escape(reply.progress.project.project)} here."}
@@ -431,7 +430,7 @@ class SlackAssistant:
             client.chat_postEphemeral(channel=channel, user=user, text=CHECKLISTS_UNAVAILABLE)
             return
         client.chat_update(
-            channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
+            channel=channel, ts=message["ts"], text=blocks.checklist_text(progress),
             blocks=blocks.checklist_blocks(progress),
         )  # fmt: skip
 
@@ -482,7 +481,9 @@ class SlackAssistant:
     ) -> None:
         """Store the vote, thank the voter in place of the buttons, and forward a "not helpful"."""
         vote, _, feedback_id = value.partition(":")
-        voted = self.chat.vote(feedback_id, user, vote, link=lambda: self._link(client, channel, message_ts))
+        voted = self.chat.vote(
+            feedback_id, user, vote, platform="slack", link=lambda: self._link(client, channel, message_ts)
+        )
         respond(blocks=blocks.thanked(message_blocks, voted.thanks), replace_original=True, text=voted.thanks)
         if voted.forward:
             self._tell_experts(client, voted.forward)
@@ -493,7 +494,9 @@ class SlackAssistant:
         if not self.settings.slack_experts_channel:
             return
         try:
-            client.chat_postMessage(channel=self.settings.slack_experts_channel, text=text, unfurl_links=False)
+            client.chat_postMessage(
+                channel=self.settings.slack_experts_channel, text=blocks.to_mrkdwn(text), unfurl_links=False
+            )
         except Exception as e:  # noqa: BLE001 - the person asking already has their reply
             log.warning("could not forward to the experts' channel %s: %s", self.settings.slack_experts_channel, e)
 
@@ -516,8 +519,8 @@ def render(reply: Reply, command: str) -> dict[str, Any]:
             "blocks": blocks.answer_blocks(reply.answer, reply.feedback_id),
         }
     if reply.kind == "help":
-        return {"text": reply.text, "blocks": blocks.help_blocks(command)}
-    return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
+        return {"text": blocks.markdown_text(reply.text), "blocks": blocks.help_blocks(command)}
+    return blocks.markdown_message(reply.text)
 
 
 class Delivery:
