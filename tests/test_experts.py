@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import urllib.request
 
 import pytest
@@ -13,7 +14,7 @@ from bot.runtime import Runtime
 from bot.server import build_web_app
 from tests.fake_connector import FakeConnector, feedback_invoke, teams_activity
 from tests.fake_slack import BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
-from tests.slack_harness import FORM, Slack, fresh_ts, mention, post, settle, slacks
+from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, settle, slacks
 from tests.stub_engine import PIECES, SOURCE, StubEngine
 from tests.test_audiences import HIDDEN, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
 from tests.test_teams import make_bot, replies  # noqa: F401 - fixture
@@ -148,29 +149,41 @@ def answer_id(bot, answer: dict) -> str:
 # -- documents the experts' channel may not see (audiences) ---------------------------------------------
 
 
-class HrSlack:
-    """Slack over the audiences test's knowledge base (an hr-only document; CHR sees hr), with an experts' channel."""
+class RealSlack:
+    """Slack over a real runtime's engine and index (one per test module), with an experts' channel."""
 
     def __init__(self, runtime: Runtime, **changes: object) -> None:
         self.api = FakeSlackApi()
         settings = dataclasses.replace(
-            runtime.settings, slack_api_base_url=self.api.api_url, slack_experts_channel=EXPERTS, **changes
-        )
+            runtime.settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+            slack_api_base_url=self.api.api_url, slack_experts_channel=EXPERTS, **changes,
+        )  # fmt: skip
         self.runtime = Runtime(settings, embedder=runtime.embedder, store=runtime.store, answerers=runtime.answerers)
         app = self.runtime.slack_app(http=True)
         self.server = BackgroundServer(build_web_app(index_info=self.runtime.index_info, slack=app))
 
-    def answer_and_vote_down(self, question: str, channel: str) -> dict:
-        """Ask in channel, vote the answer down: what the experts' channel was told."""
+    def ask(self, text: str, channel: str = "C1") -> dict:
+        """A mention as Slack sends it (what the person typed: `&`, `<` and `>` as entities); the reply."""
         ts = fresh_ts(1700000400)  # the claims live in the shared data directory: every event is new
-        assert post(self.server, event_body(mention(question, channel=channel, ts=ts), f"Ev{ts}"))[0] == 200
+        assert post(self.server, event_body(mention(text, channel=channel, ts=ts), f"Ev{ts}"))[0] == 200
         [reply] = self.api.wait_for("chat.postMessage")
+        return reply
+
+    def vote_down(self, reply: dict) -> None:
         message = {"ts": fresh_ts(1700000400), "text": reply["text"], "blocks": reply["blocks"]}
         body = action_body(action_id="feedback", value=feedback_value(reply, "not_helpful"), user="U9",
                            message=message, response_url=self.api.url + "/r/1", kind="feedback_buttons")  # fmt: skip
         assert post(self.server, body, content_type=FORM)[0] == 200
+
+    def forward(self) -> dict:
+        """What the experts' channel was told (after the reply)."""
         [forward] = [p for p in self.api.wait_for("chat.postMessage", 2) if p["channel"] == EXPERTS]
         return forward
+
+    def answer_and_vote_down(self, question: str, channel: str) -> dict:
+        """Ask in channel, vote the answer down: what the experts' channel was told."""
+        self.vote_down(self.ask(question, channel))
+        return self.forward()
 
     def close(self) -> None:
         self.server.close()
@@ -179,15 +192,22 @@ class HrSlack:
 
 @pytest.fixture
 def hr_slack(scoped):  # noqa: F811
-    made: list[HrSlack] = []
+    made: list[RealSlack] = []
 
-    def make(**changes: object) -> HrSlack:
-        made.append(HrSlack(scoped, **changes))
+    def make(**changes: object) -> RealSlack:
+        made.append(RealSlack(scoped, **changes))
         return made[-1]
 
     yield make
     for s in made:
         s.close()
+
+
+@pytest.fixture
+def starter_slack(starter_runtime):
+    s = RealSlack(starter_runtime)
+    yield s
+    s.close()
 
 
 def test_a_down_vote_on_an_answer_from_a_restricted_document_does_not_copy_it_to_the_experts(hr_slack):
@@ -264,3 +284,52 @@ def send_to_teams(server: BackgroundServer, activity: dict) -> None:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status in (200, 201, 202)
+
+
+# -- what people and documents wrote reaches the experts as text -------------------------------------------
+LIVE = re.compile(r"<[!@#]|<(?:https?|mailto):")  # a mention, a channel link or a link, as Slack reads mrkdwn
+TYPED = "&lt;!channel&gt; can I book the big meeting room for Friday? &lt;https://evil.example|click&gt;"
+
+
+def test_a_mass_mention_and_a_disguised_link_typed_in_a_question_reach_the_experts_as_text(starter_slack):
+    reply = starter_slack.ask(TYPED)
+    assert "does not cover" in reply["text"]
+    text = starter_slack.forward()["text"]
+    assert "> &lt;!channel&gt; can I book the big meeting room for Friday? &lt;https://evil.example|click&gt;" in text
+    assert not LIVE.search(text)
+
+
+def test_a_question_voted_down_reaches_the_experts_with_its_mention_and_link_as_text(starter_slack):
+    reply = starter_slack.ask("&lt;!here&gt; What are GANs good for? [click](https://evil.example)")
+    assert "GAN" in reply["text"]
+    starter_slack.vote_down(reply)
+    text = starter_slack.forward()["text"]
+    assert "> &lt;!here&gt; What are GANs good for? [click](https://evil.example)" in text
+    assert not LIVE.search(text) and "Sources: " in text
+
+
+class MentioningEngine(StubEngine):
+    """The stub engine, answering with guidance that mentions @here, @channel and a person, under such a title."""
+
+    def answer(self, question, *, backend=None, on_text=None):
+        answer = super().answer(question, backend=backend, on_text=on_text)
+        source = dataclasses.replace(SOURCE, title="<!channel> rota", section="Ask <@U0123ABCD>")
+        text = "Post it with <!here> or <!channel>, or ask <@U0123ABCD> [1]."
+        return dataclasses.replace(answer, text=text, sources=(source,))
+
+
+def test_guidance_that_mentions_everyone_is_text_in_the_answer_its_fallback_and_the_forward(tmp_path):
+    with slacks(tmp_path) as make:
+        s = make(MentioningEngine(streams=False), slack_experts_channel=EXPERTS)
+        s.mention("Who covers the rota?")
+        [reply] = s.api.wait_for("chat.postMessage")
+        assert "&lt;!here&gt;" in reply["text"] and "&lt;!channel&gt; rota" in reply["text"]
+        assert not LIVE.search(json.dumps([reply["text"], reply["blocks"]]).replace("<https://intranet.example", ""))
+        message = {"ts": "1700000205.000200", "text": reply["text"], "blocks": reply["blocks"]}
+        body = action_body(action_id="feedback", value=feedback_value(reply, "not_helpful"), user="U9",
+                           message=message, response_url=s.api.url + "/r/1", kind="feedback_buttons")  # fmt: skip
+        assert s.post(body, FORM) == 200
+        [forward] = to_experts(s)
+    assert "> Post it with &lt;!here&gt; or &lt;!channel&gt;" in forward["text"]
+    assert "Sources: &lt;!channel&gt; rota - Ask &lt;@U0123ABCD&gt;." in forward["text"]
+    assert not LIVE.search(forward["text"])
