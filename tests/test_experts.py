@@ -18,6 +18,7 @@ from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, se
 from tests.stub_engine import PIECES, SOURCE, StubEngine
 from tests.test_audiences import HIDDEN, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
 from tests.test_teams import make_bot, replies  # noqa: F401 - fixture
+from tests.test_teams_cards import live
 from tests.web import BackgroundServer
 
 EXPERTS = "C0EXPERTS"
@@ -333,3 +334,16 @@ def test_guidance_that_mentions_everyone_is_text_in_the_answer_its_fallback_and_
     assert "> Post it with &lt;!here&gt; or &lt;!channel&gt;" in forward["text"]
     assert "Sources: &lt;!channel&gt; rota - Ask &lt;@U0123ABCD&gt;." in forward["text"]
     assert not LIVE.search(forward["text"])
+
+
+def test_teams_forwards_html_and_markdown_links_typed_in_a_question_as_text(hr_teams):
+    connector, server = hr_teams
+    typed = 'Can I book the big meeting room? &lt;a href="https://evil.example"&gt;click&lt;/a&gt; [click me](https://evil.example)'
+    send_to_teams(server, teams_activity(typed, service_url=connector.url, conversation_id="a:personal-links"))
+    [forward] = connector.wait_until(
+        lambda: [b for p, b in connector.messages() if p.startswith(f"/v3/conversations/{TEAMS_EXPERTS}/")]
+    )
+    assert "could not answer" in forward["text"] and forward["textFormat"] == "markdown"
+    as_text = r'\<a href="https://evil.example"\>click\</a\> \[click me\]\(https://evil.example\)'
+    assert as_text in forward["text"]
+    assert not live(forward["text"])
