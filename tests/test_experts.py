@@ -12,6 +12,7 @@ import pytest
 from bot import experts
 from bot.runtime import Runtime
 from bot.server import build_web_app
+from bot.types import Answer
 from tests.fake_connector import FakeConnector, feedback_invoke, teams_activity
 from tests.fake_slack import BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
 from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, settle, slacks
@@ -347,3 +348,23 @@ def test_teams_forwards_html_and_markdown_links_typed_in_a_question_as_text(hr_t
     as_text = r'\<a href="https://evil.example"\>click\</a\> \[click me\]\(https://evil.example\)'
     assert as_text in forward["text"]
     assert not live(forward["text"])
+
+
+class StreamingMentions(StubEngine):
+    """The stub engine, streaming guidance that mentions @here and a person."""
+
+    def answer(self, question, *, backend=None, on_text=None):
+        text = "Post it with <!here>, or ask <@U0123ABCD> [1]."
+        if on_text is not None:
+            on_text(text)
+        return Answer(question=question.text, status="answered", text=text, backend="stub", sources=(SOURCE,))
+
+
+def test_guidance_that_mentions_everyone_is_text_in_a_streamed_answer(tmp_path):
+    with slacks(tmp_path) as make:
+        s = make(StreamingMentions())
+        s.mention("Who covers the rota?")  # answered in its thread, streamed
+        [stop] = s.api.wait_for("chat.stopStream")
+    streamed = s.api.streams[stop["ts"]]
+    assert streamed == "Post it with \\<!here>, or ask \\<@U0123ABCD> [1]."  # Markdown: "<" as text
+    assert not re.search(r"(?<!\\)<[!@#]", streamed)

@@ -546,7 +546,7 @@ class Delivery:
                     recipient_team_id=None if self.message.direct else self.message.team or None,
                     buffer_size=STREAM_BUFFER,
                 )
-            self.streamer.append(markdown_text=piece)
+            self.streamer.append(markdown_text=blocks.streamed(piece))
         except Exception as e:  # noqa: BLE001 - streaming refused (older workspace, rate limit): post at the end
             log.info("streaming to %s stopped (%s); the answer will be posted whole", self.message.channel, e)
             if self.streamer is None or self.streamer.ts is None:

@@ -53,6 +53,14 @@ def to_mrkdwn(markdown: str) -> str:
     return _HELD.sub(lambda m: held[int(m.group(1))], text)
 
 
+def streamed(markdown: str) -> str:
+    """A piece of an answer for a streamed message's Markdown: each "<" escaped, so it starts no mention or link.
+
+    Character by character, so the pieces escape alike however the answer is cut into them.
+    """
+    return markdown.replace("<", "\\<")
+
+
 def markdown_text(markdown: str) -> str:
     """Core Markdown as a message's `text` (notifications, clients without Block Kit), within Slack's limit."""
     return to_mrkdwn(markdown)[:SECTION_LIMIT]
