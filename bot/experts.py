@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.audiences import Scope, visible
+from bot.audiences import ALL, Scope, visible
 from bot.redaction import redact
 from bot.text import literal
 
@@ -55,7 +55,9 @@ def not_helpful(
 
 def _shown(audience: frozenset[str] | None, scope: Scope) -> bool:
     """Whether the experts' channel may see a document with these audiences (unknown ones: only if it sees all)."""
-    return scope is None if audience is None else visible(audience, scope)
+    if audience is None:
+        return scope is None or ALL in scope
+    return visible(audience, scope)
 
 
 def _names(sources: Sequence[Cited], scope: Scope) -> str:

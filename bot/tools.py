@@ -93,8 +93,8 @@ class Tools:
                 hint = how(f"checklist {c.id} PROJECT")
                 return ChecklistReply(f"**{literal(c.title)}**\n{items}\n\nWork through it: {hint}.")
             return ChecklistReply(progress=board.post(channel, " ".join(words[1:]), words[0], user))
-        except ChecklistError as e:
-            return ChecklistReply(str(e))
+        except ChecklistError as e:  # plain text (the terminal prints it too), naming what the person typed
+            return ChecklistReply(literal(str(e)))
 
     def tick(
         self,

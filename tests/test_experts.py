@@ -241,6 +241,14 @@ def test_nearest_topics_the_experts_may_not_see_are_counted_not_named(tmp_path):
     assert "Salary bands" not in forward["text"]
 
 
+def test_answers_recorded_before_sources_kept_audiences_are_quoted_only_where_every_audience_is_seen():
+    unknown = [("Old guidance - Risks", None)]  # an audit record from before citations had audiences
+    for scope in (None, frozenset({"*"})):
+        assert "> The old answer." in experts.not_helpful("Q?", "The old answer.", unknown, "", scope=scope)
+    withheld = experts.not_helpful("Q?", "The old answer.", unknown, "", scope=frozenset({"hr"}))
+    assert "The old answer" not in withheld and "Old guidance" not in withheld and "may not see" in withheld
+
+
 class NearestEngine(StubEngine):
     """The stub engine, declining with these nearest topics."""
 

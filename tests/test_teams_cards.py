@@ -76,3 +76,10 @@ def test_a_checklist_project_named_like_a_link_is_shown_as_text_in_its_card_and_
     _, body = bot.ask("checklist status", mention=True, expect_replies=True, **in_channel())
     [status] = replies(body)
     assert "**\\[click me\\]\\(https://evil.example\\)**" in status["text"] and not live(status["text"])
+
+
+def test_a_checklist_name_like_a_link_is_echoed_as_text(bot):  # noqa: F811
+    _, body = bot.ask("checklist [click](https://evil.example)", mention=True, expect_replies=True, **in_channel())
+    [reply] = replies(body)
+    assert "is not a checklist" in reply["text"] and "\\[click\\]\\(https://evil.example\\)" in reply["text"]
+    assert not live(reply["text"])
