@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from bot import experts
 from bot.answering import APOLOGY
+from bot.audiences import TERMINAL, Audiences, Scope, labels, slack_place
 from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion, IngestBusy
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.feedback import VOTES, FeedbackStore
@@ -80,6 +81,7 @@ class Chat:
     fair: FairUse
     metrics: Metrics = field(default_factory=lambda: Metrics(process=False))
     tools: Tools | None = None  # the assessment and checklists (bot/tools.py), where configured
+    audiences: Audiences = field(default_factory=Audiences)  # what the experts' channels may see of forwards
 
     @classmethod
     def build(
@@ -92,6 +94,7 @@ class Chat:
         settings: Settings,
         metrics: Metrics | None = None,
         tools: Tools | None = None,
+        audiences: Audiences | None = None,
     ) -> Chat:
         """The core with its worker pool and fair-use limits from settings."""
         fair = FairUse(
@@ -109,6 +112,7 @@ class Chat:
             fair=fair,
             metrics=metrics,
             tools=tools,
+            audiences=audiences or Audiences(),
         )
 
     # -- questions ------------------------------------------------------------------------------
@@ -146,7 +150,8 @@ class Chat:
             return Reply(answer.text, answer, kind="smalltalk")  # audited, but nothing to vote on
         forward = ""
         if answer.status == "no_answer":
-            forward = experts.declined(answer.question, [c.title for c in answer.related], link())
+            nearest = [(c.title, labels(c.audience)) for c in answer.related]
+            forward = experts.declined(answer.question, nearest, link(), scope=self.experts_scope(platform))
         return Reply(answer.text, answer, feedback_id, forward)
 
     def record(self, answer: Answer, *, platform: Platform, channel_kind: str, user: str) -> str:
@@ -200,16 +205,25 @@ class Chat:
 
     # -- feedback -------------------------------------------------------------------------------
     def vote(
-        self, feedback_id: str, user: str, vote: str, *, link: Callable[[], str] = str, comment: str = ""
+        self,
+        feedback_id: str,
+        user: str,
+        vote: str,
+        *,
+        platform: Platform,
+        link: Callable[[], str] = str,
+        comment: str = "",
     ) -> Voted:
         """Store a vote (with what the voter wrote, if anything); a "not helpful" is forwarded to the experts."""
         try:
-            return self._vote(feedback_id, user, vote, link, comment)
+            return self._vote(feedback_id, user, vote, platform, link, comment)
         except DatabaseUnavailable as e:
             log.warning("vote for %s not recorded: %s", feedback_id, e)
             return Voted(False, "Sorry, I couldn't record your vote just now. Please try again in a minute.")
 
-    def _vote(self, feedback_id: str, user: str, vote: str, link: Callable[[], str], comment: str) -> Voted:
+    def _vote(
+        self, feedback_id: str, user: str, vote: str, platform: Platform, link: Callable[[], str], comment: str
+    ) -> Voted:
         if vote not in VOTES or not self.feedback.record_vote(feedback_id, user, vote, comment):
             log.warning("ignored feedback %r for answer %r", vote, feedback_id)
             return Voted(False, THANKS.get(vote, THANKS["helpful"]))
@@ -217,9 +231,28 @@ class Chat:
         forward = ""
         answered = self.feedback.answer(feedback_id) if vote == "not_helpful" else None
         if answered is not None:
-            sources = [f"{s['title']} - {s['section']}" for s in answered["sources"]]
-            forward = experts.not_helpful(answered["question"], answered["answer"], sources, link(), comment=comment)
+            # Answers recorded before sources kept their audiences: not known, so shown only where everything is.
+            sources = [
+                (f"{s['title']} - {s['section']}", labels(s["audience"]) if "audience" in s else None)
+                for s in answered["sources"]
+            ]
+            forward = experts.not_helpful(
+                answered["question"], answered["answer"], sources, link(), comment=comment,
+                scope=self.experts_scope(platform),
+            )  # fmt: skip
         return Voted(True, THANKS[vote], forward)
+
+    def experts_scope(self, platform: Platform) -> Scope:
+        """What the platform's experts' channel may see (bot/audiences.py).
+
+        In Teams the audiences file names teams; the experts' channel is looked up by its own id, which is
+        its team's id when it is the team's General channel.
+        """
+        if platform == "slack":
+            return self.audiences.scope(slack_place(self.settings.slack_experts_channel))
+        if platform == "teams":
+            return self.audiences.scope(f"teams:{self.settings.teams_experts_channel}")
+        return self.audiences.scope(TERMINAL)
 
 
 def related_label(answer: Answer) -> str:

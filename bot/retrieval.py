@@ -177,10 +177,11 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
             kind=meta.get("kind", "guidance"),
             checklist_id=meta.get("checklist_id", ""),
             ordinal=int(meta.get("ordinal", 0)),
+            audience=labels(meta.get("audience") or ""),
         )
         passages[chunk_id] = passage
-        if marked := labels(meta.get("audience") or ""):
-            audience[chunk_id] = marked
+        if passage.audience:
+            audience[chunk_id] = passage.audience
         if passage.checklist_id:
             checklists[passage.checklist_id].append(chunk_id)
     for ids in checklists.values():

@@ -218,6 +218,7 @@ class Runtime:
             settings=self.settings,
             metrics=self.metrics,
             tools=self.tools,
+            audiences=self.audiences,
         )
 
     @cached_property

@@ -1,4 +1,4 @@
-"""Cleaning what people type: chat markup, control characters, over-long questions."""
+"""Cleaning what people type (chat markup, control characters, over-long questions), and quoting it in Markdown."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
 _TEAMS_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _SPACES = re.compile(r"[ \t]+")
+# What can start a link, an image, emphasis, code or HTML in Markdown (Teams messages and Adaptive Cards too).
+_MARKDOWN = re.compile(r"([\\`*_~\[\]()<>])")
 # Zero-width (non-)joiners shape Persian and Indic text and emoji; every other format character is invisible.
 _JOINERS = {"\u200c", "\u200d"}
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
@@ -28,6 +30,15 @@ def strip_markup(text: str) -> str:
     text = _TEAMS_AT.sub(" ", text)
     text = _TAGS.sub(" ", text)
     return html.unescape(text)
+
+
+def literal(text: str) -> str:
+    """text for Markdown exactly as written: whatever could start a link, emphasis, code or HTML backslash-escaped.
+
+    What people typed and what documents say is quoted this way wherever the core writes Markdown around
+    it, so a question "[click](https://evil.example)" reads as those characters, never as a link.
+    """
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _link(url: str, label: str | None) -> str:

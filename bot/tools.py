@@ -15,6 +15,7 @@ from functools import cached_property
 from bot.assessment import Assessment, Assessor, Incomplete, Session
 from bot.checklists import Board, ChecklistError, Progress, project_name, toggled
 from bot.errors import DatabaseUnavailable
+from bot.text import literal
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class Tools:
         board = self.board
         try:
             if not words:
-                lines = [f"- **{c.id}**: {c.title} ({len(c.items)} items)" for c in board.names(place)]
+                lines = [
+                    f"- **{literal(c.id)}**: {literal(c.title)} ({len(c.items)} items)" for c in board.names(place)
+                ]
                 lines.append(f"Work through one for a project: {how('checklist NAME PROJECT')}.")
                 return ChecklistReply("\n".join(lines))
             if [w.lower() for w in words] == ["status"]:
@@ -93,11 +96,12 @@ class Tools:
                 return ChecklistReply(f"```\n{board.export(channel, ' '.join(words[1:]), place=place)}```")
             if len(words) == 1:
                 c = board.find(words[0], place)
-                items = "\n".join(f"{n}. {item.text}" for n, item in enumerate(c.items, start=1))
-                return ChecklistReply(f"**{c.title}**\n{items}\n\nWork through it: {how(f'checklist {c.id} PROJECT')}.")
+                items = "\n".join(f"{n}. {literal(item.text)}" for n, item in enumerate(c.items, start=1))
+                hint = how(f"checklist {c.id} PROJECT")
+                return ChecklistReply(f"**{literal(c.title)}**\n{items}\n\nWork through it: {hint}.")
             return ChecklistReply(progress=board.post(channel, " ".join(words[1:]), words[0], user, place=place))
-        except ChecklistError as e:
-            return ChecklistReply(str(e))
+        except ChecklistError as e:  # plain text (the terminal prints it too), naming what the person typed
+            return ChecklistReply(literal(str(e)))
 
     def tick(
         self,
@@ -139,7 +143,9 @@ def status_markdown(every: Sequence[Progress], how: Callable[[str], str]) -> str
     """Progress of each project in a channel."""
     if not every:
         return f"No projects here yet: start one with {how('checklist NAME PROJECT')}."
-    return "\n".join(f"- **{p.project.project}**: {p.checklist.title}, {p.done} of {p.total} done" for p in every)
+    return "\n".join(
+        f"- **{literal(p.project.project)}**: {literal(p.checklist.title)}, {p.done} of {p.total} done" for p in every
+    )
 
 
 def assessment_markdown(result: Assessment) -> str:

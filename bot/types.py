@@ -45,6 +45,7 @@ class Passage:
     kind: str = "guidance"
     checklist_id: str = ""
     ordinal: int = 0
+    audience: frozenset[str] = frozenset()  # the audiences its document is marked for (bot.audiences); none: everyone
 
     def with_score(self, score: float) -> Passage:
         return replace(self, score=score)
@@ -62,6 +63,7 @@ class Citation:
     last_reviewed: str
     score: float
     review_overdue: bool = False  # last_reviewed is older than the review period, as of answer time
+    audience: tuple[str, ...] = ()  # the audiences its document is marked for; none: everyone
 
     @classmethod
     def of(
@@ -79,6 +81,7 @@ class Citation:
             review_overdue=review_overdue(
                 passage.last_reviewed, today=today or dt.date.today(), after_days=review_after_days
             ),
+            audience=tuple(sorted(passage.audience)),
         )
 
 

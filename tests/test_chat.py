@@ -95,13 +95,14 @@ def test_help_and_status_are_worded_once_with_each_platforms_way_of_typing_comma
 def test_a_not_helpful_vote_is_stored_and_forwarded_a_vote_on_nothing_is_not(tmp_path):
     chat = core(tmp_path)
     reply = chat.ask(Question("What is a GAN?", user="U1"), platform="slack", channel_kind="thread")
-    voted = chat.vote(reply.feedback_id, "U2", "not_helpful", link=lambda: "https://link.example/2")
+    voted = chat.vote(reply.feedback_id, "U2", "not_helpful", platform="slack", link=lambda: "https://link.example/2")
     assert voted.recorded and "editors will look" in voted.thanks
     assert "What is a GAN?" in voted.forward and "Stub guidance - Stub section" in voted.forward
-    with_comment = chat.vote(reply.feedback_id, "U3", "not_helpful", comment="It skips the data question.")
+    comment = "It skips the data question."
+    with_comment = chat.vote(reply.feedback_id, "U3", "not_helpful", platform="slack", comment=comment)
     assert "Their comment:" in with_comment.forward and "> It skips the data question." in with_comment.forward
-    assert not chat.vote("no-such-answer", "U2", "helpful").recorded
-    assert not chat.vote(reply.feedback_id, "U2", "meh").recorded
+    assert not chat.vote("no-such-answer", "U2", "helpful", platform="slack").recorded
+    assert not chat.vote(reply.feedback_id, "U2", "meh", platform="slack").recorded
 
 
 # -- fair use ------------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ def test_ask_json_has_the_documented_shape(starter_runtime, capsys):
         "last_reviewed",
         "score",
         "review_overdue",
+        "audience",
     }
     assert set(out["timings_ms"]) == {"retrieve", "generate", "total"}
 

@@ -1,5 +1,27 @@
+import dataclasses
+import html
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import experts
 from bot.chat import THANKS, reindex_text
-from bot.slack.blocks import SECTION_LIMIT, answer_blocks, answer_text, markdown_blocks, split_text, thanked, to_mrkdwn
+from bot.checklists import Checklist, Item, ItemState, Progress, Project, Tick
+from bot.slack.blocks import (
+    SECTION_LIMIT,
+    answer_blocks,
+    answer_text,
+    checklist_blocks,
+    checklist_text,
+    markdown_blocks,
+    markdown_message,
+    split_text,
+    thanked,
+    to_mrkdwn,
+)
+from bot.text import literal
+from bot.tools import status_markdown
 from bot.types import Answer, Citation
 
 
@@ -64,3 +86,78 @@ def test_reindex_summaries_name_what_was_cut_and_read_right_in_slack():
     assert "guidance/a.md" in text and "title cut to 200 characters" in text
     [section] = markdown_blocks(text)
     assert "`guidance/a.md`" in section["text"]["text"] and "**" not in section["text"]["text"]  # Slack's *bold*
+
+
+# -- what people and documents wrote, as Slack shows it ---------------------------------------------------
+WRITTEN = st.lists(
+    st.sampled_from(
+        ["<!here>", "<!channel>", "<@U0123ABCD>", "<#C1|general>", "<https://evil.example|click>", "<mailto:a@b.c>",
+         "&lt;!channel&gt;", "&amp;", "[click](https://evil.example)", "`", "```", "\\", "*", "_", "> ", "\n", " "]
+    )
+    | st.text(max_size=8),
+    max_size=12,
+).map("".join)  # fmt: skip
+MENTION = re.compile(r"<[!@#]")  # @here, @channel, a person or a channel, as Slack reads mrkdwn
+LIVE = re.compile(r"<[!@#]|<(?:https?|mailto):")  # those, or a link
+
+
+def shown(message: dict) -> list[str]:
+    """Every text a Slack message shows: its `text`, and each text object's in its blocks."""
+    found = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "text" and isinstance(inner, str):
+                    found.append(inner)
+                else:
+                    walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(message)
+    return found
+
+
+def named(s: str) -> Progress:
+    """A project named s working through a checklist whose title and items are s, one ticked by U7, one removed."""
+    checklist = Checklist(id="launch", title=s, source="checklists/launch.yaml", last_reviewed="2026-11-01",
+                          items=(Item("a", s), Item("b", s)))  # fmt: skip
+    project = Project(channel="C1", project=s, checklist="launch", started_by="U7", started_at="2026-11-29")
+    items = (ItemState(1, checklist.items[0], done=True, by="U7", at="2026-11-29"), ItemState(2, checklist.items[1]))
+    gone = Tick("C1", s, "launch", "old", s, True, "U7", "2026-11-28")
+    return Progress(project=project, checklist=checklist, items=items, removed=(gone,))
+
+
+@settings(max_examples=300, deadline=None)
+@given(WRITTEN)
+def test_nothing_people_or_documents_wrote_becomes_a_mention_or_a_link_in_any_slack_message(s):
+    cited = Citation(n=1, title=s, section=s, source="guidance/a.md", url="", last_reviewed="", score=0.5)
+    answer = Answer(question=s, status="answered", text="An answer [1].", backend="template",
+                    sources=(cited,), related=(dataclasses.replace(cited, n=2),), notes=(s,))  # fmt: skip
+    # The answer's own text is Markdown (its links stay links), but a mention in it is only ever text.
+    quoting = dataclasses.replace(answer, text=f"An answer quoting the guidance: {s} [1].")
+    for text in shown({"text": answer_text(quoting), "blocks": answer_blocks(quoting, "fid")}):
+        assert not MENTION.search(text), text
+    progress = named(s)
+    every = [
+        {"text": answer_text(answer), "blocks": answer_blocks(answer, "fid")},
+        {"text": checklist_text(progress), "blocks": checklist_blocks(progress)},
+        markdown_message(status_markdown([progress], str)),
+        {"text": to_mrkdwn(experts.not_helpful(s, s, [(s, frozenset())], "", scope=None, comment=s))},
+        {"text": to_mrkdwn(experts.declined(s, [(s, frozenset())], "", scope=None))},
+    ]
+    for message in every:
+        for text in shown(message):
+            assert not LIVE.search(text.replace("<@U7>", "")), text  # U7 ticked an item: that one is ours
+    assert html.unescape(checklist_text(progress)) == f"{s}: {s}"  # and it reads as written
+
+
+def test_escaped_markdown_and_code_are_written_as_they_are():
+    assert to_mrkdwn(literal("[click](https://evil.example) *not bold* <!here>")) == (
+        "[click](https://evil.example) *not bold* &lt;!here&gt;"
+    )
+    assert to_mrkdwn("> quoted\n`- not a bullet` and ```\n# not a heading\n```") == (
+        "> quoted\n`- not a bullet` and ```\n# not a heading\n```"
+    )

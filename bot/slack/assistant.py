@@ -361,12 +361,11 @@ class SlackAssistant:
             return {"text": f":eyes: Looking into: {blocks.escape(rest.strip()[:200])}{waiting}"}
 
         def report(markdown: str) -> None:
-            respond(text=markdown, blocks=blocks.markdown_blocks(markdown), response_type="ephemeral",
-                    replace_original=False)  # fmt: skip
+            respond(**blocks.markdown_message(markdown), response_type="ephemeral", replace_original=False)
 
         how, extra = blocks.command_usage(self.settings.slack_command)
         reply = self.chat.command(verb, platform="slack", user=user, report=report, how=how, extra=extra)
-        return {"text": reply, "blocks": blocks.markdown_blocks(reply)}
+        return blocks.markdown_message(reply)
 
     # -- adoption tools ---------------------------------------------------------------------------
     def _assess(self, client: Any, trigger_id: str, idea: str, channel: str) -> dict[str, Any]:
@@ -418,10 +417,10 @@ class SlackAssistant:
         try:
             result = self.chat.tools.assess(session, place=slack_place(channel))
             if isinstance(result, str):
-                client.chat_postEphemeral(channel=channel, user=user, text=result)
+                client.chat_postEphemeral(channel=channel, user=user, text=blocks.markdown_text(result))
                 return
             client.chat_postEphemeral(
-                channel=channel, user=user, text=assessment_markdown(result)[:3000],
+                channel=channel, user=user, text=blocks.markdown_text(assessment_markdown(result)),
                 blocks=blocks.assessment_blocks(result),
             )  # fmt: skip
         except Exception:
@@ -434,9 +433,9 @@ class SlackAssistant:
         reply = self.chat.tools.checklist(words, channel=channel, place=slack_place(channel), user=user,
                                           how=self._how)  # fmt: skip
         if reply.progress is None:
-            return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
+            return blocks.markdown_message(reply.text)
         client.chat_postMessage(
-            channel=channel, text=f"{reply.progress.checklist.title}: {reply.progress.project.project}",
+            channel=channel, text=blocks.checklist_text(reply.progress),
             blocks=blocks.checklist_blocks(reply.progress),
         )  # fmt: skip
         return {"text": f"Posted the checklist for {blocks.escape(reply.progress.project.project)} here."}
@@ -472,7 +471,7 @@ class SlackAssistant:
             return
         try:
             client.chat_update(
-                channel=channel, ts=message["ts"], text=f"{progress.checklist.title}: {progress.project.project}",
+                channel=channel, ts=message["ts"], text=blocks.checklist_text(progress),
                 blocks=blocks.checklist_blocks(progress),
             )  # fmt: skip
         except Exception:  # stored, but not shown: clicking again on this copy stores the same state again
@@ -481,7 +480,7 @@ class SlackAssistant:
 
     def _tell_privately(self, client: Any, channel: str, user: str, markdown: str) -> None:
         """A note only the person sees, in the channel they clicked in."""
-        client.chat_postEphemeral(channel=channel, user=user, text=markdown, blocks=blocks.markdown_blocks(markdown))
+        client.chat_postEphemeral(channel=channel, user=user, **blocks.markdown_message(markdown))
 
     def _how(self, args: str) -> str:
         """How a command is typed in Slack, for hints."""
@@ -534,7 +533,9 @@ class SlackAssistant:
     ) -> None:
         """Store the vote, thank the voter in place of the buttons, and forward a "not helpful"."""
         vote, _, feedback_id = value.partition(":")
-        voted = self.chat.vote(feedback_id, user, vote, link=lambda: self._link(client, channel, message_ts))
+        voted = self.chat.vote(
+            feedback_id, user, vote, platform="slack", link=lambda: self._link(client, channel, message_ts)
+        )
         respond(blocks=blocks.thanked(message_blocks, voted.thanks), replace_original=True, text=voted.thanks)
         if voted.forward:
             self._tell_experts(client, voted.forward)
@@ -545,7 +546,9 @@ class SlackAssistant:
         if not self.settings.slack_experts_channel:
             return
         try:
-            client.chat_postMessage(channel=self.settings.slack_experts_channel, text=text, unfurl_links=False)
+            client.chat_postMessage(
+                channel=self.settings.slack_experts_channel, text=blocks.to_mrkdwn(text), unfurl_links=False
+            )
         except Exception as e:  # noqa: BLE001 - the person asking already has their reply
             log.warning("could not forward to the experts' channel %s: %s", self.settings.slack_experts_channel, e)
 
@@ -568,8 +571,8 @@ def render(reply: Reply, command: str) -> dict[str, Any]:
             "blocks": blocks.answer_blocks(reply.answer, reply.feedback_id),
         }
     if reply.kind == "help":
-        return {"text": reply.text, "blocks": blocks.help_blocks(command)}
-    return {"text": reply.text, "blocks": blocks.markdown_blocks(reply.text)}
+        return {"text": blocks.markdown_text(reply.text), "blocks": blocks.help_blocks(command)}
+    return blocks.markdown_message(reply.text)
 
 
 class Delivery:
@@ -595,7 +598,7 @@ class Delivery:
                     recipient_team_id=None if self.message.direct else self.message.team or None,
                     buffer_size=STREAM_BUFFER,
                 )
-            self.streamer.append(markdown_text=piece)
+            self.streamer.append(markdown_text=blocks.streamed(piece))
         except Exception as e:  # noqa: BLE001 - streaming refused (older workspace, rate limit): post at the end
             log.info("streaming to %s stopped (%s); the answer will be posted whole", self.message.channel, e)
             if self.streamer is None or self.streamer.ts is None:

@@ -22,19 +22,48 @@ SHARE_ACTION = "share_answer"
 Block = dict[str, Any]
 
 
+# Code, and characters escaped with a backslash (bot.text.literal writes them), are written as they are: while
+# the rest is converted each is held out of the way as a numbered mark between two private-use characters.
+_AS_WRITTEN = re.compile(r"```.*?```|`[^`\n]+`|\\[!-/:-@\[-`{-~]", re.DOTALL)
+_MARKS = re.compile("[\ue000\ue001]")
+_HELD = re.compile("\ue000([0-9]+)\ue001")
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+
+
 def escape(text: str) -> str:
-    """Slack's three control characters as entities."""
+    """Text for mrkdwn as written: Slack's three control characters as entities, so no mention or link is made."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_mrkdwn(markdown: str) -> str:
-    """Markdown as Slack mrkdwn: bold, italics, links, headings and bullets."""
-    text = escape(markdown)
+    """Markdown as Slack mrkdwn: bold, italics, links, headings, bullets and quotes; code and escapes as written."""
+    held: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        held.append(escape(m.group()[1] if m.group()[0] == "\\" else m.group()))
+        return f"\ue000{len(held) - 1}\ue001"
+
+    text = escape(_AS_WRITTEN.sub(hold, _MARKS.sub("", markdown)))
+    text = re.sub(r"^&gt; ", "> ", text, flags=re.MULTILINE)  # a quote stays a quote
     text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
     text = re.sub(r"(?<![*\w])\*(?!\*)([^*\n]+?)\*(?!\*)", r"_\1_", text)  # *italic* first, then **bold**
     text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: f"*{m.group(1) or m.group(2)}*", text)
     text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.MULTILINE)
-    return re.sub(r"^(\s*)[-*+]\s+", r"\1• ", text, flags=re.MULTILINE)
+    text = re.sub(r"^(\s*)[-*+]\s+", r"\1• ", text, flags=re.MULTILINE)
+    return _HELD.sub(lambda m: held[int(m.group(1))], text)
+
+
+def streamed(markdown: str) -> str:
+    """A piece of an answer for a streamed message's Markdown: each "<" escaped, so it starts no mention or link.
+
+    Character by character, so the pieces escape alike however the answer is cut into them.
+    """
+    return markdown.replace("<", "\\<")
+
+
+def markdown_text(markdown: str) -> str:
+    """Core Markdown as a message's `text` (notifications, clients without Block Kit), within Slack's limit."""
+    return to_mrkdwn(markdown)[:SECTION_LIMIT]
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -60,7 +89,7 @@ def _context(*texts: str) -> Block:
 
 def citation_line(c: Citation, *, numbered: bool = True) -> str:
     """'[1] <url|Title> - Section · reviewed 2026-11-20' (the title linked when there is a url), flagged if overdue."""
-    title = f"<{c.url}|{escape(c.title)}>" if c.url else f"*{escape(c.title)}*"
+    title = f"<{escape(c.url).replace('|', '%7C')}|{escape(c.title)}>" if c.url else f"*{escape(c.title)}*"
     reviewed = f" · reviewed {c.last_reviewed}" if c.last_reviewed else ""
     reviewed += " · :warning: *review overdue*" if c.review_overdue else ""
     prefix = f"[{c.n}] " if numbered else ""
@@ -134,9 +163,9 @@ def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]
 
 
 def answer_text(answer: Answer) -> str:
-    """Plain-text fallback for notifications and clients without Block Kit."""
-    sources = "".join(f"\n[{c.n}] {c.title} - {c.section}" for c in answer.sources)
-    return (answer.text + ("\n\nSources:" + sources if sources else ""))[:SECTION_LIMIT]
+    """The fallback for notifications and clients without Block Kit: the answer and its sources, escaped alike."""
+    sources = "".join(f"\n[{c.n}] {escape(c.title)} - {escape(c.section)}" for c in answer.sources)
+    return (to_mrkdwn(answer.text) + ("\n\nSources:" + sources if sources else ""))[:SECTION_LIMIT]
 
 
 def thanked(blocks: list[Block], thanks: str) -> list[Block]:
@@ -147,6 +176,11 @@ def thanked(blocks: list[Block], thanks: str) -> list[Block]:
 def markdown_blocks(markdown: str) -> list[Block]:
     """Core Markdown (help, status, a reindex summary) as sections."""
     return [_section(piece) for piece in split_text(to_mrkdwn(markdown))][:MAX_BLOCKS]
+
+
+def markdown_message(markdown: str) -> dict[str, Any]:
+    """Core Markdown as a message's `text` and `blocks`."""
+    return {"text": markdown_text(markdown), "blocks": markdown_blocks(markdown)}
 
 
 def private(blocks: list[Block], feedback_id: str) -> list[Block]:
@@ -261,7 +295,7 @@ def checklist_blocks(progress: Progress) -> list[Block]:
             {
                 "text": {"type": "mrkdwn", "text": escape(_cut(f"{s.n}. {s.item.text}", OPTION_TEXT))},
                 "value": s.item.id,
-                **({"description": {"type": "mrkdwn", "text": f"ticked by <@{s.by}> · {s.at}"}} if s.done else {}),
+                **({"description": {"type": "mrkdwn", "text": f"ticked by {_by(s.by)} · {s.at}"}} if s.done else {}),
             }
             for s in group
         ]
@@ -275,6 +309,16 @@ def checklist_blocks(progress: Progress) -> list[Block]:
         gone = ", ".join(escape(t.item) for t in progress.removed)
         blocks.append(_context(f"Ticked earlier, since removed from the checklist: {gone}"))
     return blocks
+
+
+def checklist_text(progress: Progress) -> str:
+    """A checklist message's `text`: which checklist, for which project."""
+    return escape(f"{progress.checklist.title}: {progress.project.project}")
+
+
+def _by(who: str) -> str:
+    """Who ticked: a mention of a Slack user id; anyone else (ticked from the terminal) by name, as written."""
+    return f"<@{who}>" if _USER_ID.fullmatch(who) else escape(who)
 
 
 def checklist_of(block_id: str) -> tuple[str, str] | None:

@@ -391,7 +391,9 @@ class TeamsAssistant:
         """Store a vote through the core and tell the experts what they should hear."""
         activity = context.activity
         link = partial(_message_link, activity, message_id)
-        vote_call = partial(self.chat.vote, feedback_id, _user(activity), vote, link=link, comment=comment)
+        vote_call = partial(
+            self.chat.vote, feedback_id, _user(activity), vote, platform="teams", link=link, comment=comment
+        )
         voted = await asyncio.get_running_loop().run_in_executor(None, vote_call)
         await self._tell_experts(_reference(context), voted.forward)
         return voted

@@ -1,7 +1,8 @@
 """Teams replies, built by pure functions: citation entities and Adaptive Cards as plain dicts.
 
 Wording comes from the chat core (bot/chat.py) and the tools core (bot/tools.py) as Markdown, which
-Teams renders in message text.
+Teams renders in message text. What people and documents wrote is put into cards' Markdown with
+bot.text.literal, as the cores do in theirs, so it shows as written and never as a link.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from bot.assessment import Assessment, Session
 from bot.chat import related_label
 from bot.checklists import Progress
+from bot.text import literal
 from bot.tools import assessment_markdown
 from bot.types import Answer, Citation
 
@@ -66,9 +69,14 @@ def _reviewed(c: Citation, overdue: str) -> str:
 
 
 def _source_line(c: Citation, *, numbered: bool = True) -> str:
-    title = f"[{c.title}]({c.url})" if c.url else f"**{c.title}**"
+    title = f"[{literal(c.title)}]({_destination(c.url)})" if c.url else f"**{literal(c.title)}**"
     reviewed = _reviewed(c, "⚠️ **review overdue**")
-    return f"{f'[{c.n}] ' if numbered else ''}{title} - {c.section}{reviewed}"
+    return f"{f'[{c.n}] ' if numbered else ''}{title} - {literal(c.section)}{reviewed}"
+
+
+def _destination(url: str) -> str:
+    """A url as a Markdown link's destination: brackets, spaces and angle brackets percent-encoded."""
+    return quote(url, safe="/:?#@!$&'*+,;=%~-._")
 
 
 def _small(text: str, **extra: Any) -> dict[str, Any]:
@@ -225,7 +233,7 @@ def checklist_card(progress: Progress) -> dict[str, Any]:
     """A project's checklist with a toggle per item (ticked ones say who and when) and Save."""
     c, project = progress.checklist, progress.project.project
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": f"**{c.title}** for **{project}**", "wrap": True},
+        {"type": "TextBlock", "text": f"**{literal(c.title)}** for **{literal(project)}**", "wrap": True},
         _small(f"{progress.done} of {progress.total} done", id="progress"),
     ]
     for s in progress.items:
@@ -241,9 +249,9 @@ def checklist_card(progress: Progress) -> dict[str, Any]:
             }
         )
         if s.done:
-            body.append(_small(f"ticked by {s.by} · {when(s.at)}", isSubtle=True, spacing="None"))
+            body.append(_small(f"ticked by {literal(s.by)} · {when(s.at)}", isSubtle=True, spacing="None"))
     if progress.removed:
-        gone = ", ".join(t.item for t in progress.removed)
+        gone = ", ".join(literal(t.item) for t in progress.removed)
         body.append(_small(f"Ticked earlier, since removed from the checklist: {gone}", isSubtle=True))
     # The submit carries what this copy showed as done, so a stale copy only changes what its person changed.
     shown = [s.item.id for s in progress.items if s.done]
