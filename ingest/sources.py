@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from bot.text import is_invisible, visible
+from ingest.limits import Limits
 
 GUIDANCE_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
@@ -235,11 +236,13 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def parse(source: str, data: bytes, meta: Mapping[str, Any] | None = None) -> SourceDoc:
+def parse(
+    source: str, data: bytes, meta: Mapping[str, Any] | None = None, *, limits: Limits | None = None
+) -> SourceDoc:
     """Parse one file's bytes by its extension; meta: a PDF, Word or HTML file's fields. Raises BadFile."""
     suffix = Path(source).suffix.lower()
     if suffix in DOCUMENT_SUFFIXES:
-        return _parse_document(source, suffix, data, meta or {})
+        return _parse_document(source, suffix, data, meta or {}, limits or Limits())
     text = _decode(data)
     if suffix in CHECKLIST_SUFFIXES:
         return _parse_checklist(source, text)
@@ -273,7 +276,7 @@ def parse(source: str, data: bytes, meta: Mapping[str, Any] | None = None) -> So
     )
 
 
-def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, Any]) -> SourceDoc:
+def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, Any], limits: Limits) -> SourceDoc:
     """A PDF, Word or HTML file, with the fields its sidecar or the manifest gives (see ingest/metadata.py)."""
     from ingest.documents import extract
 
@@ -285,7 +288,7 @@ def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, An
             f"{name}{SIDECAR_SUFFIX} next to it (owner: ..., last_reviewed: YYYY-MM-DD) or under "
             f"'{source}:' in knowledge/manifest.yaml (see knowledge/README.md)"
         )
-    got = extract(suffix, data)
+    got = extract(suffix, data, limits)
     warnings = list(got.warnings)
     title = meta.get("title") or got.title or _title_from_name(source)
     values = _check_fields({**meta, "title": title}, warnings)

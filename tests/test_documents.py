@@ -278,6 +278,17 @@ def test_a_bad_date_in_a_sidecar_is_refused_like_in_front_matter(tmp_path, setti
     assert skipped.source == "a.pdf" and "write dates as real dates" in skipped.reason
 
 
+def test_html_text_with_a_private_use_character_is_text(tmp_path):
+    """The old extractor marked headings with U+E000 and crashed the whole ingest on a page that used it."""
+    doc = parse("p.html", "<h2>Intro</h2><p>\ue000x marks the spot</p>".encode(), META)
+    assert doc.body == "## Intro\n\n\ue000x marks the spot"
+
+
+def test_html_in_utf8_without_a_declared_charset_is_read_as_utf8():
+    doc = parse("p.html", "<p>Café – naïve</p>".encode(), META)
+    assert doc.body == "Café – naïve"
+
+
 def test_audience_in_front_matter_is_parsed_and_stored():
     doc = parse(
         "g.md", b"---\ntitle: T\nowner: O\nlast_reviewed: 2026-01-01\naudience: [engineering, hr]\n---\nText.\n"
