@@ -90,7 +90,8 @@ def lint(
             doc = parse(source, data, external.fields if external else None, limits=limits)
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"it could not be read ({e.strerror or e})"
-            findings.append(Finding(source, ERROR, f"ingest skips it: {reason}"))
+            at_fault = e.source if isinstance(e, BadFile) and e.source else source
+            findings.append(Finding(at_fault, ERROR, f"ingest skips it: {reason}"))
             continue
         titles[doc.title.casefold()].append(source)
         if doc.kind == "checklist":

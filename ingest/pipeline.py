@@ -153,7 +153,8 @@ def _ingest(
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"could not be read ({e.strerror or e})"
             live += len(old)  # its last good version keeps serving
-            summary.skipped.append(Skipped(source, reason, kept_previous=bool(old)))
+            at_fault = e.source if isinstance(e, BadFile) and e.source else source
+            summary.skipped.append(Skipped(at_fault, reason, kept_previous=bool(old)))
             continue
         (summary.documents_updated if old else summary.documents_added).append(source)
         summary.warnings += [FileWarning(source, w) for w in warnings]

@@ -53,7 +53,14 @@ _SATURATED = 10**12  # sizes beyond this are all "too big"; keeps the arithmetic
 
 
 class BadFile(Exception):
-    """A knowledge file that cannot be indexed; the message says why and how to fix it."""
+    """A knowledge file that cannot be indexed; the message says why and how to fix it.
+
+    `source` names the file at fault when it is not the one being read (a document's metadata file).
+    """
+
+    def __init__(self, message: str, *, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
 
 
 @dataclass(frozen=True)
@@ -208,8 +215,10 @@ class _Walk:
             self.file(path, target)
 
 
-def read_bytes(path: Path, max_bytes: int, *, inside: Path | None = None) -> bytes:
-    """The file's bytes, refusing files over max_bytes, and (with inside) files that resolve outside it."""
+def read_bytes(
+    path: Path, max_bytes: int, *, inside: Path | None = None, fix: str = "split it into one file per topic"
+) -> bytes:
+    """The file's bytes, refusing files over max_bytes (saying fix), and (with inside) files that resolve outside."""
     target = path.resolve()
     if inside is not None and not target.is_relative_to(inside.resolve()):
         raise BadFile("it now points outside the knowledge folder, which adoptbot never reads: copy the file in")
@@ -221,14 +230,12 @@ def read_bytes(path: Path, max_bytes: int, *, inside: Path | None = None) -> byt
             raise BadFile("not a regular file (a pipe, socket or device): remove it")
         if info.st_size > max_bytes:
             raise BadFile(
-                f"file is too large ({info.st_size:,} bytes; the limit is {max_bytes:,}): split it into "
-                "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+                f"file is too large ({info.st_size:,} bytes; the limit is {max_bytes:,}): {fix}, or raise "
+                "ADOPTBOT_MAX_FILE_BYTES"
             )
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:  # it grew while we read it
-        raise BadFile(
-            f"file is too large (the limit is {max_bytes:,} bytes): split it, or raise ADOPTBOT_MAX_FILE_BYTES"
-        )
+        raise BadFile(f"file is too large (the limit is {max_bytes:,} bytes): {fix}, or raise ADOPTBOT_MAX_FILE_BYTES")
     return data
 
 
