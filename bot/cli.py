@@ -462,6 +462,7 @@ def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_kb(runtime: Runtime, args: argparse.Namespace) -> int:
     """`adoptbot kb lint`: one line per finding; exit 1 if any is an error."""
+    from ingest.limits import Limits
     from ingest.lint import ERROR, lint
 
     settings = runtime.settings
@@ -473,6 +474,7 @@ def cmd_kb(runtime: Runtime, args: argparse.Namespace) -> int:
         today=dt.date.today(),
         review_after_days=settings.review_after_days,
         max_file_bytes=settings.max_file_bytes,
+        limits=Limits.from_settings(settings),
     )
     errors = sum(1 for f in findings if f.severity == ERROR)
     if args.json:

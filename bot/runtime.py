@@ -109,6 +109,7 @@ class Runtime:
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:
         """Run the incremental ingest of path (default: the configured knowledge folder)."""
         # Loaded only when an ingest runs: a replica that only serves never imports the ingest machinery.
+        from ingest.limits import Limits
         from ingest.pipeline import run_ingest
 
         return run_ingest(
@@ -117,6 +118,7 @@ class Runtime:
             store=self.store,
             embedder=self.embedder,
             max_file_bytes=self.settings.max_file_bytes,
+            limits=Limits.from_settings(self.settings),
             wait=wait,
             progress=progress,
             database=self.database if self.settings.database_url else None,

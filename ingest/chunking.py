@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.sources import SourceDoc, is_invisible
+from ingest.limits import Limits
+from ingest.sources import BadFile, SourceDoc, is_invisible
 
 TokenCounter = Callable[[str], int]
 Warn = Callable[[str], None]
@@ -66,29 +67,43 @@ class Chunk:
 
 
 def chunk_document(
-    doc: SourceDoc, count_tokens: TokenCounter, max_tokens: int, *, warn: Warn | None = None
+    doc: SourceDoc,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    *,
+    warn: Warn | None = None,
+    max_chunks: int = Limits.file_chunks,
 ) -> list[Chunk]:
-    """Chunks of doc, each embed_text at most max_tokens word pieces; warn(message) for headings that were cut."""
+    """Chunks of doc, each embed_text at most max_tokens word pieces; warn(message) for headings that were cut.
+
+    Raises BadFile as soon as doc makes more than max_chunks chunks, before the rest is split.
+    """
+    pieces: Iterator[tuple[str, str, str, str]]
     if doc.kind == "checklist":
-        pieces = [
+        pieces = (
             (section, text, item_ids, "")
             for section, text, item_ids in _checklist_pieces(doc, count_tokens, max_tokens)
-        ]
+        )
     elif doc.pages:
-        pieces = [
+        pieces = (
             (page_section(n), text, "", str(n))
             for n, page in enumerate(doc.pages, start=1)
             for text in _pack(_blocks(page), count_tokens, _budget(doc, page_section(n), count_tokens, max_tokens))
-        ]
+        )
     else:
-        pieces = [
+        pieces = (
             (section, text, "", "")
             for section, body in _sections(doc.body, warn or (lambda message: None))
             for text in _pack(_blocks(body), count_tokens, _budget(doc, section, count_tokens, max_tokens))
-        ]
+        )
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for ordinal, (section, text, item_ids, pages) in enumerate(pieces):
+        if ordinal == max_chunks:
+            raise BadFile(
+                f"it makes more than {max_chunks:,} passages, the limit for one file: split it into several files "
+                "(one per topic), or raise ADOPTBOT_MAX_FILE_CHUNKS"
+            )
         n = seen.get(section, 0)
         seen[section] = n + 1
         chunks.append(
@@ -206,22 +221,20 @@ def _blocks(text: str) -> list[str]:
     return [b for b in blocks if b]
 
 
-def _pack(blocks: list[str], count_tokens: TokenCounter, budget: int) -> list[str]:
-    """Greedily join blocks into passages of at most budget word pieces."""
-    passages: list[str] = []
+def _pack(blocks: list[str], count_tokens: TokenCounter, budget: int) -> Iterator[str]:
+    """Greedily join blocks into passages of at most budget word pieces, each as soon as it is full."""
     current: list[str] = []
     used = 0
     for block in blocks:
         for piece in _fit(block, count_tokens, budget):
             size = count_tokens(piece)
             if current and used + size > budget:
-                passages.append(_join(current))
+                yield _join(current)
                 current, used = [], 0
             current.append(piece)
             used += size
     if current:
-        passages.append(_join(current))
-    return passages
+        yield _join(current)
 
 
 def _join(pieces: list[str]) -> str:
@@ -232,36 +245,42 @@ def _join(pieces: list[str]) -> str:
     return text
 
 
-def _fit(block: str, count_tokens: TokenCounter, budget: int) -> list[str]:
+def _fit(block: str, count_tokens: TokenCounter, budget: int) -> Iterator[str]:
     """A block split into sentences, then word windows, until each piece fits the budget."""
     if count_tokens(block) <= budget:
-        return [block]
-    pieces: list[str] = []
+        yield block
+        return
+    # Re-merge short sentences so passages are not needlessly tiny.
+    yield from _pack_sentences(_split(block, count_tokens, budget), count_tokens, budget)
+
+
+def _split(block: str, count_tokens: TokenCounter, budget: int) -> Iterator[str]:
+    """A block's sentences, and word windows of those too long to fit."""
     for sentence in _SENTENCE_END.split(block):
         if count_tokens(sentence) <= budget:
-            pieces.append(sentence)
+            yield sentence
             continue
-        words = sentence.split()
         window: list[str] = []
-        for word in words:
+        for word in sentence.split():
             if window and count_tokens(" ".join([*window, word])) > budget:
-                pieces.append(" ".join(window))
+                yield " ".join(window)
                 window = []
             window.append(word)
         if window:
-            pieces.append(" ".join(window))
-    # Re-merge short sentences so passages are not needlessly tiny.
-    return _pack_sentences(pieces, count_tokens, budget)
+            yield " ".join(window)
 
 
-def _pack_sentences(pieces: list[str], count_tokens: TokenCounter, budget: int) -> list[str]:
-    merged: list[str] = []
+def _pack_sentences(pieces: Iterator[str], count_tokens: TokenCounter, budget: int) -> Iterator[str]:
+    merged = ""
     for piece in pieces:
-        if merged and count_tokens(merged[-1] + " " + piece) <= budget:
-            merged[-1] = merged[-1] + " " + piece
+        if merged and count_tokens(merged + " " + piece) <= budget:
+            merged = merged + " " + piece
         else:
-            merged.append(piece)
-    return merged
+            if merged:
+                yield merged
+            merged = piece
+    if merged:
+        yield merged
 
 
 def _checklist_pieces(doc: SourceDoc, count_tokens: TokenCounter, max_tokens: int) -> Iterator[tuple[str, str, str]]:

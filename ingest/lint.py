@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from ingest.chunking import FENCE, HEADING
 from ingest.decisions import FILE_NAME as DECISION_TABLE
 from ingest.decisions import lint_table
+from ingest.limits import Limits
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, SourceDoc, discover, parse, read_bytes, visible
 
@@ -49,7 +50,14 @@ class Finding:
         return asdict(self)
 
 
-def lint(root: Path, *, today: dt.date, review_after_days: int = 365, max_file_bytes: int = 2_000_000) -> list[Finding]:
+def lint(
+    root: Path,
+    *,
+    today: dt.date,
+    review_after_days: int = 365,
+    max_file_bytes: int = 2_000_000,
+    limits: Limits | None = None,
+) -> list[Finding]:
     """Every finding for the knowledge folder root, errors first, then by file and line."""
     findings: list[Finding] = []
     paths, refused = discover(root)
@@ -79,10 +87,11 @@ def lint(root: Path, *, today: dt.date, review_after_days: int = 365, max_file_b
         try:
             data = read_bytes(path, max_file_bytes, inside=root)
             external = catalog.external(source) if takes_metadata(source) else None
-            doc = parse(source, data, external.fields if external else None)
+            doc = parse(source, data, external.fields if external else None, limits=limits)
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"it could not be read ({e.strerror or e})"
-            findings.append(Finding(source, ERROR, f"ingest skips it: {reason}"))
+            at_fault = e.source if isinstance(e, BadFile) and e.source else source
+            findings.append(Finding(at_fault, ERROR, f"ingest skips it: {reason}"))
             continue
         titles[doc.title.casefold()].append(source)
         if doc.kind == "checklist":

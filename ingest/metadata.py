@@ -78,7 +78,7 @@ class Catalog:
         if sidecar.exists() or sidecar.is_symlink():
             where = Path(sidecar_of(source)).name
             try:
-                raw = read_bytes(sidecar, self.max_bytes, inside=self.root)
+                raw = _read_sidecar(sidecar, self.max_bytes, self.root, source)
                 data = load_yaml(raw.decode("utf-8-sig"), f"its metadata file {where}")
             except UnicodeDecodeError:
                 raise BadFile(f"its metadata file {where} is not valid UTF-8: save it with UTF-8 encoding") from None
@@ -91,6 +91,17 @@ class Catalog:
         stamp = json.dumps(self.entries.get(source), sort_keys=True, default=str).encode()
         fingerprint = hashlib.sha256(stamp + b"\x00" + raw).digest() if origins else b""
         return External(fields=fields, fingerprint=fingerprint, origin=" and ".join(origins))
+
+
+def _read_sidecar(sidecar: Path, max_bytes: int, root: Path, document: str) -> bytes:
+    """A sidecar's bytes; a sidecar too large (or pointing outside) is reported under its own name."""
+    try:
+        return read_bytes(sidecar, max_bytes, inside=root, fix="it should hold a few fields (owner, ...)")
+    except BadFile as e:
+        raise BadFile(
+            f"{e}; it is the metadata file of {document}, which is not indexed until this is fixed",
+            source=sidecar_of(document),
+        ) from None
 
 
 def _entries(data: Any) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ from bot.errors import ConfigError, DataDirUnusable, IngestBusy
 from bot.ingest_summary import FileWarning, IngestSummary, Skipped
 from bot.store import KnowledgeStore, Record, Serving
 from ingest.chunking import Chunk, chunk_document
+from ingest.limits import Limits
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
@@ -96,6 +97,7 @@ def run_ingest(
     store: KnowledgeStore,
     embedder: Embedder,
     max_file_bytes: int = 2_000_000,
+    limits: Limits | None = None,
     wait: bool = False,
     progress: bool | None = None,
     database: Database | None = None,
@@ -103,7 +105,7 @@ def run_ingest(
     """Bring the index in line with the files under root; see the module docstring of bot.store.
 
     With database (ADOPTBOT_DATABASE_URL), the ingest lock is held there, so hosts sharing a Chroma
-    server ingest one at a time; else it is a lock file in data_dir.
+    server ingest one at a time; else it is a lock file in data_dir. limits: what one file may unpack to.
     """
     if not root.is_dir():
         raise ConfigError(
@@ -111,11 +113,11 @@ def run_ingest(
             "(adoptbot ingest PATH) or set ADOPTBOT_KNOWLEDGE_DIR."
         )
     with ingest_lock(data_dir, wait=wait, database=database, name=f"{INGEST_LOCK}:{store.prefix}"):
-        return _ingest(root, store, embedder, max_file_bytes, progress)
+        return _ingest(root, store, embedder, max_file_bytes, limits or Limits(), progress)
 
 
 def _ingest(
-    root: Path, store: KnowledgeStore, embedder: Embedder, max_file_bytes: int, progress: bool | None
+    root: Path, store: KnowledgeStore, embedder: Embedder, max_file_bytes: int, limits: Limits, progress: bool | None
 ) -> IngestSummary:
     started = time.perf_counter()
     summary = IngestSummary()
@@ -143,13 +145,16 @@ def _ingest(
                 live += len(old)
                 summary.documents_unchanged += 1
                 continue
-            doc = parse(source, data, external.fields if external else None)
+            doc = parse(source, data, external.fields if external else None, limits=limits)
             warnings = list(doc.warnings)
-            chunks = chunk_document(doc, embedder.count_tokens, embedder.max_tokens, warn=warnings.append)
+            chunks = chunk_document(
+                doc, embedder.count_tokens, embedder.max_tokens, warn=warnings.append, max_chunks=limits.file_chunks
+            )
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"could not be read ({e.strerror or e})"
             live += len(old)  # its last good version keeps serving
-            summary.skipped.append(Skipped(source, reason, kept_previous=bool(old)))
+            at_fault = e.source if isinstance(e, BadFile) and e.source else source
+            summary.skipped.append(Skipped(at_fault, reason, kept_previous=bool(old)))
             continue
         (summary.documents_updated if old else summary.documents_added).append(source)
         summary.warnings += [FileWarning(source, w) for w in warnings]

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from bot.text import is_invisible, visible
+from ingest.limits import Limits
 
 GUIDANCE_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
@@ -52,7 +53,14 @@ _SATURATED = 10**12  # sizes beyond this are all "too big"; keeps the arithmetic
 
 
 class BadFile(Exception):
-    """A knowledge file that cannot be indexed; the message says why and how to fix it."""
+    """A knowledge file that cannot be indexed; the message says why and how to fix it.
+
+    `source` names the file at fault when it is not the one being read (a document's metadata file).
+    """
+
+    def __init__(self, message: str, *, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
 
 
 @dataclass(frozen=True)
@@ -207,8 +215,10 @@ class _Walk:
             self.file(path, target)
 
 
-def read_bytes(path: Path, max_bytes: int, *, inside: Path | None = None) -> bytes:
-    """The file's bytes, refusing files over max_bytes, and (with inside) files that resolve outside it."""
+def read_bytes(
+    path: Path, max_bytes: int, *, inside: Path | None = None, fix: str = "split it into one file per topic"
+) -> bytes:
+    """The file's bytes, refusing files over max_bytes (saying fix), and (with inside) files that resolve outside."""
     target = path.resolve()
     if inside is not None and not target.is_relative_to(inside.resolve()):
         raise BadFile("it now points outside the knowledge folder, which adoptbot never reads: copy the file in")
@@ -220,14 +230,12 @@ def read_bytes(path: Path, max_bytes: int, *, inside: Path | None = None) -> byt
             raise BadFile("not a regular file (a pipe, socket or device): remove it")
         if info.st_size > max_bytes:
             raise BadFile(
-                f"file is too large ({info.st_size:,} bytes; the limit is {max_bytes:,}): split it into "
-                "one file per topic, or raise ADOPTBOT_MAX_FILE_BYTES"
+                f"file is too large ({info.st_size:,} bytes; the limit is {max_bytes:,}): {fix}, or raise "
+                "ADOPTBOT_MAX_FILE_BYTES"
             )
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:  # it grew while we read it
-        raise BadFile(
-            f"file is too large (the limit is {max_bytes:,} bytes): split it, or raise ADOPTBOT_MAX_FILE_BYTES"
-        )
+        raise BadFile(f"file is too large (the limit is {max_bytes:,} bytes): {fix}, or raise ADOPTBOT_MAX_FILE_BYTES")
     return data
 
 
@@ -235,11 +243,13 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def parse(source: str, data: bytes, meta: Mapping[str, Any] | None = None) -> SourceDoc:
+def parse(
+    source: str, data: bytes, meta: Mapping[str, Any] | None = None, *, limits: Limits | None = None
+) -> SourceDoc:
     """Parse one file's bytes by its extension; meta: a PDF, Word or HTML file's fields. Raises BadFile."""
     suffix = Path(source).suffix.lower()
     if suffix in DOCUMENT_SUFFIXES:
-        return _parse_document(source, suffix, data, meta or {})
+        return _parse_document(source, suffix, data, meta or {}, limits or Limits())
     text = _decode(data)
     if suffix in CHECKLIST_SUFFIXES:
         return _parse_checklist(source, text)
@@ -273,7 +283,7 @@ def parse(source: str, data: bytes, meta: Mapping[str, Any] | None = None) -> So
     )
 
 
-def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, Any]) -> SourceDoc:
+def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, Any], limits: Limits) -> SourceDoc:
     """A PDF, Word or HTML file, with the fields its sidecar or the manifest gives (see ingest/metadata.py)."""
     from ingest.documents import extract
 
@@ -285,7 +295,7 @@ def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, An
             f"{name}{SIDECAR_SUFFIX} next to it (owner: ..., last_reviewed: YYYY-MM-DD) or under "
             f"'{source}:' in knowledge/manifest.yaml (see knowledge/README.md)"
         )
-    got = extract(suffix, data)
+    got = extract(suffix, data, limits)
     warnings = list(got.warnings)
     title = meta.get("title") or got.title or _title_from_name(source)
     values = _check_fields({**meta, "title": title}, warnings)

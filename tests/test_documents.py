@@ -1,5 +1,6 @@
 """PDF, Word and HTML files: built here with fpdf2 and python-docx, indexed with their sidecar or manifest metadata."""
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -16,6 +17,7 @@ from bot.store import generation, is_live
 from bot.teams.cards import answer_activity
 from bot.types import Question
 from ingest.chunking import chunk_document
+from ingest.lint import lint
 from ingest.pipeline import run_ingest
 from ingest.sources import BadFile, discover, parse
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
@@ -276,6 +278,33 @@ def test_a_bad_date_in_a_sidecar_is_refused_like_in_front_matter(tmp_path, setti
     )
     [skipped] = ingest(root, settings, store).skipped
     assert skipped.source == "a.pdf" and "write dates as real dates" in skipped.reason
+
+
+def test_a_sidecar_too_large_is_reported_under_its_own_name_not_the_documents(tmp_path, settings, store):
+    root = write_kb(tmp_path / "kb", {"a.pdf": make_pdf("A."), "a.pdf.meta.yaml": SIDECAR})
+    run_ingest(root, data_dir=settings.data_dir, store=store, embedder=FakeEmbedder(), max_file_bytes=5_000)
+    (root / "a.pdf.meta.yaml").write_text(SIDECAR + "# notes\n" * 1_000)  # 8 KB: the PDF itself is 1 KB
+
+    summary = run_ingest(root, data_dir=settings.data_dir, store=store, embedder=FakeEmbedder(), max_file_bytes=5_000)
+
+    [skipped] = summary.skipped
+    assert (skipped.source, skipped.kept_previous) == ("a.pdf.meta.yaml", True)
+    assert skipped.reason.startswith("file is too large (8,039 bytes; the limit is 5,000): it should hold a few")
+    assert "it is the metadata file of a.pdf, which is not indexed until this is fixed" in skipped.reason
+    assert [d for d, m in live_records(store) if m["source"] == "a.pdf"] == ["A."]  # its last good version
+    errors = [f for f in lint(root, today=dt.date(2026, 12, 1), max_file_bytes=5_000) if f.severity == "error"]
+    assert [(f.source, "too large" in f.message) for f in errors] == [("a.pdf.meta.yaml", True)]
+
+
+def test_html_text_with_a_private_use_character_is_text(tmp_path):
+    """The old extractor marked headings with U+E000 and crashed the whole ingest on a page that used it."""
+    doc = parse("p.html", "<h2>Intro</h2><p>\ue000x marks the spot</p>".encode(), META)
+    assert doc.body == "## Intro\n\n\ue000x marks the spot"
+
+
+def test_html_in_utf8_without_a_declared_charset_is_read_as_utf8():
+    doc = parse("p.html", "<p>Café – naïve</p>".encode(), META)
+    assert doc.body == "Café – naïve"
 
 
 def test_audience_in_front_matter_is_parsed_and_stored():

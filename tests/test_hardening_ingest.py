@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import docx
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
+from bot.errors import ConfigError
+from bot.settings import Settings
 from bot.store import KnowledgeStore, generation, is_live
 from ingest.chunking import MAX_HEADING, MAX_SECTION, chunk_document
+from ingest.limits import Limits
 from ingest.pipeline import run_ingest
 from ingest.sources import (
     ALIAS_BUDGET,
@@ -33,6 +43,7 @@ from ingest.sources import (
     parse,
 )
 from tests.conftest import CHECKLIST, REPO, FakeEmbedder, make_runtime, write_kb
+from tests.test_documents import make_pdf
 
 STANDARD = ["checklists/launch.yaml", "guidance/hallucination.md", "guidance/privacy.md"]
 
@@ -316,6 +327,254 @@ def test_a_heading_line_of_many_spaces_does_not_hang_the_ingest():
     with no_hang(60):  # the old heading pattern backtracked for hours on this line
         [chunk] = chunk_document(doc, lambda s: len(s.split()), 256)
     assert chunk.section == "a b"
+
+
+# -- Issue 21, row 9: what one file may unpack to --------------------------------------------------
+
+DOCX_META = {"owner": "Legal", "last_reviewed": "2026-11-01"}
+PARAGRAPH = b"<w:p><w:r><w:t>Prompt logs are kept for thirty days.</w:t></w:r></w:p>"
+
+
+def docx_parts() -> dict[str, bytes]:
+    """The parts of an empty Word document, as python-docx writes it."""
+    out = io.BytesIO()
+    docx.Document().save(out)
+    with zipfile.ZipFile(out) as z:
+        return {info.filename: z.read(info) for info in z.infolist()}
+
+
+def docx_with_body(body: bytes, repeat: int = 1, *, extra: int = 0) -> bytes:
+    """A .docx (written with zipfile) whose body is `body` repeated, streamed so no copy of it is held."""
+    parts = docx_parts()
+    head = parts["word/document.xml"].split(b"<w:body>")[0] + b"<w:body>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, data in parts.items():
+            if name != "word/document.xml":
+                z.writestr(name, data)
+        with z.open("word/document.xml", "w") as f:
+            f.write(head)
+            for _ in range(repeat):
+                f.write(body)
+            f.write(b"<w:sectPr/></w:body></w:document>")
+        for n in range(extra):
+            z.writestr(f"extra/item{n}.xml", b"<x/>")
+    return out.getvalue()
+
+
+def lying_docx(inflates_to_mb: int, declared: int) -> bytes:
+    """A .docx written by hand whose index says word/document.xml is `declared` bytes; it inflates far more.
+
+    Its data is one deflate block of a megabyte of spaces repeated (each flushed, so they chain), and the
+    checksum is that of the declared first bytes, so a reader that trusts the index finds nothing wrong.
+    """
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = packer.compress(b" " * (1 << 20)) + packer.flush(zlib.Z_FULL_FLUSH)
+    parts = [(name, _deflated(data), len(data), zlib.crc32(data)) for name, data in docx_parts().items()]
+    bomb = block * inflates_to_mb + packer.flush()
+    parts = [p if p[0] != "word/document.xml" else (p[0], bomb, declared, zlib.crc32(b" " * declared)) for p in parts]
+    out, index = bytearray(), bytearray()
+    for name, data, size, crc in parts:
+        offset = len(out)
+        fields = struct.pack("<HHHHHIII", 20, 0, zipfile.ZIP_DEFLATED, 0, 33, crc, len(data), size)
+        out += b"PK\x03\x04" + fields + struct.pack("<HH", len(name), 0) + name.encode() + data
+        index += b"PK\x01\x02" + struct.pack("<H", 20) + fields
+        index += struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, offset) + name.encode()
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(parts), len(parts), len(index), len(out), 0)
+    return bytes(out + index + end)
+
+
+def _deflated(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def parse_in_a_gigabyte(source: str, path: Path) -> str:
+    """What parse says about the file, run in a process limited to 1 GB of address space."""
+    script = textwrap.dedent(
+        """
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        from pathlib import Path
+        from ingest.sources import BadFile, parse
+        try:
+            parse(sys.argv[1], Path(sys.argv[2]).read_bytes(), {"owner": "Legal", "last_reviewed": "2026-11-01"})
+        except BadFile as e:
+            print("BadFile:", e)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, source, str(path)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # a MemoryError would end it with a traceback
+    return done.stdout
+
+
+def test_a_zip_bomb_docx_is_refused_by_its_unpacked_size_within_a_memory_limit(tmp_path):
+    """1 MB on disk, 300 MB of document.xml: python-docx alone would need gigabytes to read it."""
+    path = tmp_path / "bomb.docx"
+    path.write_bytes(docx_with_body(PARAGRAPH * 1000, 300_000_000 // (len(PARAGRAPH) * 1000)))
+    assert path.stat().st_size < Settings().max_file_bytes  # under the file size limit, as in the issue
+
+    said = parse_in_a_gigabyte("guidance/bomb.docx", path)
+
+    assert re.match(r"BadFile: the Word document unpacks to 30\d,\d{3},\d{3} bytes", said), said
+    assert "over the limit of 20,000,000" in said and "raise ADOPTBOT_MAX_UNPACKED_BYTES" in said
+
+
+def test_a_docx_whose_index_understates_a_part_is_refused_within_a_memory_limit(tmp_path):
+    """The index says 4 KB; the data inflates to 1.5 GB. Only what the index declares is ever unpacked."""
+    path = tmp_path / "liar.docx"
+    path.write_bytes(lying_docx(inflates_to_mb=1536, declared=4096))
+    with zipfile.ZipFile(path) as z:  # a valid archive by its index
+        assert z.getinfo("word/document.xml").file_size == 4096 and path.stat().st_size < 3_000_000
+
+    said = parse_in_a_gigabyte("guidance/liar.docx", path)
+
+    assert said.startswith("BadFile: not a readable Word document"), said
+    assert "MemoryError" not in said  # python-docx inflated the part all at once: "(MemoryError: Unable to allocate"
+    assert "save it again as .docx" in said
+
+
+def test_a_docx_with_too_many_files_inside_is_refused(tmp_path):
+    data = docx_with_body(PARAGRAPH, extra=1_000)
+    with pytest.raises(BadFile, match=r"holds 1,01\d files inside it, over the limit of 1,000: .* ADOPTBOT_MAX_DOCX"):
+        parse("guidance/many.docx", data, DOCX_META)
+    assert parse("guidance/many.docx", data, DOCX_META, limits=Limits(docx_entries=2_000)).body
+
+
+def test_a_10_mb_document_xml_is_read_with_one_style_lookup_per_style(monkeypatch):
+    """10 MB of paragraphs that compress to kilobytes: python-docx looks every paragraph's style up anew."""
+    lookups = []
+    style = docx.text.paragraph.Paragraph.style
+    monkeypatch.setattr(docx.text.paragraph.Paragraph, "style", property(lambda p: lookups.append(1) or style.fget(p)))
+    repeat = 10_000_000 // (len(PARAGRAPH) * 1000)
+    data = docx_with_body(PARAGRAPH * 1000, repeat)
+    assert len(data) < 100_000
+    doc = parse("guidance/long.docx", data, DOCX_META)
+    assert doc.body.count("Prompt logs are kept for thirty days.") == repeat * 1000
+    assert len(lookups) <= 2  # one per style used (here only the default); it was one per paragraph
+
+
+def test_a_table_merged_down_two_thousand_rows_is_read_once_per_row():
+    """python-docx finds a merged cell's first row from every row below it: quadratic, and recursion-deep."""
+
+    def cell(text: bytes, merge: bytes = b"") -> bytes:
+        merged = b"<w:tcPr><w:vMerge%s/></w:tcPr>" % merge if merge else b""
+        return b"<w:tc>%s<w:p><w:r><w:t>%s</w:t></w:r></w:p></w:tc>" % (merged, text)
+
+    rows = [b"<w:tr>" + cell(b"Region EU", b' w:val="restart"') + cell(b"row 0") + b"</w:tr>"]
+    rows += [b"<w:tr>" + cell(b"", b" ") + cell(b"row %d" % n) + b"</w:tr>" for n in range(1, 2000)]
+    data = docx_with_body(b"<w:tbl>" + b"".join(rows) + b"</w:tbl>")
+    doc = parse("guidance/table.docx", data, DOCX_META)
+    lines = doc.body.split("\n")
+    assert lines[:3] == ["", "Region EU | row 0", "row 1"] and "row 1999" in lines
+    assert doc.body.count("Region EU") == 1
+
+
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        (b"<html><body>" + b"<div>x" * 100_000 + b"</div>" * 100_000, "nests elements more than 256 deep"),
+        (b"<html><body>" + b"<p>x</p>" * 240_000, "more than 200,000 elements"),
+    ],
+    ids=["100000-nested", "240000-wide"],
+)
+def test_html_past_the_depth_or_element_limit_is_refused_and_within_them_read_in_one_pass(html, reason):
+    """Each took minutes (inserting a line break before and after every block was quadratic)."""
+    assert len(html) < Settings().max_file_bytes
+    with no_hang(60), pytest.raises(BadFile, match=f"{reason}: .* raise ADOPTBOT_MAX_HTML_"):
+        parse("guidance/deep.html", html, DOCX_META)
+    unlimited = Limits(html_depth=1_000_000, html_elements=1_000_000)
+    with no_hang(60):  # the old code took 632 s on the nested page; this is a hang guard, not a speed check
+        doc = parse("guidance/deep.html", html, DOCX_META, limits=unlimited)
+    assert doc.body.count("x") == html.count(b"x")
+
+
+def blank_pdf(pages: int) -> bytes:
+    """A PDF of one page of text and then blank pages (pypdf), about 130 bytes a page."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf("Prompt logs are kept for 30 days."))))
+    for _ in range(pages - 1):
+        writer.add_blank_page(612, 792)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_of_20000_pages_is_refused_by_its_page_count():
+    data = blank_pdf(20_000)
+    with pytest.raises(BadFile, match=r"the PDF has 20,000 pages, over the limit of 1,000: split .* ADOPTBOT_MAX_PDF"):
+        parse("policies/huge.pdf", data, DOCX_META)
+    assert len(parse("policies/huge.pdf", data, DOCX_META, limits=Limits(pdf_pages=20_000)).pages) == 20_000
+
+
+def test_a_pdf_whose_text_passes_the_unpacked_limit_is_refused_at_that_page():
+    data = make_pdf(*(["Prompt logs are kept for thirty days. " * 10] * 5))
+    with pytest.raises(BadFile, match=r"the PDF's text passes 1,000 bytes by page 3: .* ADOPTBOT_MAX_UNPACKED_BYTES"):
+        parse("policies/p.pdf", data, DOCX_META, limits=Limits(unpacked_bytes=1_000))
+
+
+def test_a_file_that_makes_too_many_passages_is_refused_before_the_rest_is_split():
+    body = "\n\n".join(f"Paragraph {n} " + "word " * 60 for n in range(10_000))
+    doc = parse("guidance/big.md", guide(body=body).encode())
+    counted = []
+
+    def count(text: str) -> int:
+        counted.append(text)
+        return len(text.split())
+
+    with pytest.raises(BadFile, match=r"more than 20 passages, the limit for one file: .* ADOPTBOT_MAX_FILE_CHUNKS"):
+        chunk_document(doc, count, 128, max_chunks=20)
+    assert len(counted) < 200  # it stopped at the 21st passage; splitting all 10,000 paragraphs counts 20,000 times
+    assert len(chunk_document(doc, lambda s: len(s.split()), 128, max_chunks=5_000)) == 5_000  # two a passage
+
+
+def test_files_over_a_limit_are_skipped_with_the_setting_to_raise_and_everything_else_is_indexed(
+    tmp_path, settings, capsys
+):
+    sidecar = "owner: Legal\nlast_reviewed: 2026-11-01\n"
+    root = write_kb(
+        tmp_path / "kb",
+        {
+            "guidance/bomb.docx": docx_with_body(PARAGRAPH * 1000, 30_000_000 // (len(PARAGRAPH) * 1000)),
+            "guidance/bomb.docx.meta.yaml": sidecar,
+            "guidance/deep.html": b"<div>" * 300 + b"deep" + b"</div>" * 300,
+            "guidance/deep.html.meta.yaml": sidecar,
+            "policies/pages.pdf": blank_pdf(6),
+            "policies/pages.pdf.meta.yaml": sidecar,
+            "guidance/long.md": guide(body="\n\n".join("word " * 200 for _ in range(40))),
+        },
+    )
+    env = {"ADOPTBOT_MAX_PDF_PAGES": "5", "ADOPTBOT_MAX_FILE_CHUNKS": "30"}
+    tight = Settings.from_env(env, data_dir=settings.data_dir, knowledge_dir=root)
+    runtime = make_runtime(tight, FakeEmbedder())
+
+    assert main(["ingest", "--json", str(root)], runtime=runtime) == 0
+
+    summary = json.loads(capsys.readouterr().out)
+    reasons = {s["source"]: s["reason"] for s in summary["skipped"]}
+    assert set(reasons) == {"guidance/bomb.docx", "guidance/deep.html", "policies/pages.pdf", "guidance/long.md"}
+    assert "raise ADOPTBOT_MAX_UNPACKED_BYTES" in reasons["guidance/bomb.docx"]
+    assert "raise ADOPTBOT_MAX_HTML_DEPTH" in reasons["guidance/deep.html"]
+    assert "6 pages, over the limit of 5" in reasons["policies/pages.pdf"]
+    assert "more than 30 passages" in reasons["guidance/long.md"]
+    assert summary["documents_added"] == STANDARD
+
+    roomy = Settings.from_env({**env, "ADOPTBOT_MAX_PDF_PAGES": "6"}, data_dir=settings.data_dir, knowledge_dir=root)
+    assert main(["ingest", "--json", str(root)], runtime=make_runtime(roomy, FakeEmbedder())) == 0
+    assert "policies/pages.pdf" in json.loads(capsys.readouterr().out)["documents_added"]
+
+
+def test_the_limits_are_settings_validated_like_the_others():
+    assert Limits.from_settings(Settings()) == Limits()
+    for name in ("MAX_UNPACKED_BYTES", "MAX_DOCX_ENTRIES", "MAX_HTML_DEPTH", "MAX_HTML_ELEMENTS", "MAX_PDF_PAGES"):
+        with pytest.raises(ConfigError, match=f"ADOPTBOT_{name} must be greater than 0"):
+            Settings.from_env({f"ADOPTBOT_{name}": "0"})
+    with pytest.raises(ConfigError, match=r"ADOPTBOT_MAX_FILE_CHUNKS=100000000 is out of range: use 1 to 1e\+07"):
+        Settings.from_env({"ADOPTBOT_MAX_FILE_CHUNKS": "100000000"})
+    assert Settings.from_env({"ADOPTBOT_MAX_HTML_DEPTH": "512"}).max_html_depth == 512
 
 
 # -- Cosmetic: names and fields that would fool a terminal -------------------------------------------
