@@ -36,7 +36,8 @@ _SELF = re.compile(
 # A fact about the company's people, dates, counts or decisions, as opposed to advice on what to do.
 _FACT = re.compile(
     r"\b(?:who(?:'s| is| are| was| were)?|whom|whose|when (?:was|were|did|is|are|will)|what date|which date|"
-    r"how many|deadline|budget|licen[cs]ed?|licen[cs]es|signed off|sign-off|approved|status|so far|already|"
+    r"how many|deadlines?|budgets?|appl(?:y|ies) to|licen[cs]ed?|licen[cs]es|signed off|sign-off|approved|status|"
+    r"so far|already|"
     r"last (?:week|month|quarter|year)|this (?:week|month|quarter|year)|next (?:week|month|quarter|year)|"
     r"results of|contract|invoice|headcount|compliant|comply|complies|legal|lawful)\b",
     re.IGNORECASE,
@@ -47,7 +48,9 @@ _HISTORY = re.compile(
     r"when (?:was|were|did) .{0,60}\b(?:invented|published|released|founded|created|launched|come out|came out))\b",
     re.IGNORECASE,
 )
-_ADVICE = re.compile(r"\b(?:should|shall|would|could|ought|must|need|needs|recommend|best)\b", re.IGNORECASE)
+_ADVICE = re.compile(
+    r"\b(?:should|shall|would|could|ought|must|need|needs|recommend|best|can we|have to|has to|got to)\b", re.IGNORECASE
+)
 
 
 def beyond_guidance(text: str, vocabulary: Iterable[str]) -> str:
