@@ -12,6 +12,7 @@ from bot.answerers import Answerer, Prompt
 from bot.audiences import Audiences
 from bot.conversation import Reading, read, smalltalk_reply
 from bot.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
+from bot.knowable import beyond_guidance
 from bot.lexical import coverage
 from bot.retrieval import Retrieval, Retriever
 from bot.text import clean_question
@@ -104,8 +105,9 @@ class Engine:
                 about = sorted(retrieval.passages, key=lambda p: coverage(reading.own, _words(p)) < OWN_COVERAGE)
                 retrieval = replace(retrieval, passages=about)
             retrieved = time.perf_counter()
-            if not self._covers(reading, retrieval):
-                answer = self._no_answer(text, retrieval.passages, notes)
+            beyond = beyond_guidance(text, self.retriever.vocabulary())
+            if beyond or not self._covers(reading, retrieval):
+                answer = self._no_answer(text, retrieval.passages, notes, beyond)
             else:
                 keywords = expansions.added(reading.focus)
                 answer = self._generate(
@@ -192,9 +194,25 @@ class Engine:
             return _cited(text, raw, passages, name, notes, review_after_days=self.review_after_days)
         raise BackendUnavailable("no answer backend is available")  # template always is
 
-    def _no_answer(self, text: str, passages: list[Passage], notes: list[str]) -> Answer:
+    def _no_answer(self, text: str, passages: list[Passage], notes: list[str], beyond: str = "") -> Answer:
         topics = list(dict.fromkeys(p.title for p in passages))[:3]
-        reply = "The adoptbot knowledge base does not cover that, so I won't guess."
+        if beyond.startswith("named: "):
+            reply = (
+                f"The adoptbot knowledge base does not cover {beyond.removeprefix('named: ')}: it holds general "
+                "guidance on adopting AI, not the details of particular products, laws or services, so I won't guess."
+            )
+        elif beyond == "company":
+            reply = (
+                "The adoptbot knowledge base does not cover our own facts (who decided or owns what, dates, budgets, "
+                "licences, project status): it holds general guidance on adopting AI, so I won't guess."
+            )
+        elif beyond == "history":
+            reply = (
+                "The adoptbot knowledge base does not cover who made what or when: it holds guidance on adopting AI, "
+                "so I won't guess."
+            )
+        else:
+            reply = "The adoptbot knowledge base does not cover that, so I won't guess."
         if topics:
             reply += " The nearest topics it does cover: " + "; ".join(topics) + "."
         if self.escalation_contact:

@@ -83,16 +83,23 @@ _GREETING = re.compile(
 )
 _ABOUT = re.compile(
     r"^(?:(?:hi|hello|hey) )?(?:who are you|what are you|who is adoptbot|what is adoptbot|what's adoptbot|help|"
+    r"are you (?:a |an )?(?:real )?(?:person|human|bot|robot|ai|machine)|am i (?:talking|chatting) to a (?:bot|human)|"
     r"what can you do|what do you do|what can i ask(?: you)?|what can you help(?: me)? with|"
     r"how do i use (?:you|this|adoptbot)|how does this work|what do you know)$"
 )
 _GOODBYE = re.compile(
-    r"^(?:bye|goodbye|bye bye|see you|see ya|cya|later|have a (?:good|nice|great) (?:day|one))(?: .*)?$"
+    r"^(?:(?:ok|okay|right|alright|well) )?"
+    r"(?:bye|goodbye|bye bye|see you|see ya|cya|later|ttyl|talk (?:to you )?later|catch you later|"
+    r"(?:good )?night|gotta (?:go|run)|got to (?:go|run)|have a (?:good|nice|great) (?:day|one|evening|weekend))"
+    r"(?: (?:for now|now|then|all|everyone|folks|guys|team|mate|thanks|thank you|again|soon|tomorrow|ttyl|cya|"
+    r"bye|later|adoptbot|bot))*$"
 )
 _OPENER = re.compile(r"^(?:(?:hi|hello|hey|there|ok|okay|cool|great|thanks|right|alright|well|so)\s+)+")
+_THANKFUL = _wordset("sense got noted understood helps helped you")  # "makes sense", "you're the best"
 _THANKS = _wordset("thanks thank thx ty cheers ta appreciated appreciate kudos")
 _ACK = _wordset(
     "ok okay great perfect awesome nice cool brilliant super excellent wonderful lovely amazing fab good got "
+    "re youre are the best legend star genius love lol haha "
     "it that this was is really makes sense noted understood helps helped helpful useful you so much a lot "
     "very many all for the info answer help again mate adoptbot bot"
 )
@@ -158,8 +165,8 @@ def read(
 def smalltalk(text: str) -> SmallTalk | None:
     """Greetings, thanks, goodbyes and "who are you": messages that are not knowledge questions."""
     lowered = _normal(text)
-    if not lowered:
-        return None
+    if not lowered:  # nothing but emoji or punctuation: a reaction, "👍", "🙏🙏"
+        return "thanks" if any(not c.isspace() and not c.isascii() for c in text) else None
     if _GREETING.match(lowered):
         return "greeting"
     rest = _OPENER.sub("", lowered)  # "hi there, who are you?", "ok cool, bye for now"
@@ -169,7 +176,7 @@ def smalltalk(text: str) -> SmallTalk | None:
         return "goodbye"
     words = lowered.replace("'", " ").split()
     if words and all(w in _THANKS or w in _ACK for w in words):
-        if any(w in _THANKS for w in words) or {"sense", "got", "noted", "understood", "helps", "helped"} & set(words):
+        if any(w in _THANKS for w in words) or _THANKFUL & set(words):
             return "thanks"
         if len(words) <= 2:  # "great", "ok cool": an acknowledgement, not a question
             return "thanks"
@@ -180,7 +187,7 @@ def smalltalk_reply(kind: SmallTalk) -> str:
     """A short friendly reply with example questions: no retrieval, no citations."""
     examples = "\n".join(f"- {q}" for q in EXAMPLES)
     if kind == "thanks":
-        return f"You're welcome! If anything else comes up, just ask. For example:\n{examples}"
+        return "You're welcome! Ask me any time something else about adopting AI comes up."
     if kind == "goodbye":
         return "Bye! Come back any time you have a question about adopting generative AI."
     intro = "Hi! I'm adoptbot." if kind == "greeting" else "I'm adoptbot."

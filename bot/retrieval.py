@@ -30,6 +30,7 @@ Fusion = Literal["rrf", "score"]
 RRF_K = 60
 log = logging.getLogger(__name__)
 CHECKLIST_WORDS = re.compile(r"\bcheck\s?lists?\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class _Snapshot:
     bm25: BM25Index | None = None
     checklists: dict[str, list[str]] = field(default_factory=dict)
     topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
+    words: frozenset[str] = frozenset()  # every word of every passage, lower-cased and unstemmed
     audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
 
     def sees(self, chunk_id: str, scope: Scope) -> bool:
@@ -98,6 +100,10 @@ class Retriever:
     def topic_terms(self) -> frozenset[str]:
         """The words the knowledge base's titles and sections are made of (stemmed)."""
         return self.snapshot().topics
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the knowledge base uses (lower-cased, as written)."""
+        return self.snapshot().words
 
     def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None, scope: Scope = None) -> Retrieval:
         """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole."""
@@ -187,8 +193,15 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
     topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
+    words = frozenset(w.lower() for p in passages.values() for w in _WORD.findall(f"{p.title} {p.section} {p.text}"))
     return _Snapshot(
-        version, collection, passages, checklists=dict(checklists), topics=frozenset(topics), audience=audience
+        version,
+        collection,
+        passages,
+        checklists=dict(checklists),
+        topics=frozenset(topics),
+        words=words,
+        audience=audience,
     )
 
 

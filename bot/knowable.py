@@ -1,0 +1,92 @@
+"""What the guidance cannot know: questions about the company's own facts, or about things it never names.
+
+The knowledge base is general guidance. Two kinds of question look close to it but are not answered
+by it, and a cited answer to them is the worst reply adoptbot can give:
+
+    named thing   "what's the context window of GPT-4o?", "A100 or H100?": a name or code (a digit
+                  in the word, an acronym, a capitalised word mid-sentence) that the knowledge base
+                  never mentions and that is rare in everyday English (wordfreq's Zipf scale)
+    company fact  "who approved our pilot?", "when was our policy updated?", "is our chatbot compliant?":
+                  the company's own people, dates, counts, decisions, records and legal standing,
+                  which no guidance holds
+    history       "who invented GANs?", "when was the first GAN paper published?"
+
+Anything else goes on to retrieval and the relevance gate as before.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from bot.lexical import STOPWORDS
+
+RARE = 3.0  # Zipf frequency below which a word is rare in everyday English (3 = once per million words)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_NAMED = re.compile(r"\d|^[A-Z]{2,}s?$")  # GPT-4o, H100, DPIA, SLAs
+
+# The company's own things: "our", "we", "my boss", "project Atlas", "internally".
+_SELF = re.compile(
+    r"\b(?:our|ours|we|we've|we're|us|my (?:boss|manager|team|company|department|org)|the company|"
+    r"internal(?:ly)?|project [A-Z]\w*)\b",
+    re.IGNORECASE,
+)
+# A fact about the company's people, dates, counts or decisions, as opposed to advice on what to do.
+_FACT = re.compile(
+    r"\b(?:who(?:'s| is| are| was| were)?|whom|whose|when (?:was|were|did|is|are|will)|what date|which date|"
+    r"how many|deadlines?|budgets?|appl(?:y|ies) to|licen[cs]ed?|licen[cs]es|signed off|sign-off|approved|status|"
+    r"so far|already|"
+    r"last (?:week|month|quarter|year)|this (?:week|month|quarter|year)|next (?:week|month|quarter|year)|"
+    r"results of|contract|invoice|headcount|compliant|comply|complies|legal|lawful)\b",
+    re.IGNORECASE,
+)
+# Who made what, and when: history the guidance does not record.
+_HISTORY = re.compile(
+    r"\b(?:who (?:invented|wrote|created|coined|founded|came up with|published)|"
+    r"when (?:was|were|did) .{0,60}\b(?:invented|published|released|founded|created|launched|come out|came out))\b",
+    re.IGNORECASE,
+)
+_ADVICE = re.compile(
+    r"\b(?:should|shall|would|could|ought|must|need|needs|recommend|best|can we|have to|has to|got to)\b", re.IGNORECASE
+)
+
+
+def beyond_guidance(text: str, vocabulary: Iterable[str]) -> str:
+    """Why the guidance cannot answer text ("" when it may): a named thing it never mentions, or a company fact."""
+    known = _known(frozenset(vocabulary))
+    named = [w for i, w in enumerate(_WORD.findall(text)) if _unknown_name(w, i, known)]
+    if named:
+        return f"named: {', '.join(dict.fromkeys(named))}"
+    if _SELF.search(text) and _FACT.search(text) and not _ADVICE.search(text):
+        return "company"
+    if _HISTORY.search(text):
+        return "history"
+    return ""
+
+
+@lru_cache(maxsize=4)
+def _known(vocabulary: frozenset[str]) -> frozenset[str]:
+    """The knowledge base's words, their hyphenated parts, and the words every question is made of."""
+    parts = {part for word in vocabulary for part in word.split("-")}
+    return frozenset(vocabulary | parts | STOPWORDS)
+
+
+def _unknown_name(word: str, position: int, known: frozenset[str]) -> bool:
+    lowered = word.lower()
+    if len(lowered) < 3 or any(form in known for form in (lowered, lowered.rstrip("s"), lowered + "s")):
+        return False
+    if all(part in known for part in lowered.split("-")):  # "GPT-style"
+        return False
+    looks_named = bool(_NAMED.search(word)) or (position > 0 and word[0].isupper() and not word.isupper())
+    if not looks_named or _zipf(lowered) >= RARE:
+        return False
+    return not difflib.get_close_matches(lowered, known, n=1, cutoff=0.85)  # a typo of a word it knows
+
+
+@lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
