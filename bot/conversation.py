@@ -95,6 +95,9 @@ _GOODBYE = re.compile(
     r"bye|later|adoptbot|bot))*$"
 )
 _OPENER = re.compile(r"^(?:(?:hi|hello|hey|there|ok|okay|cool|great|thanks|right|alright|well|so)\s+)+")
+_EMOJI_JOINERS = "\ufe0f\u200d"  # variation selector, zero-width joiner
+_SKIN_TONE, _SKIN_TONE_END = "\U0001f3fb", "\U0001f3ff"
+_THANKS_EMOJI = frozenset("👍👌🙏🙌👏💯✅🎉❤😀😁😂😃😄😅😆😊🙂🤣😍🥳💪🤝✨")
 _THANKFUL = _wordset("sense got noted understood helps helped you")  # "makes sense", "you're the best"
 _THANKS = _wordset("thanks thank thx ty cheers ta appreciated appreciate kudos")
 _ACK = _wordset(
@@ -165,8 +168,9 @@ def read(
 def smalltalk(text: str) -> SmallTalk | None:
     """Greetings, thanks, goodbyes and "who are you": messages that are not knowledge questions."""
     lowered = _normal(text)
-    if not lowered:  # nothing but emoji or punctuation: a reaction, "👍", "🙏🙏"
-        return "thanks" if any(not c.isspace() and not c.isascii() for c in text) else None
+    if not lowered:  # nothing but emoji or punctuation: "👍", "🙏🙏" are thanks; "🤖🤖" is not
+        marks = {c for c in text if not (c.isspace() or c in _EMOJI_JOINERS or _SKIN_TONE <= c <= _SKIN_TONE_END)}
+        return "thanks" if marks and marks <= _THANKS_EMOJI else None
     if _GREETING.match(lowered):
         return "greeting"
     rest = _OPENER.sub("", lowered)  # "hi there, who are you?", "ok cool, bye for now"

@@ -139,6 +139,19 @@ def test_eval_scores_conversations_colloquial_questions_and_small_talk_against_t
     assert report["answer_chars_median"] <= 600  # focused answers
 
 
+def test_eval_on_the_blind_dev_set_keeps_wrong_answers_with_a_citation_under_the_bar(starter_runtime, capsys):
+    """The blind dev half (benchmarks/blind): a wrong answer with a citation is the worst reply; it must not rise."""
+    from tests.conftest import REPO
+
+    dev = str(REPO / "benchmarks/blind/dev")
+    args = ["eval", "--questions", dev, "--backend", "template", "--json", "--max-wrong-cited", "0.18"]
+    assert main(args, runtime=starter_runtime) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert sum(s["items"] for s in report["sets"].values()) >= 160
+    assert report["sets"]["smalltalk"]["correct_rate"] == 1.0 and report["sets"]["declines"]["correct_rate"] >= 0.9
+    assert main([*args[:-1], "0.05"], runtime=starter_runtime) == 1  # the issue's goal is not met yet: the bar bites
+
+
 def test_eval_rejects_a_broken_question_file(starter_runtime, tmp_path, capsys):
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": 1, "q": "ok", "kind": "in"}\n{not json\n')

@@ -1,0 +1,43 @@
+"""What the guidance cannot know: names it never mentions, the company's own facts, history."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowable import beyond_guidance
+
+VOCABULARY = frozenset(
+    ["gpt", "style", "llm", "llms", "diffusion", "models", "gan", "gans", "vae", "human", "review", "privacy", "gdpr"]
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        ("whats the context window of gpt-4o", "named: gpt-4o"),
+        ("A100 or H100 for fine tuning?", "named: A100, H100"),
+        ("do we need a DPIA for the transcription tool?", "named: DPIA"),
+        ("who approved our chatbot pilot?", "company"),
+        ("when was our AI usage policy last updated?", "company"),
+        ("is our support chatbot GDPR compliant?", "company"),
+        ("when was the first GAN paper published and who wrote it", "history"),
+    ],
+)
+def test_what_the_guidance_cannot_know_is_named(question, why):
+    assert beyond_guidance(question, VOCABULARY) == why
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is a GAN?",
+        "What's the difference between GPT-style models and LLMs?",  # every part of the name is known
+        "who should own an AI model once it's in production?",  # no company of ours: guidance
+        "how do we reduce hallucinations?",  # our own, but advice
+        "can we switch the ai thing on for clients next week or is there stuff to sort first?",
+        "L&D wants a virtual tutor for onboarding",  # a rare word, but not a name
+        "How many parameters do modern LLMs have?",
+    ],
+)
+def test_guidance_questions_go_on_to_retrieval(question):
+    assert beyond_guidance(question, VOCABULARY) == ""
