@@ -4,7 +4,8 @@ Candidates are found with regular expressions and kept only when they validate: 
 Google's libphonenumber (`phonenumbers`), card numbers with the Luhn check and IBANs with their
 mod-97 checksum and the country's format (`python-stdnum`), US social security numbers with stdnum's
 rules, UK National Insurance numbers with HMRC's letter rules, IP addresses with `ipaddress`.
-Nothing is downloaded; redacting a question takes tens of microseconds (docs/benchmarks.md).
+Nothing is downloaded; redacting a question takes tens of microseconds, and the work grows linearly with
+the text's length (docs/benchmarks.md). Log lines are cut to MAX_LOG_CHARS before they are redacted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,29 @@ DEFAULT_PHONE_REGIONS = ("US", "GB")  # numbers written without +country code ar
 
 Span = tuple[int, int, str]
 
-_EMAIL = re.compile(r"<mailto:[^>|\s]+(?:\|[^>]*)?>|[\w.%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+MAX_LOG_CHARS = 10_000  # a log message, traceback or stack longer than this loses its middle before redaction
+_SPACES = " \t\r\n"
+
+# The address starts where its local part does: trying every later character as a start is quadratic work.
+_EMAIL = re.compile(
+    r"<mailto:[^>|\s]+(?:\|[^>]*)?>|(?<![\w.%+'-])[\w.%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+# Spelled out to dodge scrapers: "jane dot doe at example dot com", "jane.doe (at) example [dot] com". A plain
+# " at " needs a spelled " dot " before a known top-level domain and no article after it ("look at example.com",
+# "startups at the dot com boom" are prose); the repetitions are bounded, so "a dot a dot ..." costs linear work.
+_TLD = (
+    r"(?:com|org|net|edu|gov|mil|int|info|biz|io|co|ai|app|dev"
+    r"|eu|uk|us|ca|au|nz|ie|de|fr|nl|ch|es|se|dk|fi|pl|pt|cz|jp|cn|br|mx|za|sg|hk)"
+)  # no word-like ones ("in", "it", "no", "me") and no file extensions ("py", "sh", "md")
+_LOCAL = r"(?<![\w.%+'-])[\w%+'-]+(?:\.[\w%+'-]+){0,4}"
+_SPELLED_DOT = r"(?:\s+dot\s+|\s*[(\[]dot[)\]]\s*)"
+_SPELLED_EMAIL = re.compile(
+    rf"{_LOCAL}(?:{_SPELLED_DOT}[\w%+'-]+){{0,3}}"
+    rf"(?:\s+at\s+(?!(?:the|a|an|this|that|my|your|our|their)\s)[A-Za-z0-9-]+(?:{_SPELLED_DOT}[A-Za-z0-9-]+){{0,3}}{_SPELLED_DOT}"
+    rf"|\s*[(\[]at[)\]]\s*[A-Za-z0-9-]+(?:(?:{_SPELLED_DOT}|\.)[A-Za-z0-9-]+){{0,3}}(?:{_SPELLED_DOT}|\.))"
+    rf"{_TLD}(?![\w-])",
+    re.IGNORECASE,
+)
 _TEL = re.compile(r"<tel:[^>|\s]+(?:\|[^>]*)?>")
 # Slack: <@U0123ABCD> or <@U0123ABCD|jane> mentions, bare member ids (U/W + at least 8 capitals and digits,
 # with a digit). Teams: 29:... user ids, 8:orgid:<guid>, and Entra object ids named as such.
@@ -45,6 +68,11 @@ _GLUED = re.compile(r"\w-?$")  # INV-2026-000123: the tail of an identifier, not
 _VERSION_BEFORE = re.compile(r"(?:\bv|version\s*|release\s*)$", re.IGNORECASE)
 _IBAN = re.compile(r"(?<![\w-])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,32}(?!\w)")
 _DIGIT_RUN = re.compile(r"(?<![\w.,-])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
+_DIGITS = re.compile(r"\d+")
+_DIGITS_ONLY = re.compile(r"\D")
+# A card written in groups stands alone: its 13 to 19 digits and at most one short group more (a security
+# code). A longer run of groups is a list of figures, in which only a group of 13 to 19 digits can be a card.
+_CARD_RUN_DIGITS = 23
 _SSN = re.compile(r"(?<![\w.-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])")
 _SSN_BARE = re.compile(r"(?:\bSSN|social security(?: number| no\.?)?)\W{0,3}(\d{9})\b", re.IGNORECASE)
 _NINO = re.compile(
@@ -91,10 +119,12 @@ class Redactor:
         if not text:
             return Redacted(text, {})
         taken: list[Span] = []
+        covered = bytearray(len(text))  # 1 where an earlier, more specific finder took the character
         for find in self._finders:
-            for span in find(text):
-                if not any(span[0] < end and start < span[1] for start, end, _ in taken):
-                    taken.append(span)
+            for start, end, kind in find(text):
+                if 1 not in covered[start:end]:
+                    taken.append((start, end, kind))
+                    covered[start:end] = b"\x01" * (end - start)
         if not taken:
             return Redacted(text, {})
         taken.sort()
@@ -110,13 +140,14 @@ class Redactor:
             yield m.start(), m.end(), "phone"
         for region in self.phone_regions:
             for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-                if not _GLUED.search(text[: match.start]):
+                if not _GLUED.search(text, max(0, match.start - 2), match.start):
                     yield match.start, match.end, "phone"
 
 
 def _emails(text: str) -> Iterator[Span]:
-    for m in _EMAIL.finditer(text):
-        yield m.start(), m.end(), "email"
+    for pattern in (_EMAIL, _SPELLED_EMAIL):
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), "email"
 
 
 def _user_ids(text: str) -> Iterator[Span]:
@@ -142,14 +173,17 @@ def _ibans(text: str) -> Iterator[Span]:
 def _cards(text: str) -> Iterator[Span]:
     """13 to 19 digits (spaces or dashes allowed between groups) that pass the Luhn check, issuer 2-6."""
     for m in _DIGIT_RUN.finditer(text):
-        groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
+        groups = [(g.start(), g.end()) for g in _DIGITS.finditer(text, m.start(), m.end())]
+        if sum(end - start for start, end in groups) > _CARD_RUN_DIGITS:
+            yield from ((start, end, "card") for start, end in groups if _is_card(text[start:end]))
+            continue
         i = 0
-        while i < len(groups):
+        while i < len(groups):  # at most 23 groups: the windows are few
             found = None
             for j in range(len(groups) - 1, i - 1, -1):  # the longest valid window starting at group i
                 start, end = groups[i][0], groups[j][1]
-                digits = re.sub(r"\D", "", text[start:end])
-                if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits):
+                # Written in groups, a card's groups but the last have 4 digits or more ("4111 1111 1111 1111").
+                if all(b - a >= 4 for a, b in groups[i:j]) and _is_card(_DIGITS_ONLY.sub("", text[start:end])):
                     found = (j, start, end)
                     break
             if found:
@@ -157,6 +191,10 @@ def _cards(text: str) -> Iterator[Span]:
                 i = found[0] + 1
             else:
                 i += 1
+
+
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits)
 
 
 def _national_ids(text: str) -> Iterator[Span]:
@@ -213,14 +251,29 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError, KeyError):  # a bad format string: neither crash the caller nor leak
             message = f"{record.msg} (arguments not shown: they do not fit the message)"
-        record.msg, record.args = self._redact(message).text, None
+        record.msg, record.args = self._redact(capped(message)).text, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._redact(record.exc_text).text
+            record.exc_text = self._redact(capped(record.exc_text)).text
         if record.stack_info:
-            record.stack_info = self._redact(record.stack_info).text
+            record.stack_info = self._redact(capped(record.stack_info)).text
         return True
+
+
+def capped(text: str, limit: int = MAX_LOG_CHARS) -> str:
+    """text, or its start and its end around a note of what was cut; a word the cut falls in goes whole."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    head, tail = text[:half], text[-half:]
+    # Half an address may no longer look like one, and would then be logged as it is.
+    if not (head[-1].isspace() or text[half].isspace()):
+        head = head[: max(head.rfind(c) for c in _SPACES) + 1]
+    if not (tail[0].isspace() or text[-half - 1].isspace()):
+        starts = [i for i in (tail.find(c) for c in _SPACES) if i >= 0]
+        tail = tail[min(starts) :] if starts else ""
+    return f"{head.rstrip()} [{len(text) - len(head) - len(tail):,} characters not logged] {tail.lstrip()}"
 
 
 def redact_logs(

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.log import access_logger, server_logger
 
 from bot.errors import AdoptbotError, ConfigError
 from bot.feedback import parse_since
@@ -54,6 +56,11 @@ class LogLimiter:
 
     def warning(self, message: str, *args: object) -> None:
         """Log one line, unless this minute's allowance is spent."""
+        if self.allows():
+            self._logger.warning(message, *args)
+
+    def allows(self) -> bool:
+        """Whether one more line fits in this minute's allowance; a line that does not is counted."""
         with self._lock:
             now = self._clock()
             if now - self._start >= 60:
@@ -62,9 +69,37 @@ class LogLimiter:
                 self._start, self._logged, self._suppressed = now, 0, 0
             if self._logged >= self._per_minute:
                 self._suppressed += 1
-                return
+                return False
             self._logged += 1
-        self._logger.warning(message, *args)
+            return True
+
+
+class LimitedLog(logging.LoggerAdapter):
+    """aiohttp's server or access logger whose warnings and errors go through a LogLimiter, as one short line each.
+
+    aiohttp logs a full traceback for every request it cannot parse (both Content-Length and chunked, a
+    broken header): a flood of such requests must not become a flood of log lines.
+    """
+
+    def __init__(self, logger: logging.Logger, limiter: LogLimiter) -> None:
+        super().__init__(logger, {})
+        self.limiter = limiter
+
+    def log(self, level: int, msg: object, *args: object, exc_info: Any = None, **kwargs: Any) -> None:
+        """Below WARNING as aiohttp wrote it; from WARNING on, one line without traceback, within the allowance."""
+        if level < logging.WARNING:
+            super().log(level, msg, *args, exc_info=exc_info, **kwargs)
+            return
+        if not self.isEnabledFor(level) or not self.limiter.allows():
+            return
+        try:
+            text = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError, KeyError):
+            text = str(msg)
+        error = sys.exc_info()[1] if exc_info is True else exc_info[1] if isinstance(exc_info, tuple) else exc_info
+        if isinstance(error, BaseException):  # aiohttp's parser errors span lines and quote the raw request
+            text += f": {type(error).__name__}: {' '.join(str(error).split())[:160]}"
+        self.logger.warning(text)
 
 
 def refuse(status: int, error: str) -> web.Response:
@@ -349,8 +384,15 @@ def build_web_app(
 
     # Bodies are taken as sent: Slack and Teams do not compress them, and aiohttp would otherwise log a
     # traceback for each one that claims a Content-Encoding it does not have, even on refused requests.
+    # Requests aiohttp cannot parse never reach a middleware: its own loggers go through the limiter.
     app = web.Application(
-        client_max_size=MAX_BODY, middlewares=[unreadable_bodies], handler_args={"auto_decompress": False}
+        client_max_size=MAX_BODY,
+        middlewares=[unreadable_bodies],
+        handler_args={
+            "auto_decompress": False,
+            "logger": LimitedLog(server_logger, refusals),
+            "access_log": LimitedLog(access_logger, refusals),
+        },
     )
     app[METRICS] = metrics
     ops = ThreadPoolExecutor(max_workers=OPS_THREADS, thread_name_prefix="ops")

@@ -231,6 +231,65 @@ def test_a_flood_of_refused_requests_logs_a_few_lines_then_a_count(tmp_path, cap
         s.close()
 
 
+# -- requests aiohttp itself cannot parse ----------------------------------------------------------------------
+
+
+def raw_status(server: BackgroundServer, data: bytes) -> bytes:
+    """Send bytes as they are over a new connection; the status line the server answers before it closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        conn.sendall(data)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+SMUGGLED = (
+    b"POST /slack/events HTTP/1.1\r\nHost: adoptbot\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+)
+
+
+MALFORMED = {
+    "bad-chunk-size": b"POST /slack/events HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "header-without-colon": b"GET /healthz HTTP/1.1\r\nHost: a\r\nthis is not a header\r\n\r\n",
+    "two-content-lengths": b"POST /slack/events HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    "control-character": b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Note: a\x01b\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_request_aiohttp_cannot_parse_gets_400_and_one_short_line_without_traceback(slack, caplog, data):
+    caplog.clear()
+    assert raw_status(slack.server, data).endswith(b" 400 Bad Request")
+    [line] = [r.getMessage() for r in caplog.records if r.name.startswith("aiohttp")]
+    assert line.startswith("Error handling request from 127.0.0.1: BadHttpMessage: 400, message: ")
+    assert len(line) < 300 and "\n" not in line
+    assert not any(r.exc_info or r.exc_text for r in caplog.records)
+
+
+def test_a_flood_of_requests_aiohttp_cannot_parse_logs_a_few_short_lines_then_a_count(tmp_path, caplog):
+    clock = Clock()
+    limiter = LogLimiter(logging.getLogger("bot.server"), per_minute=5, clock=clock)
+    s = Slack(tmp_path, StubEngine(), slack_signing_secret=SECRET, refusals=limiter)
+    try:
+        caplog.clear()
+        for _ in range(100):  # both Content-Length and chunked: a request smuggling attempt
+            assert raw_status(s.server, SMUGGLED).endswith(b" 400 Bad Request")
+        lines = [r for r in caplog.records if r.name.startswith("aiohttp")]
+        assert len(lines) == 5 and not any(r.exc_info or r.exc_text for r in caplog.records)
+        assert all(len(r.getMessage()) < 300 and "\n" not in r.getMessage() for r in lines)
+        assert "Content-Length" in lines[0].getMessage()
+        clock.now += 61
+        assert raw_status(s.server, SMUGGLED).endswith(b" 400 Bad Request")
+        counted = [r.getMessage() for r in refusals_in(caplog, "bot.server")]
+        assert counted == ["suppressed 95 similar lines in the last minute"]
+        assert len([r for r in caplog.records if r.name.startswith("aiohttp")]) == 6
+        ask(s)  # and the server still answers
+    finally:
+        s.close()
+
+
 SLACK_HEADERS = st.dictionaries(
     st.sampled_from(
         ["X-Slack-Signature", "X-Slack-Request-Timestamp", "Content-Type", "X-Slack-Retry-Num", "Content-Encoding"]
