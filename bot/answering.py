@@ -14,6 +14,7 @@ from bot.conversation import Reading, read, smalltalk_reply
 from bot.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
 from bot.knowable import beyond_guidance
 from bot.lexical import coverage
+from bot.redaction import redact
 from bot.retrieval import Retrieval, Retriever
 from bot.text import clean_question
 from bot.types import REVIEW_AFTER_DAYS, Answer, Citation, Passage, Question
@@ -105,7 +106,8 @@ class Engine:
                 about = sorted(retrieval.passages, key=lambda p: coverage(reading.own, _words(p)) < OWN_COVERAGE)
                 retrieval = replace(retrieval, passages=about)
             retrieved = time.perf_counter()
-            beyond = beyond_guidance(text, self.retriever.vocabulary())
+            # Personal data is not a name the guidance should know: "my id is U02ABCDEF12" is still a question.
+            beyond = beyond_guidance(redact(text).text, self.retriever.vocabulary())
             if beyond or not self._covers(reading, retrieval):
                 answer = self._no_answer(text, retrieval.passages, notes, beyond)
             else:

@@ -438,7 +438,9 @@ def test_chat_follows_the_conversation_turn_by_turn(starter_runtime, capsys, mon
     assert "has 7 items" in checklist and "has 7 items" not in monitoring
     assert len(monitoring.split("\n\nSources:")[0]) <= 600 and "monitor" in monitoring.lower()
     for small in (thanks, hello):
-        assert "Sources:" not in small and "What is on the pre-deployment checklist?" in small
+        assert "Sources:" not in small
+    assert "What is on the pre-deployment checklist?" in hello  # an introduction with examples
+    assert len(thanks.split("\n")[0]) < 120 and "welcome" in thanks  # thanks stay small (issue 17)
 
 
 def test_run_without_a_chat_platform_ingests_then_chats_in_the_terminal(
