@@ -218,7 +218,8 @@ class Engine:
         if topics:
             reply += " The nearest topics it does cover: " + "; ".join(topics) + "."
         if self.escalation_contact:
-            reply += f" For anything else, please ask {self.escalation_contact}."
+            ask = "Please ask" if beyond else "For anything else, please ask"  # what it cannot know: who can
+            reply += f" {ask} {self.escalation_contact}."
         related = tuple(
             Citation.of(n, p, review_after_days=self.review_after_days) for n, p in enumerate(passages[:3], start=1)
         )
