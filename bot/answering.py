@@ -24,6 +24,21 @@ log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
 OWN_COVERAGE = 0.5  # "and what about X?": X's own words must be in the passages
 _MARKER = re.compile(r"\[(\d+)\]")
+_DECLINES = {  # by what bot.knowable found the guidance cannot know ("" when the gate declined)
+    "": "The adoptbot knowledge base does not cover that, so I won't guess.",
+    "named": (
+        "The adoptbot knowledge base does not cover {named}: it holds general guidance on adopting AI, "
+        "not the details of particular products, laws or services, so I won't guess."
+    ),
+    "company": (
+        "The adoptbot knowledge base does not cover our own facts (who decided or owns what, dates, budgets, "
+        "licences, project status): it holds general guidance on adopting AI, so I won't guess."
+    ),
+    "history": (
+        "The adoptbot knowledge base does not cover who made what or when: it holds general guidance on "
+        "adopting AI, so I won't guess."
+    ),
+}
 _LIST_ASK = re.compile(
     r"\b(?:list|lists|steps|items|stages|check\s?lists?|all the|every|use cases|examples"
     r"|(?:two|three|four|five|six|seven|main|different)[ -]"
@@ -198,23 +213,8 @@ class Engine:
 
     def _no_answer(self, text: str, passages: list[Passage], notes: list[str], beyond: str = "") -> Answer:
         topics = list(dict.fromkeys(p.title for p in passages))[:3]
-        if beyond.startswith("named: "):
-            reply = (
-                f"The adoptbot knowledge base does not cover {beyond.removeprefix('named: ')}: it holds general "
-                "guidance on adopting AI, not the details of particular products, laws or services, so I won't guess."
-            )
-        elif beyond == "company":
-            reply = (
-                "The adoptbot knowledge base does not cover our own facts (who decided or owns what, dates, budgets, "
-                "licences, project status): it holds general guidance on adopting AI, so I won't guess."
-            )
-        elif beyond == "history":
-            reply = (
-                "The adoptbot knowledge base does not cover who made what or when: it holds guidance on adopting AI, "
-                "so I won't guess."
-            )
-        else:
-            reply = "The adoptbot knowledge base does not cover that, so I won't guess."
+        kind, _, named = beyond.partition(": ")
+        reply = _DECLINES[kind].format(named=named)
         if topics:
             reply += " The nearest topics it does cover: " + "; ".join(topics) + "."
         if self.escalation_contact:

@@ -287,8 +287,9 @@ def run_eval(engine: Engine, items: list[EvalItem], *, backend: str | None = Non
             ("out", True): report.conversation_out,
         }.get((item.kind, item.conversation), report.smalltalk)
         group.add(ok)
+        result = outcome(item, answer, ok)
         per_set = report.sets.setdefault(item.set or "questions", SetScore())
-        per_set.outcomes[outcome(item, answer, ok)] += 1
+        per_set.outcomes[result] += 1
         per_set.reply_chars.append(len(answer.text))
         if item.kind == "in":
             report.answer_chars.append(len(answer.text))
@@ -307,7 +308,7 @@ def run_eval(engine: Engine, items: list[EvalItem], *, backend: str | None = Non
                     "lang": item.lang,
                     "q": turns,
                     "why": why,
-                    "outcome": outcome(item, answer, ok),
+                    "outcome": result,
                     "answer": answer.text[:200],
                 }
             )

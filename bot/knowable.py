@@ -21,10 +21,9 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from bot.lexical import STOPWORDS
+from bot.lexical import STOPWORDS, words
 
 RARE = 3.0  # Zipf frequency below which a word is rare in everyday English (3 = once per million words)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _NAMED = re.compile(r"\d|^[A-Z]{2,}s?$")  # GPT-4o, H100, DPIA, SLAs
 
 # The company's own things: "our", "we", "my boss", "project Atlas", "internally".
@@ -56,7 +55,7 @@ _ADVICE = re.compile(
 def beyond_guidance(text: str, vocabulary: Iterable[str]) -> str:
     """Why the guidance cannot answer text ("" when it may): a named thing it never mentions, or a company fact."""
     known = _known(frozenset(vocabulary))
-    named = [w for i, w in enumerate(_WORD.findall(text)) if _unknown_name(w, i, known)]
+    named = [w for i, w in enumerate(words(text)) if _unknown_name(w, i, known)]
     if named:
         return f"named: {', '.join(dict.fromkeys(named))}"
     if _SELF.search(text) and _FACT.search(text) and not _ADVICE.search(text):

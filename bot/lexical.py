@@ -167,6 +167,11 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+def words(text: str) -> list[str]:
+    """The words of text as written (letters, digits and inner hyphens): what terms() stems."""
+    return _WORD.findall(text)
+
+
 def terms(text: str) -> list[str]:
     """Content words of text, lower-cased and stemmed, stopwords removed."""
     # A lone letter is a contraction's ("what's") or a possessive's, not a word.

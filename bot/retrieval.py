@@ -15,13 +15,14 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from bot.audiences import Scope, labels, visible
 from bot.bm25 import BM25Index, indexed_text
 from bot.embedding import Embedder
 from bot.errors import IndexEmpty
-from bot.lexical import terms
+from bot.lexical import terms, words
 from bot.store import KnowledgeStore, generation, is_live, read_all
 from bot.types import Passage
 
@@ -30,7 +31,6 @@ Fusion = Literal["rrf", "score"]
 RRF_K = 60
 log = logging.getLogger(__name__)
 CHECKLIST_WORDS = re.compile(r"\bcheck\s?lists?\b", re.IGNORECASE)
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,12 @@ class _Snapshot:
     bm25: BM25Index | None = None
     checklists: dict[str, list[str]] = field(default_factory=dict)
     topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
-    words: frozenset[str] = frozenset()  # every word of every passage, lower-cased and unstemmed
     audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word of every passage, lower-cased and unstemmed (read when first asked, not at load)."""
+        return frozenset(w.lower() for p in self.passages.values() for w in words(f"{p.title} {p.section} {p.text}"))
 
     def sees(self, chunk_id: str, scope: Scope) -> bool:
         """Whether a live passage may be cited in scope."""
@@ -193,15 +197,8 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
     topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
-    words = frozenset(w.lower() for p in passages.values() for w in _WORD.findall(f"{p.title} {p.section} {p.text}"))
     return _Snapshot(
-        version,
-        collection,
-        passages,
-        checklists=dict(checklists),
-        topics=frozenset(topics),
-        words=words,
-        audience=audience,
+        version, collection, passages, checklists=dict(checklists), topics=frozenset(topics), audience=audience
     )
 
 
