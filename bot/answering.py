@@ -13,6 +13,7 @@ from bot.audiences import Audiences
 from bot.conversation import Reading, read, smalltalk_reply
 from bot.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
 from bot.knowable import beyond_guidance
+from bot.language import NOTES, detect
 from bot.lexical import coverage
 from bot.redaction import redact
 from bot.retrieval import Retrieval, Retriever
@@ -107,6 +108,9 @@ class Engine:
         text, notes = clean_question(question.text, limit=self.max_question_chars)
         if not text:
             raise EmptyQuestion("Ask a question, for example: `What is on the pre-deployment checklist?`")
+        language = detect(text)
+        if language != "en":  # answered from the English guidance like any question, and said so
+            notes.append(NOTES[language])
         reading = read(text, question.history, topic_terms=self.retriever.topic_terms)
         if reading.kind == "smalltalk" and reading.smalltalk:
             reply = smalltalk_reply(reading.smalltalk)
@@ -122,7 +126,7 @@ class Engine:
                 retrieval = replace(retrieval, passages=about)
             retrieved = time.perf_counter()
             # Personal data is not a name the guidance should know: "my id is U02ABCDEF12" is still a question.
-            beyond = beyond_guidance(redact(text).text, self.retriever.vocabulary())
+            beyond = beyond_guidance(redact(text).text, self.retriever.vocabulary(), language=language)
             if beyond or not self._covers(reading, retrieval):
                 answer = self._no_answer(text, retrieval.passages, notes, beyond)
             else:

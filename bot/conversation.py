@@ -77,7 +77,8 @@ def _wordset(text: str) -> frozenset[str]:
 
 
 _GREETING = re.compile(
-    r"^(?:hi|hello|hey|hiya|howdy|yo|greetings|morning|good (?:morning|afternoon|evening|day))"
+    r"^(?:hi|hello|hey|hiya|howdy|yo|greetings|morning|good (?:morning|afternoon|evening|day)|"
+    r"hallo|moin|servus|guten (?:morgen|tag|abend)|bonjour|salut|hola|buenos dias|buenas)"
     r"(?: (?:there|all|everyone|team|folks|adoptbot|bot|again))*"
     r"(?: how are you(?: doing)?(?: today)?)?$|^how are you(?: doing)?(?: today)?$|^how's it going$"
 )
@@ -99,12 +100,14 @@ _EMOJI_JOINERS = "\ufe0f\u200d"  # variation selector, zero-width joiner
 _SKIN_TONE, _SKIN_TONE_END = "\U0001f3fb", "\U0001f3ff"
 _THANKS_EMOJI = frozenset("👍👌🙏🙌👏💯✅🎉❤😀😁😂😃😄😅😆😊🙂🤣😍🥳💪🤝✨")
 _THANKFUL = _wordset("sense got noted understood helps helped you")  # "makes sense", "you're the best"
-_THANKS = _wordset("thanks thank thx ty cheers ta appreciated appreciate kudos")
+_THANKS = _wordset(
+    "thanks thank thx ty cheers ta appreciated appreciate kudos danke merci gracias"
+)  # the same small talk in every language adoptbot reads (bot/language.py)
 _ACK = _wordset(
     "ok okay great perfect awesome nice cool brilliant super excellent wonderful lovely amazing fab good got "
     "re youre are the best legend star genius love lol haha "
     "it that this was is really makes sense noted understood helps helped helpful useful you so much a lot "
-    "very many all for the info answer help again mate adoptbot bot"
+    "very many all for the info answer help again mate adoptbot bot vielen dank beaucoup muchas"
 )
 
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from bot.language import zipf
 from bot.lexical import STOPWORDS, words
 
 RARE = 3.0  # Zipf frequency below which a word is rare in everyday English (3 = once per million words)
@@ -52,10 +53,14 @@ _ADVICE = re.compile(
 )
 
 
-def beyond_guidance(text: str, vocabulary: Iterable[str]) -> str:
-    """Why the guidance cannot answer text ("" when it may): a named thing it never mentions, or a company fact."""
+def beyond_guidance(text: str, vocabulary: Iterable[str], *, language: str = "en") -> str:
+    """Why the guidance cannot answer text ("" when it may): a named thing it never mentions, or a company fact.
+
+    A word is rare when it is rare both in English and in the question's own language (a German
+    noun is capitalised, not a name).
+    """
     known = _known(frozenset(vocabulary))
-    named = [w for i, w in enumerate(words(text)) if _unknown_name(w, i, known)]
+    named = [w for i, w in enumerate(words(text)) if _unknown_name(w, i, known, language)]
     if named:
         return f"named: {', '.join(dict.fromkeys(named))}"
     if _SELF.search(text) and _FACT.search(text) and not _ADVICE.search(text):
@@ -72,20 +77,13 @@ def _known(vocabulary: frozenset[str]) -> frozenset[str]:
     return frozenset(vocabulary | parts | STOPWORDS)
 
 
-def _unknown_name(word: str, position: int, known: frozenset[str]) -> bool:
+def _unknown_name(word: str, position: int, known: frozenset[str], language: str) -> bool:
     lowered = word.lower()
     if len(lowered) < 3 or any(form in known for form in (lowered, lowered.rstrip("s"), lowered + "s")):
         return False
     if all(part in known for part in lowered.split("-")):  # "GPT-style"
         return False
     looks_named = bool(_NAMED.search(word)) or (position > 0 and word[0].isupper() and not word.isupper())
-    if not looks_named or _zipf(lowered) >= RARE:
+    if not looks_named or max(zipf(lowered), zipf(lowered, language)) >= RARE:
         return False
     return not difflib.get_close_matches(lowered, known, n=1, cutoff=0.85)  # a typo of a word it knows
-
-
-@lru_cache(maxsize=4096)
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en")
