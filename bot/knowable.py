@@ -25,7 +25,7 @@ from bot.language import zipf
 from bot.lexical import STOPWORDS, words
 
 RARE = 3.0  # Zipf frequency below which a word is rare in everyday English (3 = once per million words)
-_NAMED = re.compile(r"\d|^[A-Z]{2,}s?$")  # GPT-4o, H100, DPIA, SLAs
+_NAMED = re.compile(r"\d|^[A-Z]{4,}s?$")  # GPT-4o, H100, DPIA, HIPAA (not CTO, EOW: roles and times)
 
 # The company's own things: "our", "we", "my boss", "project Atlas", "internally".
 _SELF = re.compile(
@@ -36,20 +36,23 @@ _SELF = re.compile(
 # A fact about the company's people, dates, counts or decisions, as opposed to advice on what to do.
 _FACT = re.compile(
     r"\b(?:who(?:'s| is| are| was| were)?|whom|whose|when (?:was|were|did|is|are|will)|what date|which date|"
-    r"how many|deadlines?|budgets?|appl(?:y|ies) to|licen[cs]ed?|licen[cs]es|signed off|sign-off|approved|status|"
-    r"so far|already|"
+    r"how many|deadlines?|budgets?|appl(?:y|ies) to|classif(?:y|ies)|licen[cs]ed?|licen[cs]es|sign(?:ed)? off|"
+    r"sign-off|approved|status|so far|did we|have we|were we|did our|has our|"
+    r"(?:policy|contract|agreement) (?:say|says|allow|allows|permit|permits)|"
     r"last (?:week|month|quarter|year)|this (?:week|month|quarter|year)|next (?:week|month|quarter|year)|"
-    r"results of|contract|invoice|headcount|compliant|comply|complies|legal|lawful)\b",
+    r"results of|contract|invoice|headcount|compliant|comply|complies|is it legal|legally)\b",
     re.IGNORECASE,
 )
 # Who made what, and when: history the guidance does not record.
 _HISTORY = re.compile(
-    r"\b(?:who (?:invented|wrote|created|coined|founded|came up with|published)|"
+    r"\b(?:who (?:invented|wrote|created|coined|founded|came up with|published|approved|decided|picked|chose)|"
     r"when (?:was|were|did) .{0,60}\b(?:invented|published|released|founded|created|launched|come out|came out))\b",
     re.IGNORECASE,
 )
 _ADVICE = re.compile(
-    r"\b(?:should|shall|would|could|ought|must|need|needs|recommend|best|can we|have to|has to|got to)\b", re.IGNORECASE
+    r"\b(?:should|shall|would|could|ought|must|recommend|best|can we|have to|has to|got to|"
+    r"needs?(?! a name| to know))\b",
+    re.IGNORECASE,
 )
 
 
@@ -83,7 +86,7 @@ def _unknown_name(word: str, position: int, known: frozenset[str], language: str
         return False
     if all(part in known for part in lowered.split("-")):  # "GPT-style"
         return False
-    looks_named = bool(_NAMED.search(word)) or (position > 0 and word[0].isupper() and not word.isupper())
+    looks_named = bool(_NAMED.search(word)) or (position > 0 and word[0].isupper() and not word.rstrip("s").isupper())
     if not looks_named or max(zipf(lowered), zipf(lowered, language)) >= RARE:
         return False
     return not difflib.get_close_matches(lowered, known, n=1, cutoff=0.85)  # a typo of a word it knows

@@ -21,6 +21,10 @@ VOCABULARY = frozenset(
         ("when was our AI usage policy last updated?", "company"),
         ("is our support chatbot GDPR compliant?", "company"),
         ("when was the first GAN paper published and who wrote it", "history"),
+        ("which vendor did we end up picking for image generation?", "company"),
+        ("what does our acceptable-use policy say about pasting customer data?", "company"),
+        ("who owns the support chatbot on our team? need a name to ping", "company"),
+        ("who approved putting the image generator into prod?", "history"),
     ],
 )
 def test_what_the_guidance_cannot_know_is_named(question, why):
@@ -37,6 +41,8 @@ def test_what_the_guidance_cannot_know_is_named(question, why):
         "can we switch the ai thing on for clients next week or is there stuff to sort first?",
         "L&D wants a virtual tutor for onboarding",  # a rare word, but not a name
         "How many parameters do modern LLMs have?",
+        "our legal team wants to know what governance we need in place before launch",
+        "the CTO wants to know why image generation needs more GPUs",  # a role, not a product
     ],
 )
 def test_guidance_questions_go_on_to_retrieval(question):
