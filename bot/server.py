@@ -19,8 +19,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
-from aiohttp.log import access_logger, server_logger
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+from aiohttp.log import server_logger
 
 from bot.errors import AdoptbotError, ConfigError
 from bot.feedback import parse_since
@@ -75,7 +75,7 @@ class LogLimiter:
 
 
 class LimitedLog(logging.LoggerAdapter):
-    """aiohttp's server or access logger whose warnings and errors go through a LogLimiter, as one short line each.
+    """aiohttp's server logger, whose lines about requests it cannot parse go through a LogLimiter, one short line each.
 
     aiohttp logs a full traceback for every request it cannot parse (both Content-Length and chunked, a
     broken header): a flood of such requests must not become a flood of log lines.
@@ -86,8 +86,10 @@ class LimitedLog(logging.LoggerAdapter):
         self.limiter = limiter
 
     def log(self, level: int, msg: object, *args: object, exc_info: Any = None, **kwargs: Any) -> None:
-        """Below WARNING as aiohttp wrote it; from WARNING on, one line without traceback, within the allowance."""
-        if level < logging.WARNING:
+        """A request aiohttp could not parse: one line without traceback, within the allowance; the rest as written."""
+        error = sys.exc_info()[1] if exc_info is True else exc_info[1] if isinstance(exc_info, tuple) else exc_info
+        if level < logging.WARNING or not isinstance(error, HttpProcessingError):
+            # Our own handlers' failures keep their traceback: only requests aiohttp cannot parse are cut short.
             super().log(level, msg, *args, exc_info=exc_info, **kwargs)
             return
         if not self.isEnabledFor(level) or not self.limiter.allows():
@@ -96,9 +98,8 @@ class LimitedLog(logging.LoggerAdapter):
             text = str(msg) % args if args else str(msg)
         except (TypeError, ValueError, KeyError):
             text = str(msg)
-        error = sys.exc_info()[1] if exc_info is True else exc_info[1] if isinstance(exc_info, tuple) else exc_info
-        if isinstance(error, BaseException):  # aiohttp's parser errors span lines and quote the raw request
-            text += f": {type(error).__name__}: {' '.join(str(error).split())[:160]}"
+        # aiohttp's parser errors span lines and quote the raw request: one line of it is enough
+        text += f": {type(error).__name__}: {' '.join(str(error).split())[:160]}"
         self.logger.warning(text)
 
 
@@ -391,7 +392,6 @@ def build_web_app(
         handler_args={
             "auto_decompress": False,
             "logger": LimitedLog(server_logger, refusals),
-            "access_log": LimitedLog(access_logger, refusals),
         },
     )
     app[METRICS] = metrics

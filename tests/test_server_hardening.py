@@ -268,6 +268,23 @@ def test_a_request_aiohttp_cannot_parse_gets_400_and_one_short_line_without_trac
     assert not any(r.exc_info or r.exc_text for r in caplog.records)
 
 
+def test_a_failure_in_our_own_handler_is_logged_with_its_traceback_not_cut_short(caplog):
+    def broken(since):
+        raise RuntimeError("a bug in the report")
+
+    server = BackgroundServer(build_web_app(index_info=lambda: None, report=broken, admin_token="t0ken"))
+    try:
+        caplog.clear()
+        request = urllib.request.Request(f"{server.url}/admin/report", headers={"Authorization": "Bearer t0ken"})
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(request, timeout=10)
+        assert failed.value.code == 500
+        [record] = [r for r in caplog.records if r.name.startswith("aiohttp") and r.levelno >= logging.ERROR]
+        assert record.exc_info and record.exc_info[0] is RuntimeError  # the traceback is there to debug it
+    finally:
+        server.close()
+
+
 def test_a_flood_of_requests_aiohttp_cannot_parse_logs_a_few_short_lines_then_a_count(tmp_path, caplog):
     clock = Clock()
     limiter = LogLimiter(logging.getLogger("bot.server"), per_minute=5, clock=clock)
