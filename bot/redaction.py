@@ -70,9 +70,10 @@ _IBAN = re.compile(r"(?<![\w-])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,32}(?!\w)
 _DIGIT_RUN = re.compile(r"(?<![\w.,-])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
 _DIGITS = re.compile(r"\d+")
 _DIGITS_ONLY = re.compile(r"\D")
-# A card written in groups stands alone: its 13 to 19 digits and at most one short group more (a security
-# code). A longer run of groups is a list of figures, in which only a group of 13 to 19 digits can be a card.
-_CARD_RUN_DIGITS = 23
+# A card written in groups stands alone: its 13 to 19 digits and at most two short groups more (an expiry
+# date and a security code). A longer run of groups is a list of figures, in which only a group of 13 to 19
+# digits can be a card.
+_CARD_RUN_DIGITS = 27
 _SSN = re.compile(r"(?<![\w.-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])")
 _SSN_BARE = re.compile(r"(?:\bSSN|social security(?: number| no\.?)?)\W{0,3}(\d{9})\b", re.IGNORECASE)
 _NINO = re.compile(
@@ -178,7 +179,7 @@ def _cards(text: str) -> Iterator[Span]:
             yield from ((start, end, "card") for start, end in groups if _is_card(text[start:end]))
             continue
         i = 0
-        while i < len(groups):  # at most 23 groups: the windows are few
+        while i < len(groups):  # at most 27 groups: the windows are few
             found = None
             for j in range(len(groups) - 1, i - 1, -1):  # the longest valid window starting at group i
                 start, end = groups[i][0], groups[j][1]

@@ -186,6 +186,7 @@ def test_a_pasted_list_of_480_monthly_figures_has_no_card_numbers(warm):
         ("card 4111 1111 1111 1111 cvc 123", "card [card] cvc 123"),
         ("card 4111 1111 1111 1111 123 expires soon", "card [card] 123 expires soon"),  # a security code after it
         ("card 4111 11111111 1111 was declined", "card [card] was declined"),
+        ("paid with 4111 1111 1111 1111 1226 1234 ok", "paid with [card] 1226 1234 ok"),  # expiry and code after it
         ("figures 1200 1350 4111111111111111 980 1100 1250 1300", "figures 1200 1350 [card] 980 1100 1250 1300"),
         ("1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 2", "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 2"),  # Luhn-valid, but not a card's groups
     ],
