@@ -8,7 +8,7 @@ Text is Markdown, like the chat core's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,6 +50,26 @@ class Tools:
     def start(self, idea: str = "") -> Session:
         """An assessment with what the idea's words already answer."""
         return self.assessor.session(idea)
+
+    def fill(self, idea: str, chosen: Mapping[str, str]) -> tuple[Session, list[str]]:
+        """An assessment from a submitted form: the idea, then each question's chosen choice id.
+
+        Also the questions whose choice the editors have since removed (the form was stale): they stay
+        open, never read as free text, so a removed choice cannot pass for another one.
+        """
+        session = self.start(idea.strip())
+        stale: list[str] = []
+        for question, choice in chosen.items():
+            read = session.answers.get(question)
+            if not choice or (read and read.choice == choice and not session.suggested(question)):
+                continue  # kept as read from the idea: its words stay cited
+            asked = session.table.question(question)
+            if asked is None or asked.choice(choice) is None:
+                log.info("assessment form: %r is no longer a choice of %r", choice, question)
+                stale.append(question)
+                continue
+            session.answer(asked.id, choice)  # a choice's id
+        return session, stale
 
     def missing(self, session: Session) -> list[str]:
         """Required questions nobody answered yet (the result cannot be given without them)."""
@@ -131,7 +151,7 @@ class Tools:
             )
         if any(i not in {item.id for item in found.items} for i in changes):
             raise ChecklistError(
-                f"This copy of {found.title} is out of date (its items have changed) and nothing was changed: "
+                f"This copy of {literal(found.title)} is out of date (its items have changed) and nothing was changed: "
                 f"reopen it with {how(f'checklist {found.id} {project}')} and tick again."
             )
         if not changes:

@@ -394,3 +394,11 @@ def test_scenario_accuracy_is_reported(assessor, capsys):
     with capsys.disabled():
         print(f"\nassessment scenarios: {right}/{len(SCENARIOS)} recommendation and family right")
     assert right == len(SCENARIOS)
+
+
+def test_a_form_choice_the_editors_removed_stays_open_on_every_platform_never_read_as_another(starter_runtime):
+    """Tools.fill is what Slack and Teams both call: a stale choice id is reported, not matched by meaning."""
+    tools = starter_runtime.tools
+    session, stale = tools.fill("", {"content": "pictures of products", "language": "yes"})
+    assert stale == ["content"] and "content" not in session.answers  # free text would have read it as images
+    assert session.answers["language"].choice == "yes" and "content" in tools.missing(session)

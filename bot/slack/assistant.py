@@ -385,21 +385,14 @@ class SlackAssistant:
         tools = self.chat.tools
         values = view.get("state", {}).get("values", {})
         idea = ((values.get("idea") or {}).get("idea") or {}).get("value") or ""
-        session = tools.start(idea.strip())
-        errors: dict[str, str] = {}
-        for block_id, fields in values.items():
-            for question, field_value in fields.items():
-                option = (field_value or {}).get("selected_option") if block_id.startswith("q_") else None
-                choice = str((option or {}).get("value") or "")
-                read = session.answers.get(question)
-                if not choice or (read and read.choice == choice and not session.suggested(question)):
-                    continue  # kept as read from the idea: its words stay cited
-                asked = session.table.question(question)
-                if asked is None or asked.choice(choice) is None:  # the editors changed it while the form was open
-                    log.info("assessment form: %r is no longer a choice of %r", choice, question)
-                    errors[block_id] = STALE_CHOICE.format(how=f"{self.settings.slack_command} assess")
-                    continue
-                session.answer(asked.id, choice)  # a choice's id, never read as free text
+        chosen = {
+            question: str(((field_value or {}).get("selected_option") or {}).get("value") or "")
+            for block_id, fields in values.items()
+            if block_id.startswith("q_")
+            for question, field_value in fields.items()
+        }
+        session, stale = tools.fill(idea, chosen)  # the editors may have changed a choice while the form was open
+        errors = {f"q_{q}": STALE_CHOICE.format(how=f"{self.settings.slack_command} assess") for q in stale}
         if errors:
             return {"response_action": "errors", "errors": errors}
         missing = tools.missing(session)

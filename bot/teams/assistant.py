@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.answering import APOLOGY
-from bot.assessment import AnswerError, Session
+from bot.assessment import Session
 from bot.audiences import teams_place
 from bot.chat import COMMANDS, Chat, Reply, Voted
 from bot.checklists import ChecklistError
@@ -189,7 +189,7 @@ class TeamsAssistant:
             text,
             history=history,
             user=_user(activity),
-            place=teams_place(activity.conversation.conversation_type, activity.channel_data),
+            place=_place(activity),
         )
 
     async def _remember(
@@ -256,15 +256,7 @@ class TeamsAssistant:
         loop = asyncio.get_running_loop()
 
         def read() -> tuple[Session, list[str]]:
-            session = tools.start(idea)
-            for question, choice in chosen.items():
-                given = session.answers.get(question)
-                if given is not None and given.choice == choice and not session.suggested(question):
-                    continue  # kept as read from the idea, so the result can say which words it came from
-                try:
-                    session.answer(question, choice)
-                except AnswerError:  # a choice the editors have since removed: the question is open again
-                    log.info("assessment form: %r is no longer a choice of %r", choice, question)
+            session, _ = tools.fill(idea, chosen)  # a choice the editors have since removed: the question stays open
             return session, tools.missing(session)
 
         session, missing = await loop.run_in_executor(self.chat.pool, read)
@@ -273,7 +265,7 @@ class TeamsAssistant:
             if not await self._update_card(context, marked):
                 await context.send_activity(_message(marked))
             return
-        place = teams_place(context.activity.conversation.conversation_type, context.activity.channel_data)
+        place = _place(context.activity)
 
         def assessed() -> dict[str, Any]:
             result = tools.assess(session, place=place)
