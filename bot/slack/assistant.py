@@ -157,20 +157,20 @@ class SlackAssistant:
         Slack is already acknowledged. The claim is finished once the answer is posted, or at once
         when there is none to give, so that only a delivery whose answer was lost in a crash is retried.
         """
+        mode = self.modes.current().of(message.channel)
+        if message.kind == "follow-up" and (mode != "normal" or not self._for_me(message.text)):
+            return  # chatter, a message for someone else, or follow-ups off here: every replica drops it alike
         if not self.seen.claim(*message.keys):
             return  # another replica, or an earlier delivery of the event, has it
         queued = False
         try:
-            queued = self._queue(client, message)
+            queued = self._queue(client, message, mode)
         finally:
             if not queued:
                 self.seen.finish(*message.keys)
 
-    def _queue(self, client: Any, message: Message) -> bool:
-        """Queue the answer, or say why there is none (or nothing at all): whether an answer was queued."""
-        mode = self.modes.current().of(message.channel)
-        if message.kind == "follow-up" and (mode != "normal" or not self._for_me(message.text)):
-            return False  # chatter between people, a message for someone else, or follow-ups are off here
+    def _queue(self, client: Any, message: Message, mode: str) -> bool:
+        """Queue the answer, or say why there is none: whether an answer was queued."""
         if mode == "off":
             self._note(client, message, "I'm turned off in this channel. Send me a direct message instead.")
             return False
