@@ -37,3 +37,6 @@ class Limits:
             pdf_pages=settings.max_pdf_pages,
             file_chunks=settings.max_file_chunks,
         )
+
+
+DEFAULT_LIMITS = Limits()  # the settings' defaults

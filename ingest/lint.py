@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from ingest.chunking import FENCE, HEADING
 from ingest.decisions import FILE_NAME as DECISION_TABLE
 from ingest.decisions import lint_table
-from ingest.limits import Limits
+from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, SourceDoc, discover, parse, read_bytes, visible
 
@@ -56,7 +56,7 @@ def lint(
     today: dt.date,
     review_after_days: int = 365,
     max_file_bytes: int = 2_000_000,
-    limits: Limits | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Finding]:
     """Every finding for the knowledge folder root, errors first, then by file and line."""
     findings: list[Finding] = []
@@ -90,7 +90,7 @@ def lint(
             doc = parse(source, data, external.fields if external else None, limits=limits)
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"it could not be read ({e.strerror or e})"
-            at_fault = e.source if isinstance(e, BadFile) and e.source else source
+            at_fault = getattr(e, "source", "") or source  # a metadata file, when it is the one at fault
             findings.append(Finding(at_fault, ERROR, f"ingest skips it: {reason}"))
             continue
         titles[doc.title.casefold()].append(source)

@@ -18,7 +18,7 @@ from bot.errors import ConfigError, DataDirUnusable, IngestBusy
 from bot.ingest_summary import FileWarning, IngestSummary, Skipped
 from bot.store import KnowledgeStore, Record, Serving
 from ingest.chunking import Chunk, chunk_document
-from ingest.limits import Limits
+from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.metadata import MANIFEST, Catalog, takes_metadata
 from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
 
@@ -97,7 +97,7 @@ def run_ingest(
     store: KnowledgeStore,
     embedder: Embedder,
     max_file_bytes: int = 2_000_000,
-    limits: Limits | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     wait: bool = False,
     progress: bool | None = None,
     database: Database | None = None,
@@ -113,7 +113,7 @@ def run_ingest(
             "(adoptbot ingest PATH) or set ADOPTBOT_KNOWLEDGE_DIR."
         )
     with ingest_lock(data_dir, wait=wait, database=database, name=f"{INGEST_LOCK}:{store.prefix}"):
-        return _ingest(root, store, embedder, max_file_bytes, limits or Limits(), progress)
+        return _ingest(root, store, embedder, max_file_bytes, limits, progress)
 
 
 def _ingest(
@@ -153,7 +153,7 @@ def _ingest(
         except (BadFile, OSError) as e:
             reason = str(e) if isinstance(e, BadFile) else f"could not be read ({e.strerror or e})"
             live += len(old)  # its last good version keeps serving
-            at_fault = e.source if isinstance(e, BadFile) and e.source else source
+            at_fault = getattr(e, "source", "") or source  # a metadata file, when it is the one at fault
             summary.skipped.append(Skipped(at_fault, reason, kept_previous=bool(old)))
             continue
         (summary.documents_updated if old else summary.documents_added).append(source)

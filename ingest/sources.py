@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from bot.text import is_invisible, visible
-from ingest.limits import Limits
+from ingest.limits import DEFAULT_LIMITS, Limits
 
 GUIDANCE_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
@@ -244,12 +244,12 @@ def file_hash(data: bytes) -> str:
 
 
 def parse(
-    source: str, data: bytes, meta: Mapping[str, Any] | None = None, *, limits: Limits | None = None
+    source: str, data: bytes, meta: Mapping[str, Any] | None = None, *, limits: Limits = DEFAULT_LIMITS
 ) -> SourceDoc:
     """Parse one file's bytes by its extension; meta: a PDF, Word or HTML file's fields. Raises BadFile."""
     suffix = Path(source).suffix.lower()
     if suffix in DOCUMENT_SUFFIXES:
-        return _parse_document(source, suffix, data, meta or {}, limits or Limits())
+        return _parse_document(source, suffix, data, meta or {}, limits)
     text = _decode(data)
     if suffix in CHECKLIST_SUFFIXES:
         return _parse_checklist(source, text)
