@@ -22,13 +22,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.answerers.base import Prompt, build_messages  # noqa: E402
-from bot.evaluation import load_questions  # noqa: E402
-from bot.retrieval import Retriever  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store import KnowledgeStore, open_client  # noqa: E402
+from adoptbot.runtime import Runtime  # noqa: E402
+from bot.answering.answerers.base import Prompt, build_messages  # noqa: E402
+from bot.answering.evaluation import load_questions  # noqa: E402
+from bot.answering.retrieval import Retriever  # noqa: E402
 from bot.types import Question, Turn  # noqa: E402
+from common.settings import Settings  # noqa: E402
+from kb.store import KnowledgeStore, open_client  # noqa: E402
 
 
 def pct(values: list[float], p: int) -> float:

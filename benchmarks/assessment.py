@@ -17,8 +17,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.assessment import Meaning, infer, load_table  # noqa: E402
-from bot.embedding import SentenceTransformerEmbedder  # noqa: E402
+from bot.tools.assessment import Meaning, infer, load_table  # noqa: E402
+from kb.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ Scores `knowledge/eval/conversations.jsonl` (template backend) with:
   alone      every message read on its own (history ignored)
   short      the first version's rule: a message of at most 4 terms is glued to the previous question
   always     every follow-up glued to the previous question
-  cues       bot.conversation.read: follow-ups recognised by how they refer back (the default)
+  cues       bot.answering.conversation.read: follow-ups recognised by how they refer back (the default)
 Prints figures; nothing is asserted. Uses a temporary data directory.
 """
 
@@ -19,12 +19,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import bot.answering  # noqa: E402
-from bot.conversation import Reading, read  # noqa: E402
-from bot.evaluation import load_questions, run_eval  # noqa: E402
-from bot.lexical import terms  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+import bot.answering.engine  # noqa: E402
+from adoptbot.runtime import Runtime  # noqa: E402
+from bot.answering.conversation import Reading, read  # noqa: E402
+from bot.answering.evaluation import load_questions, run_eval  # noqa: E402
+from bot.answering.lexical import terms  # noqa: E402
+from common.settings import Settings  # noqa: E402
 
 
 def alone(text, history, *, topic_terms):
@@ -54,7 +54,7 @@ def main() -> None:
         items = load_questions(REPO / "knowledge/eval/conversations.jsonl")
         print(f"{'rule':8s} {'in-scope answered':>18s} {'off-topic declined':>19s} {'median chars':>13s}")
         for name, rule in RULES.items():
-            bot.answering.read = rule
+            bot.answering.engine.read = rule
             report = run_eval(runtime.engine, items, backend="template").to_dict()
             conv, out = report["conversation_pass_rate"], report["conversation_abstention_rate"]
             print(f"{name:8s} {conv:18.1%} {out:19.1%} {report['answer_chars_median']:13d}")

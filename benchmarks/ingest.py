@@ -19,12 +19,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.embedding import SentenceTransformerEmbedder  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store import KnowledgeStore, open_client  # noqa: E402
+from common.settings import Settings  # noqa: E402
 from ingest.chunking import chunk_document  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
-from ingest.sources import discover, parse  # noqa: E402
+from kb.embedding import SentenceTransformerEmbedder  # noqa: E402
+from kb.files import discover  # noqa: E402
+from kb.sources import parse  # noqa: E402
+from kb.store import KnowledgeStore, open_client  # noqa: E402
 
 SECTIONS_PER_FILE = 20
 

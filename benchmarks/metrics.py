@@ -32,13 +32,13 @@ sys.path.insert(0, str(REPO))
 
 from aiohttp import web  # noqa: E402
 
-from bot.embedding import Embedder  # noqa: E402
-from bot.metrics import PLATFORMS, Metrics  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.server import build_web_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store import IndexInfo  # noqa: E402
+from adoptbot.runtime import Runtime  # noqa: E402
 from bot.types import Answer  # noqa: E402
+from bot.web.metrics import PLATFORMS, Metrics  # noqa: E402
+from bot.web.server import build_web_app  # noqa: E402
+from common.settings import Settings  # noqa: E402
+from kb.embedding import Embedder  # noqa: E402
+from kb.store import IndexInfo  # noqa: E402
 from tests.cluster import ChromaServer  # noqa: E402
 
 BACKENDS = ("template", "llm", "openai", "none")

@@ -1,4 +1,4 @@
-"""Precision and recall of bot/redaction.py per type on a labelled corpus, and its speed.
+"""Precision and recall of bot/state/redaction.py per type on a labelled corpus, and its speed.
 
     .venv/bin/python benchmarks/redaction.py [--corpus tests/data/pii_corpus.jsonl] [--show-errors]
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.redaction import TYPES, RedactingFilter, redact
+from bot.state.redaction import TYPES, RedactingFilter, redact
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "pii_corpus.jsonl"
 PLACEHOLDER = re.compile(r"\[(" + "|".join(re.escape(t) for t in TYPES) + r")\]")

@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from adoptbot.runtime import Runtime  # noqa: E402
 from benchmarks.slack_load import QUESTIONS  # noqa: E402
-from bot.embedding import SentenceTransformerEmbedder  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from common.settings import Settings  # noqa: E402
+from kb.embedding import SentenceTransformerEmbedder  # noqa: E402
 from tests.cluster import ChromaServer, Replica, start_all, stop_all  # noqa: E402
 from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/report.py [--questions 100000] [--declined 0.2] [--fake-embedder]
 
 Seeds a temporary audit log by bulk insert (30 days, 20 % declined, a vote on one answer in ten),
-then times `bot.cli.report_page` (read the log, group the declined questions, draw, render) and
+then times `adoptbot.cli.report_page` (read the log, group the declined questions, draw, render) and
 prints the build time, the page size and how many distinct declined questions were grouped.
 Prints figures; nothing is asserted.
 """
@@ -23,10 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.cli import report_page  # noqa: E402
-from bot.feedback import FeedbackStore  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from adoptbot.cli import report_page  # noqa: E402
+from adoptbot.runtime import Runtime  # noqa: E402
+from bot.state.feedback import FeedbackStore  # noqa: E402
+from common.settings import Settings  # noqa: E402
 
 DOCS = [(f"guidance/topic-{i:02d}.md", f"Topic {i:02d}", f"202{4 + i % 3}-0{1 + i % 9}-15") for i in range(40)]
 SUBJECTS = ["chatgpt", "copilot", "gemini", "an internal model", "a coding assistant", "an image generator"]

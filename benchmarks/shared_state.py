@@ -22,10 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.claims import DatabaseClaims  # noqa: E402
-from bot.database import Database  # noqa: E402
-from bot.feedback import FeedbackStore  # noqa: E402
-from bot.state import DatabaseState  # noqa: E402
+from bot.state.claims import DatabaseClaims  # noqa: E402
+from bot.state.database import Database  # noqa: E402
+from bot.state.feedback import FeedbackStore  # noqa: E402
+from bot.state.kv import DatabaseState  # noqa: E402
 from bot.types import Answer  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 

@@ -24,9 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.runtime import Runtime  # noqa: E402
-from bot.server import build_web_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from adoptbot.runtime import Runtime  # noqa: E402
+from bot.web.server import build_web_app  # noqa: E402
+from common.settings import Settings  # noqa: E402
 from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers  # noqa: E402
 from tests.web import BackgroundServer  # noqa: E402
 

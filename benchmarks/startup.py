@@ -27,10 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 CHILD = """
 import hashlib, json, math, re, sys, time
 started = time.perf_counter()
-from bot.embedding import Embedder
-from bot.retrieval import Retriever
-from bot.settings import Settings
-from bot.store import KnowledgeStore, open_client
+from kb.embedding import Embedder
+from bot.answering.retrieval import Retriever
+from common.settings import Settings
+from kb.store import KnowledgeStore, open_client
 imported = time.perf_counter()
 
 class Hashed(Embedder):
@@ -70,8 +70,8 @@ def synthetic_store(data_dir: Path, chroma_url: str, chunks: int) -> dict[str, f
     import numpy as np
 
     sys.path.insert(0, str(REPO))
-    from bot.settings import Settings
-    from bot.store import KnowledgeStore, Record, open_client
+    from common.settings import Settings
+    from kb.store import KnowledgeStore, Record, open_client
 
     words = re.findall(r"[a-z]{3,}", " ".join(p.read_text() for p in (REPO / "knowledge").rglob("*.md")).lower())
     rng = random.Random(3)

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError
-from ingest.sources import BadFile, load_yaml
+from common.errors import ConfigError
+from kb.files import BadFile, load_yaml
 
 ALL = "*"
 MAX_BYTES = 1_000_000

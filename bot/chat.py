@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from bot import experts
-from bot.answering import APOLOGY
+from bot.answering.engine import APOLOGY
 from bot.audiences import TERMINAL, Audiences, Scope, labels, slack_place
-from bot.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion, IngestBusy
 from bot.fairuse import FairUse, Refusal, Ticket
-from bot.feedback import VOTES, FeedbackStore
-from bot.ingest_summary import IngestSummary
-from bot.metrics import Metrics
 from bot.reindex import Reindexer
-from bot.settings import Settings
-from bot.store import IndexInfo
-from bot.tools import Tools
+from bot.state.feedback import VOTES, FeedbackStore
+from bot.tools.core import Tools
 from bot.types import Answer, Question
+from bot.web.metrics import Metrics
+from common.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion, IngestBusy
+from common.settings import Settings
+from kb.store import IndexInfo
+from kb.summary import IngestSummary
 
 log = logging.getLogger(__name__)
 COMMANDS = ("help", "status", "reindex")
@@ -39,7 +39,7 @@ THANKS = {
 
 
 class Answering(Protocol):
-    """What the core needs of the engine (bot.answering.Engine, or a stub in platform tests)."""
+    """What the core needs of the engine (bot.answering.engine.Engine, or a stub in platform tests)."""
 
     def answer(
         self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
@@ -80,7 +80,7 @@ class Chat:
     pool: ThreadPoolExecutor
     fair: FairUse
     metrics: Metrics = field(default_factory=lambda: Metrics(process=False))
-    tools: Tools | None = None  # the assessment and checklists (bot/tools.py), where configured
+    tools: Tools | None = None  # the assessment and checklists (bot/tools/core.py), where configured
     audiences: Audiences = field(default_factory=Audiences)  # what the experts' channels may see of forwards
 
     @classmethod

@@ -3,7 +3,7 @@
 Platform-neutral Markdown; Slack and Teams post it to the channel their settings name
 (ADOPTBOT_SLACK_EXPERTS_CHANNEL, ADOPTBOT_TEAMS_EXPERTS_CHANNEL), with a link back to the
 conversation so an expert can answer there and fix the knowledge base. Questions are redacted, as
-everywhere they leave the conversation, and quoted as written (bot.text.literal): a mention or a
+everywhere they leave the conversation, and quoted as written (common.text.literal): a mention or a
 link someone typed reaches the experts as text. Documents the experts' channel may not see
 (bot/audiences.py) are counted, never named, and an answer drawn from one is not quoted.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.audiences import ALL, Scope, visible
-from bot.redaction import redact
-from bot.text import literal
+from bot.state.redaction import redact
+from common.text import literal
 
 MAX_QUOTE = 1200  # characters of a question or an answer quoted in the experts' channel
 WITHHELD = "_Not quoted here: it came from a document this channel may not see. Open the conversation to read it._"

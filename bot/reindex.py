@@ -6,8 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from bot.errors import IngestBusy
-from bot.ingest_summary import IngestSummary
+from common.errors import IngestBusy
+from kb.summary import IngestSummary
 
 log = logging.getLogger(__name__)
 Done = Callable[[IngestSummary | None, Exception | None], None]

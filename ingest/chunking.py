@@ -7,8 +7,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.limits import Limits
-from ingest.sources import BadFile, SourceDoc, is_invisible
+from common.text import is_invisible
+from kb.files import BadFile
+from kb.limits import Limits
+from kb.sources import SourceDoc
 
 TokenCounter = Callable[[str], int]
 Warn = Callable[[str], None]

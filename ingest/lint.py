@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from common.text import visible
 from ingest.chunking import FENCE, HEADING
-from ingest.decisions import FILE_NAME as DECISION_TABLE
-from ingest.decisions import lint_table
-from ingest.limits import DEFAULT_LIMITS, Limits
-from ingest.metadata import MANIFEST, Catalog, takes_metadata
-from ingest.sources import BadFile, SourceDoc, discover, parse, read_bytes, visible
+from kb.decisions import FILE_NAME as DECISION_TABLE
+from kb.decisions import lint_table
+from kb.files import BadFile, discover, read_bytes
+from kb.limits import DEFAULT_LIMITS, Limits
+from kb.metadata import MANIFEST, Catalog, takes_metadata
+from kb.sources import SourceDoc, parse
 
 ERROR, WARNING = "error", "warning"
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")

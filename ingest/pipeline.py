@@ -1,4 +1,4 @@
-"""The ingest job: read the knowledge folder, embed what changed, hand the changes to the store (bot.store)."""
+"""The ingest job: read the knowledge folder, embed what changed, hand the changes to the store (kb.store)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,30 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot.embedding import Embedder
-from bot.errors import ConfigError, DataDirUnusable, IngestBusy
-from bot.ingest_summary import FileWarning, IngestSummary, Skipped
-from bot.store import KnowledgeStore, Record, Serving
+from common.errors import ConfigError, DataDirUnusable, IngestBusy
 from ingest.chunking import Chunk, chunk_document
-from ingest.limits import DEFAULT_LIMITS, Limits
-from ingest.metadata import MANIFEST, Catalog, takes_metadata
-from ingest.sources import BadFile, discover, file_hash, parse, read_bytes
+from kb.embedding import Embedder
+from kb.files import BadFile, discover, file_hash, read_bytes
+from kb.limits import DEFAULT_LIMITS, Limits
+from kb.metadata import MANIFEST, Catalog, takes_metadata
+from kb.sources import parse
+from kb.store import KnowledgeStore, Record, Serving
+from kb.summary import FileWarning, IngestSummary, Skipped
 
-if TYPE_CHECKING:
-    from bot.database import Database
+__all__ = ["FileWarning", "IngestSummary", "Skipped", "ingest_lock", "run_ingest"]  # the summary types live in kb
 
-__all__ = ["FileWarning", "IngestSummary", "Skipped", "ingest_lock", "run_ingest"]  # the summary types live in bot
+
+class Database(Protocol):
+    """Where hosts sharing an index hold the ingest lock (bot.state.database.Database is one)."""
+
+    name: str
+
+    def lock(self, name: str, *, wait: bool = False) -> AbstractContextManager[bool]: ...
 
 log = logging.getLogger(__name__)
 INGEST_LOCK = "ingest"  # the name of the lock in the shared database
@@ -102,7 +108,7 @@ def run_ingest(
     progress: bool | None = None,
     database: Database | None = None,
 ) -> IngestSummary:
-    """Bring the index in line with the files under root; see the module docstring of bot.store.
+    """Bring the index in line with the files under root; see the module docstring of kb.store.
 
     With database (ADOPTBOT_DATABASE_URL), the ingest lock is held there, so hosts sharing a Chroma
     server ingest one at a time; else it is a lock file in data_dir. limits: what one file may unpack to.

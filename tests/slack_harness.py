@@ -18,14 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.answerers import Answerer
-from bot.embedding import Embedder
+from adoptbot.runtime import Runtime
+from bot.answering.answerers import Answerer
 from bot.reindex import Reindexer
-from bot.runtime import Runtime
-from bot.server import LogLimiter, build_web_app
-from bot.settings import Settings
-from bot.store import KnowledgeStore
-from bot.tools import Tools
+from bot.tools.core import Tools
+from bot.web.server import LogLimiter, build_web_app
+from common.settings import Settings
+from kb.embedding import Embedder
+from kb.store import KnowledgeStore
 from tests.fake_slack import BOT_USER, FakeSlackApi, command_body, event_body, signed_headers
 from tests.stub_engine import StubEngine
 from tests.web import BackgroundServer

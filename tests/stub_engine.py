@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from bot.errors import EmptyQuestion
 from bot.types import Answer, Citation, Question
+from common.errors import EmptyQuestion
 
 SOURCE = Citation(
     n=1,

@@ -2,12 +2,12 @@ import re
 
 import pytest
 
-from bot.answerers.base import SYSTEM_PROMPT, Prompt, build_messages
-from bot.answerers.chat_model import ChatModelAnswerer
-from bot.answerers.llama_cpp import LlamaCppAnswerer
-from bot.answering import Engine
-from bot.errors import BackendUnavailable, EmptyQuestion, GenerationFailed
+from bot.answering.answerers.base import SYSTEM_PROMPT, Prompt, build_messages
+from bot.answering.answerers.chat_model import ChatModelAnswerer
+from bot.answering.answerers.llama_cpp import LlamaCppAnswerer
+from bot.answering.engine import Engine
 from bot.types import Passage, Question, Turn
+from common.errors import BackendUnavailable, EmptyQuestion, GenerationFailed
 
 
 def markers(text: str) -> set[int]:
@@ -181,8 +181,8 @@ def test_missing_model_file_falls_back_in_auto_and_is_an_error_when_asked_for(st
 
 
 def test_auto_answers_with_the_template_unless_a_model_was_chosen_and_says_why(tmp_path, real_embedder):
-    from bot.runtime import Runtime
-    from bot.settings import Settings
+    from adoptbot.runtime import Runtime
+    from common.settings import Settings
 
     default = Runtime(Settings(data_dir=tmp_path / "a"), embedder=real_embedder).engine
     assert default.backends_for("auto") == ["template"]
@@ -237,7 +237,7 @@ def test_tags_a_small_model_copies_from_the_prompt_never_reach_the_reader(starte
 
 
 def test_a_sentence_that_announces_a_list_brings_the_list_and_an_answer_never_ends_on_a_colon():
-    from bot.answerers.template import TemplateAnswerer
+    from bot.answering.answerers.template import TemplateAnswerer
 
     text = (
         "Running models at scale brings several risks. Name them before production. The main ones:\n\n"

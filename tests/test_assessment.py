@@ -11,7 +11,8 @@ import shutil
 import pytest
 import yaml
 
-from bot.assessment import (
+from adoptbot.cli import main
+from bot.tools.assessment import (
     AnswerError,
     Assessor,
     Incomplete,
@@ -22,11 +23,10 @@ from bot.assessment import (
     infer,
     load_table,
 )
-from bot.cli import main
-from bot.settings import Settings
-from ingest.decisions import parse_table, read_table
+from common.settings import Settings
 from ingest.lint import ERROR, lint
-from ingest.sources import discover
+from kb.decisions import parse_table, read_table
+from kb.files import discover
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
 
 SCENARIOS = yaml.safe_load((REPO / "tests/data/assessment_scenarios.yaml").read_text(encoding="utf-8"))
@@ -376,7 +376,7 @@ def test_a_broken_table_stops_assess_with_the_fix(starter_runtime, tmp_path, cap
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "assessment.yaml").write_text(GOOD.replace("recommend: llm", "recommend: chatbot"), encoding="utf-8")
-    from bot.runtime import Runtime
+    from adoptbot.runtime import Runtime
 
     settings = replace(starter_runtime.settings, knowledge_dir=kb)
     runtime = Runtime(settings, embedder=starter_runtime.embedder, store=starter_runtime.store)

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.assessment import Assessor, load_table
+from adoptbot.cli import main
+from adoptbot.runtime import Runtime
 from bot.audiences import Audiences, parse
-from bot.checklists import load_checklists
-from bot.cli import main
-from bot.runtime import Runtime
-from bot.server import build_web_app
-from bot.settings import Settings
 from bot.teams import cards
+from bot.tools.assessment import Assessor, load_table
+from bot.tools.checklists import load_checklists
 from bot.types import Answer, Question
+from bot.web.server import build_web_app
+from common.settings import Settings
 from tests.conftest import REPO, write_kb
 from tests.fake_connector import FakeConnector, card_submit, teams_activity
 from tests.fake_slack import FakeSlackApi, action_body, command_body, event_body, signed_headers

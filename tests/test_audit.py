@@ -13,14 +13,14 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from bot.answerers.openai_compat import OpenAICompatibleAnswerer
-from bot.answering import Engine
-from bot.cli import main
-from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
-from bot.runtime import Runtime
-from bot.settings import Settings
+from adoptbot.cli import main
+from adoptbot.runtime import Runtime
+from bot.answering.answerers.openai_compat import OpenAICompatibleAnswerer
+from bot.answering.engine import Engine
+from bot.state.feedback import FeedbackStore
 from bot.types import Answer, Citation, Question, Turn
+from common.errors import ConfigError
+from common.settings import Settings
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
 from tests.old_stores import old_store
 from tests.test_feedback import KEY, Clock, open_store, rows, stored_bytes, stored_rows

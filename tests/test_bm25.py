@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bm25 import BM25Index, UnreadableIndex
+from kb.bm25 import BM25Index, UnreadableIndex
 
 TEXTS = {
     "a": "Keep personal data out of prompts unless the data protection officer agrees.",

@@ -7,13 +7,13 @@ import threading
 
 import pytest
 
+from adoptbot.runtime import Runtime
 from bot.chat import APOLOGY, Chat
-from bot.errors import BackendUnavailable
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.reindex import Reindexer
-from bot.runtime import Runtime
-from bot.settings import Settings
 from bot.types import Question
+from common.errors import BackendUnavailable
+from common.settings import Settings
 from tests.stub_engine import StubEngine
 
 
@@ -129,7 +129,7 @@ def test_the_line_gives_places_and_refuses_beyond_its_length_and_a_release_count
 
 
 def test_a_reindex_refused_because_another_is_running_elsewhere_says_so_calmly(tmp_path):
-    from bot.errors import IngestBusy
+    from common.errors import IngestBusy
 
     chat = core(tmp_path)
     chat.reindexer = Reindexer(lambda: (_ for _ in ()).throw(IngestBusy("Another ingest is already running")))

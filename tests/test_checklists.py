@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.checklists import (
+from adoptbot.cli import main
+from adoptbot.runtime import Runtime
+from bot.state.database import Database
+from bot.tools.checklists import (
     FILE_NAME,
     Board,
     ChecklistError,
@@ -29,11 +32,8 @@ from bot.checklists import (
     open_board,
     toggled,
 )
-from bot.cli import main
-from bot.database import Database
-from bot.errors import DatabaseUnavailable, DataDirUnusable
-from bot.runtime import Runtime
-from bot.settings import Settings
+from common.errors import DatabaseUnavailable, DataDirUnusable
+from common.settings import Settings
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
 from tests.postgres import free_port
 
@@ -207,8 +207,8 @@ def test_two_people_ticking_at_once_lose_nothing_threads(kb, place):
 PROCESS = """
 import sys
 from pathlib import Path
-from bot.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists
-from bot.database import Database
+from bot.tools.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists
+from bot.state.database import Database
 kb, where, user, item = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 store = DatabaseTickStore(Database(where)) if "://" in where else SqliteTickStore(Path(where))
 board = Board(checklists=lambda: load_checklists(kb)[0], store=store)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.store import KnowledgeStore, open_client
+from adoptbot.runtime import Runtime
 from bot.types import Question
+from common.settings import Settings
+from kb.store import KnowledgeStore, open_client
 from tests.cluster import ChromaServer
 from tests.conftest import GUIDE, write_kb
 
@@ -40,7 +40,7 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, chroma_url, real_em
 def test_a_reindex_on_one_host_is_served_by_another_with_the_bm25_index_it_saved(
     tmp_path, chroma_url, real_embedder, monkeypatch
 ):
-    import bot.retrieval
+    import bot.answering.retrieval
 
     kb = write_kb(tmp_path / "kb")
     hosts = [
@@ -55,7 +55,7 @@ def test_a_reindex_on_one_host_is_served_by_another_with_the_bm25_index_it_saved
     def refuse(passages):
         raise AssertionError("a replica built the BM25 index instead of loading the saved one")
 
-    monkeypatch.setattr(bot.retrieval, "_build_bm25", refuse)
+    monkeypatch.setattr(bot.answering.retrieval, "_build_bm25", refuse)
     replica = hosts[1]
     assert replica.engine.answer(Question("personal data in prompts?")).sources[0].source == "guidance/privacy.md"
     (kb / "guidance/zebra.md").write_text(

@@ -1,5 +1,5 @@
 from ingest.chunking import chunk_document
-from ingest.sources import parse
+from kb.sources import parse
 from tests.conftest import CHECKLIST, GUIDE
 
 

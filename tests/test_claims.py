@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.claims import DatabaseClaims, owner_running, this_process
-from bot.database import Database
+from bot.state.claims import DatabaseClaims, owner_running, this_process
+from bot.state.database import Database
 from tests.cluster import Replica
 from tests.conftest import write_kb
 from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers
@@ -76,8 +76,8 @@ def lease_ends(database: Database, key: str) -> float:
 
 CLAIM_AND_WAIT = """
 import datetime as dt, sys
-from bot.claims import DatabaseClaims
-from bot.database import Database
+from bot.state.claims import DatabaseClaims
+from bot.state.database import Database
 url, owner, lease_s, *keys = sys.argv[1:]
 claims = DatabaseClaims(Database(url), owner=owner, lease=dt.timedelta(seconds=float(lease_s)))
 print("claimed" if claims.claim(*keys) else "refused", flush=True)

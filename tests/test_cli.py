@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.runtime import Runtime
-from bot.settings import Settings
+from adoptbot.cli import main
+from adoptbot.runtime import Runtime
+from common.settings import Settings
 from tests import test_chroma_server
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
 
@@ -86,8 +86,8 @@ def test_ask_prints_sources_for_people(starter_runtime, capsys):
 def test_usage_errors_exit_2_with_a_fix(starter_runtime, tmp_path, capsys):
     assert main(["ask", "   "], runtime=starter_runtime) == 2
     assert "Ask a question" in capsys.readouterr().err
-    from bot.answerers.llama_cpp import LlamaCppAnswerer
-    from bot.runtime import Runtime
+    from adoptbot.runtime import Runtime
+    from bot.answering.answerers.llama_cpp import LlamaCppAnswerer
 
     broken = Runtime(
         starter_runtime.settings,
@@ -100,8 +100,8 @@ def test_usage_errors_exit_2_with_a_fix(starter_runtime, tmp_path, capsys):
 
 
 def test_an_empty_index_is_built_before_the_first_answer(tmp_path, real_embedder, capsys):
-    from bot.runtime import Runtime
-    from bot.settings import Settings
+    from adoptbot.runtime import Runtime
+    from common.settings import Settings
 
     kb = write_kb(tmp_path / "kb")
     runtime = Runtime(
@@ -193,7 +193,7 @@ def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
         ADOPTBOT_BACKEND="template",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--slack-http", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "adoptbot.cli", "serve", "--slack-http", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
         env=env,
         stderr=subprocess.PIPE,
@@ -220,7 +220,7 @@ def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
 def test_serve_reports_bad_platform_configuration_before_doing_any_work(tmp_path, capsys):
     import dataclasses
 
-    from bot.settings import Settings
+    from common.settings import Settings
 
     settings = Settings(data_dir=tmp_path / "data", knowledge_dir=tmp_path / "missing")
     for changes, variable in (
@@ -264,7 +264,12 @@ def test_adoptbot_data_dir_from_the_environment_is_reported_the_same_way(tmp_pat
     env.update(ADOPTBOT_DATA_DIR="/proc/nope", ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")))
     for command in (["status"], ["ask", "What is a GAN?"]):
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+            [sys.executable, "-m", "adoptbot.cli", *command],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 2, done.stderr
         [line] = done.stderr.splitlines()
@@ -301,7 +306,7 @@ def test_a_read_only_index_is_reported_because_embedded_chroma_cannot_open_one(t
     try:
         for command in (["status"], ["ask", "What is a hallucination?"], ["ingest"]):
             done = subprocess.run(
-                [sys.executable, "-m", "bot.cli", *command],
+                [sys.executable, "-m", "adoptbot.cli", *command],
                 cwd=REPO,
                 env=env,
                 capture_output=True,
@@ -361,7 +366,7 @@ def test_serve_starts_with_an_unwritable_data_dir_when_the_index_is_on_a_chroma_
         ADOPTBOT_BACKEND="template",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "adoptbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
         env=env,
         stderr=subprocess.PIPE,
@@ -449,7 +454,7 @@ def test_run_without_a_chat_platform_ingests_then_chats_in_the_terminal(
     import dataclasses
     import io
 
-    from bot.runtime import Runtime
+    from adoptbot.runtime import Runtime
 
     root = write_kb(tmp_path / "knowledge")
     runtime = Runtime(dataclasses.replace(settings, knowledge_dir=root, backend="template"), embedder=real_embedder)

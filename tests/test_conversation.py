@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import addressed_to_bot, read, smalltalk
-from bot.lexical import terms
+from bot.answering.conversation import addressed_to_bot, read, smalltalk
+from bot.answering.lexical import terms
+from bot.answering.vocabulary import VocabularyError, VocabularyFile, parse
 from bot.types import Turn
-from bot.vocabulary import VocabularyError, VocabularyFile, parse
 
 TOPICS = frozenset(
     terms("generative adversarial networks GANs variational autoencoders VAEs hallucinations checklist models images")

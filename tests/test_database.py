@@ -23,14 +23,14 @@ from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.app.state.conversation_state import ConversationState
 from microsoft_agents.hosting.core.storage import MemoryStorage, StoreItem
 
-from bot.agents_storage import DatabaseStorage
-from bot.claims import DatabaseClaims
-from bot.database import Database
-from bot.errors import ConfigError, DatabaseUnavailable, IngestBusy
-from bot.feedback import FeedbackStore
-from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.state import DatabaseState
+from adoptbot.runtime import Runtime
+from bot.state.claims import DatabaseClaims
+from bot.state.database import Database
+from bot.state.feedback import FeedbackStore
+from bot.state.kv import DatabaseState
+from bot.teams.storage import DatabaseStorage
+from common.errors import ConfigError, DatabaseUnavailable, IngestBusy
+from common.settings import Settings
 from ingest.pipeline import ingest_lock, run_ingest
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.old_stores import old_store
@@ -205,8 +205,8 @@ def test_claims_expire_and_are_pruned(database_url):
 
 RACE = """
 import json, sys
-from bot.claims import DatabaseClaims
-from bot.database import Database
+from bot.state.claims import DatabaseClaims
+from bot.state.database import Database
 url, me, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 claims = DatabaseClaims(Database(url))
 claims.database.ping()
@@ -347,7 +347,7 @@ def test_teams_conversation_state_saved_by_one_replica_is_loaded_by_another(stor
 HOLDER = """
 import sys, time
 from pathlib import Path
-from bot.database import Database
+from bot.state.database import Database
 from ingest.pipeline import INGEST_LOCK, ingest_lock
 with ingest_lock(Path(sys.argv[1]), database=Database(sys.argv[2]), name=INGEST_LOCK + ":adoptbot"):
     print("locked", flush=True)

@@ -2,7 +2,7 @@
 
 The compose file through Debian's `docker-compose config`, the Kubernetes manifests against the API
 schemas bundled with kubernetes-validate (offline), the Dockerfile's invariants read from its text,
-every variable the deploy files name against bot/settings.py, and the LLM server's command run for
+every variable the deploy files name against common/settings.py, and the LLM server's command run for
 real with the shipped GGUF.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import Settings, env_name
+from common.settings import Settings, env_name
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -232,7 +232,7 @@ def test_every_variable_the_deploy_files_name_is_a_setting():
         for name in VARIABLE.findall(path.read_text())
         if name not in SETTINGS
     }
-    assert not unknown, f"not in bot/settings.py (a typo, or a setting that was renamed): {sorted(unknown)}"
+    assert not unknown, f"not in common/settings.py (a typo, or a setting that was renamed): {sorted(unknown)}"
 
 
 def test_env_example_lists_every_setting():
@@ -299,7 +299,7 @@ def free_port() -> int:
 
 
 def test_the_images_healthcheck_passes_on_a_live_server_and_fails_without_one():
-    from bot.server import build_web_app
+    from bot.web.server import build_web_app
     from tests.web import BackgroundServer
 
     found = re.search(r"^HEALTHCHECK .*?CMD (\[.*?\])$", DOCKERFILE.read_text(), flags=re.M | re.S)
@@ -345,7 +345,7 @@ def local_command(entrypoint: list[str]) -> list[str]:
 
 
 def test_the_llm_server_command_serves_the_shipped_model_to_our_openai_backend(compose, tmp_path):
-    from bot.answerers.openai_compat import OpenAICompatibleAnswerer
+    from bot.answering.answerers.openai_compat import OpenAICompatibleAnswerer
 
     command = local_command(compose["services"]["llm"]["entrypoint"])
     model = Path(command[command.index("--model") + 1])

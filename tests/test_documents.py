@@ -11,15 +11,16 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from bot.cli import main, render_answer
+from adoptbot.cli import main, render_answer
 from bot.slack.blocks import citation_line
-from bot.store import generation, is_live
 from bot.teams.cards import answer_activity
 from bot.types import Question
 from ingest.chunking import chunk_document
 from ingest.lint import lint
 from ingest.pipeline import run_ingest
-from ingest.sources import BadFile, discover, parse
+from kb.files import BadFile, discover
+from kb.sources import parse
+from kb.store import generation, is_live
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
 
 META = {"owner": "Legal", "last_reviewed": "2026-11-01"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.evaluation import load_questions, run_eval
+from bot.answering.evaluation import load_questions, run_eval
 from tests.stub_engine import StubEngine
 
 

@@ -9,10 +9,10 @@ import urllib.request
 
 import pytest
 
+from adoptbot.runtime import Runtime
 from bot import experts
-from bot.runtime import Runtime
-from bot.server import build_web_app
 from bot.types import Answer
+from bot.web.server import build_web_app
 from tests.fake_connector import FakeConnector, feedback_invoke, teams_activity
 from tests.fake_slack import BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
 from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, settle, slacks

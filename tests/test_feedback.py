@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.database import Database
-from bot.errors import ConfigError
-from bot.feedback import KEY_FILE, FeedbackStore, user_hash_key
-from bot.runtime import Runtime
-from bot.settings import Settings
+from adoptbot.runtime import Runtime
+from bot.state.database import Database
+from bot.state.feedback import KEY_FILE, FeedbackStore, user_hash_key
 from bot.types import Answer, Citation
+from common.errors import ConfigError
+from common.settings import Settings
 from tests.conftest import FakeEmbedder
 from tests.old_stores import old_store
 
@@ -156,7 +156,7 @@ def test_a_data_dir_that_cannot_hold_the_store_degrades_to_answers_without_butto
     with caplog.at_level(logging.WARNING):
         store = runtime.feedback
     assert not store.available
-    [record] = [r for r in caplog.records if r.name == "bot.runtime"]
+    [record] = [r for r in caplog.records if r.name == "adoptbot.runtime"]
     message = record.getMessage()
     assert "/proc/nope" in message and "ADOPTBOT_DATA_DIR" in message and "without feedback buttons" in message
     assert store.record_answer("slack", ANSWER) == ""  # Slack and Teams send the answer without buttons

@@ -23,25 +23,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.cli import main
-from bot.errors import ConfigError
-from bot.settings import Settings
-from bot.store import KnowledgeStore, generation, is_live
+from adoptbot.cli import main
+from common.errors import ConfigError
+from common.settings import Settings
+from common.text import is_invisible
 from ingest.chunking import MAX_HEADING, MAX_SECTION, chunk_document
-from ingest.limits import Limits
 from ingest.pipeline import run_ingest
-from ingest.sources import (
-    ALIAS_BUDGET,
-    MAX_ITEM_TEXT,
-    MAX_OWNER,
-    MAX_TAG,
-    MAX_TAGS,
-    MAX_TITLE,
-    BadFile,
-    SourceDoc,
-    is_invisible,
-    parse,
-)
+from kb.files import ALIAS_BUDGET, BadFile
+from kb.limits import Limits
+from kb.sources import MAX_ITEM_TEXT, MAX_OWNER, MAX_TAG, MAX_TAGS, MAX_TITLE, SourceDoc, parse
+from kb.store import KnowledgeStore, generation, is_live
 from tests.conftest import CHECKLIST, REPO, FakeEmbedder, make_runtime, write_kb
 from tests.test_documents import make_pdf
 
@@ -201,7 +192,8 @@ def test_a_billion_laughs_file_is_refused_within_a_memory_limit(tmp_path, source
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         from pathlib import Path
-        from ingest.sources import BadFile, parse
+        from kb.files import BadFile
+        from kb.sources import parse
         try:
             parse(sys.argv[1], Path(sys.argv[2]).read_bytes())
         except BadFile as e:
@@ -396,7 +388,8 @@ def parse_in_a_gigabyte(source: str, path: Path) -> str:
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         from pathlib import Path
-        from ingest.sources import BadFile, parse
+        from kb.files import BadFile
+        from kb.sources import parse
         try:
             parse(sys.argv[1], Path(sys.argv[2]).read_bytes(), {"owner": "Legal", "last_reviewed": "2026-11-01"})
         except BadFile as e:

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from bot.health import chroma_reachable
-from bot.server import build_web_app
-from bot.store import IndexInfo
+from bot.web.health import chroma_reachable
+from bot.web.server import build_web_app
+from kb.store import IndexInfo
 from tests.cluster import ChromaServer
 from tests.web import BackgroundServer
 

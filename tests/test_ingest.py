@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import IngestBusy
-from bot.store import KnowledgeStore, generation, is_live
+from common.errors import IngestBusy
 from ingest.pipeline import ingest_lock, run_ingest
+from kb.store import KnowledgeStore, generation, is_live
 from tests.conftest import GUIDE, REPO, FakeEmbedder, write_kb
 
 
@@ -235,11 +235,11 @@ def test_a_knowledge_base_larger_than_one_chroma_batch(tmp_path, settings, store
 
 
 def test_read_all_pages_through_a_collection(tmp_path, settings, store, monkeypatch):
-    import bot.store
+    import kb.store
 
     ingest(write_kb(tmp_path / "kb"), settings, store, FakeEmbedder())
-    monkeypatch.setattr(bot.store, "READ_BATCH", 2)
-    got = bot.store.read_all(store.current(), ["metadatas"])
+    monkeypatch.setattr(kb.store, "READ_BATCH", 2)
+    got = kb.store.read_all(store.current(), ["metadatas"])
     assert len(got["ids"]) == len(set(got["ids"])) == 5 == len(got["metadatas"])
 
 
@@ -299,7 +299,7 @@ def test_an_index_from_another_model_or_format_is_rebuilt_then_replaced(tmp_path
 
 
 def test_the_lock_in_an_unwritable_data_dir_is_a_config_error_naming_it(tmp_path):
-    from bot.errors import ConfigError
+    from common.errors import ConfigError
 
     blocker = tmp_path / "data"
     blocker.write_text("a file where the data directory should be")

@@ -3,11 +3,11 @@
 import datetime as dt
 import json
 
-from bot.cli import main, render_answer
-from bot.settings import Settings
+from adoptbot.cli import main, render_answer
 from bot.slack.blocks import citation_line
 from bot.teams.cards import answer_activity
 from bot.types import REVIEW_AFTER_DAYS, Answer, Citation, Passage
+from common.settings import Settings
 from ingest.lint import ERROR, WARNING, lint
 from tests.conftest import REPO, make_runtime, write_kb
 from tests.test_documents import make_pdf

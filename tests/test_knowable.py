@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowable import beyond_guidance
+from bot.answering.knowable import beyond_guidance
 
 VOCABULARY = frozenset(
     ["gpt", "style", "llm", "llms", "diffusion", "models", "gan", "gans", "vae", "human", "review", "privacy", "gdpr"]

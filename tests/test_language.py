@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import smalltalk
-from bot.language import NOTES, detect
+from bot.answering.conversation import smalltalk
+from bot.answering.language import NOTES, detect
 from bot.types import Question
 
 

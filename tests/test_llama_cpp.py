@@ -4,10 +4,10 @@ import threading
 
 import pytest
 
-from bot.answerers.base import Prompt, build_messages
-from bot.answerers.llama_cpp import LlamaCppAnswerer, shipped_model_path
-from bot.errors import GenerationFailed
+from bot.answering.answerers.base import Prompt, build_messages
+from bot.answering.answerers.llama_cpp import LlamaCppAnswerer, shipped_model_path
 from bot.types import Question
+from common.errors import GenerationFailed
 
 
 @pytest.fixture(scope="module")

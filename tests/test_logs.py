@@ -1,4 +1,4 @@
-"""Log formats (bot/logs.py): JSON lines on request, still redacted."""
+"""Log formats (adoptbot/logs.py): JSON lines on request, still redacted."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import logging
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.logs import use_log_format
-from bot.redaction import redact_logs
-from bot.settings import Settings
+from adoptbot.logs import use_log_format
+from bot.state.redaction import redact_logs
+from common.errors import ConfigError
+from common.settings import Settings
 
 
 @pytest.fixture

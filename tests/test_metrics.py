@@ -1,4 +1,4 @@
-"""Prometheus metrics (bot/metrics.py) and GET /metrics, read back the way Prometheus parses them."""
+"""Prometheus metrics (bot/web/metrics.py) and GET /metrics, read back the way Prometheus parses them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.metrics import Metrics
-from bot.server import METRICS, build_web_app
-from bot.store import IndexInfo
 from bot.types import Answer
+from bot.web.metrics import Metrics
+from bot.web.server import METRICS, build_web_app
+from kb.store import IndexInfo
 from tests.web import BackgroundServer
 
 INFO = IndexInfo(version=3, generation=7, documents=12, chunks=345, indexed_at="2026-11-20T10:00Z", embed_model="m")

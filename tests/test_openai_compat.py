@@ -5,8 +5,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from bot.answerers.openai_compat import OpenAICompatibleAnswerer
-from bot.answering import Engine
+from bot.answering.answerers.openai_compat import OpenAICompatibleAnswerer
+from bot.answering.engine import Engine
 from bot.types import Question
 from tests.web import reply_json, start_http
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.redaction import (
+from bot.state.redaction import (
     DEFAULT_PHONE_REGIONS,
     MAX_LOG_CHARS,
     Redacted,
@@ -25,7 +25,7 @@ from bot.redaction import (
     redact,
     redact_logs,
 )
-from bot.settings import Settings
+from common.settings import Settings
 from tests.fake_slack import feedback_value
 from tests.slack_harness import settle, slacks
 from tests.stub_engine import StubEngine

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.cli import ensure_index
-from bot.database import Database
-from bot.runtime import Runtime
-from bot.settings import Settings
+from adoptbot.cli import ensure_index
+from adoptbot.runtime import Runtime
+from bot.state.database import Database
+from common.settings import Settings
 from ingest.pipeline import INGEST_LOCK
 from tests.cluster import ChromaServer, LlamaServer, Replica, start_all, stop_all
 from tests.conftest import write_kb

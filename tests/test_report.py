@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
-from bot.report import build_report
-from bot.server import build_web_app
-from bot.settings import Settings
+from adoptbot.cli import main
+from bot.state.feedback import FeedbackStore
+from bot.state.report import build_report
 from bot.types import Answer, Citation
+from bot.web.server import build_web_app
+from common.errors import ConfigError
+from common.settings import Settings
 from tests.conftest import FakeEmbedder, make_runtime
 from tests.test_feedback import KEY, Clock
 from tests.web import BackgroundServer

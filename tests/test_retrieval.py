@@ -1,4 +1,4 @@
-from bot.retrieval import Retriever
+from bot.answering.retrieval import Retriever
 from ingest.pipeline import run_ingest
 from tests.conftest import FakeEmbedder, write_kb
 

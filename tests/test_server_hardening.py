@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.cli import main
-from bot.errors import ConfigError
-from bot.runtime import Runtime
-from bot.server import LogLimiter, build_web_app
-from bot.settings import TEAMS_CLIENT_ID
+from adoptbot.cli import main
+from adoptbot.runtime import Runtime
+from bot.web.server import LogLimiter, build_web_app
+from common.errors import ConfigError
+from common.settings import TEAMS_CLIENT_ID
 from tests.fake_connector import FakeConnector, RefusingProxy, teams_activity
 from tests.fake_slack import BOT_USER, FakeSlackApi, event_body
 from tests.slack_harness import Slack, settle
@@ -87,7 +87,7 @@ def slack(tmp_path_factory):
         tmp_path_factory.mktemp("hardening-slack"),
         StubEngine(streams=False),
         slack_signing_secret=SECRET,
-        refusals=LogLimiter(logging.getLogger("bot.server"), per_minute=1_000_000),  # every refusal, for counting
+        refusals=LogLimiter(logging.getLogger("bot.web.server"), per_minute=1_000_000),  # every refusal, for counting
     )
     yield s
     settle(s)
@@ -137,7 +137,7 @@ def test_unsigned_junk_gets_401_and_one_short_log_line(slack, caplog, body, cont
     status, reply = post_slack(slack.server, body, {"Content-Type": content_type})
     assert status == 401
     assert "not signed by Slack" in json.loads(reply)["error"]
-    [line] = refusals_in(caplog, "bot.server")
+    [line] = refusals_in(caplog, "bot.web.server")
     assert "401" in line.getMessage() and "\n" not in line.getMessage() and len(line.getMessage()) < 200
     assert_no_tracebacks(caplog)
 
@@ -148,7 +148,7 @@ def test_signed_but_malformed_bodies_get_400_and_one_short_log_line(slack, caplo
     status, reply = post_slack(slack.server, body, sign(body, content_type=content_type))
     assert status == 400
     assert "not a Slack payload" in json.loads(reply)["error"]
-    [line] = refusals_in(caplog, "bot.server")
+    [line] = refusals_in(caplog, "bot.web.server")
     assert "400" in line.getMessage() and "\n" not in line.getMessage()
     assert_no_tracebacks(caplog)
 
@@ -215,16 +215,16 @@ def test_a_signed_question_is_still_answered(slack):
 
 def test_a_flood_of_refused_requests_logs_a_few_lines_then_a_count(tmp_path, caplog):
     clock = Clock()
-    limiter = LogLimiter(logging.getLogger("bot.server"), per_minute=5, clock=clock)
+    limiter = LogLimiter(logging.getLogger("bot.web.server"), per_minute=5, clock=clock)
     s = Slack(tmp_path, StubEngine(), slack_signing_secret=SECRET, refusals=limiter)
     try:
         caplog.clear()
         for _ in range(40):
             assert post_slack(s.server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
-        assert len(refusals_in(caplog, "bot.server")) == 5
+        assert len(refusals_in(caplog, "bot.web.server")) == 5
         clock.now += 61
         assert post_slack(s.server, b"[1,2,3]", {"Content-Type": "application/json"})[0] == 401
-        lines = [r.getMessage() for r in refusals_in(caplog, "bot.server")]
+        lines = [r.getMessage() for r in refusals_in(caplog, "bot.web.server")]
         assert len(lines) == 7 and "suppressed 35" in lines[5]
         assert_no_tracebacks(caplog)
     finally:
@@ -287,7 +287,7 @@ def test_a_failure_in_our_own_handler_is_logged_with_its_traceback_not_cut_short
 
 def test_a_flood_of_requests_aiohttp_cannot_parse_logs_a_few_short_lines_then_a_count(tmp_path, caplog):
     clock = Clock()
-    limiter = LogLimiter(logging.getLogger("bot.server"), per_minute=5, clock=clock)
+    limiter = LogLimiter(logging.getLogger("bot.web.server"), per_minute=5, clock=clock)
     s = Slack(tmp_path, StubEngine(), slack_signing_secret=SECRET, refusals=limiter)
     try:
         caplog.clear()
@@ -299,7 +299,7 @@ def test_a_flood_of_requests_aiohttp_cannot_parse_logs_a_few_short_lines_then_a_
         assert "Content-Length" in lines[0].getMessage()
         clock.now += 61
         assert raw_status(s.server, SMUGGLED).endswith(b" 400 Bad Request")
-        counted = [r.getMessage() for r in refusals_in(caplog, "bot.server")]
+        counted = [r.getMessage() for r in refusals_in(caplog, "bot.web.server")]
         assert counted == ["suppressed 95 similar lines in the last minute"]
         assert len([r for r in caplog.records if r.name.startswith("aiohttp")]) == 6
         ask(s)  # and the server still answers

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answerers import registry
-from bot.answerers.base import Answerer
-from bot.errors import ConfigError
-from bot.runtime import Runtime
-from bot.settings import RANGES, Settings
+from adoptbot.runtime import Runtime
+from bot.answering.answerers import registry
+from bot.answering.answerers.base import Answerer
+from common.errors import ConfigError
+from common.settings import RANGES, Settings
 from tests.conftest import FakeEmbedder
 
 
@@ -98,7 +98,7 @@ def echo_backend():
 
 
 def test_a_registered_backend_is_a_valid_setting_choice_and_built_by_the_runtime(tmp_path, echo_backend):
-    from bot.cli import build_parser
+    from adoptbot.cli import build_parser
 
     settings = Settings.from_env({"ADOPTBOT_BACKEND": "echo", "ADOPTBOT_DATA_DIR": str(tmp_path)})
     runtime = Runtime(settings, embedder=FakeEmbedder())

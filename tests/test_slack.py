@@ -16,14 +16,14 @@ import urllib.request
 
 import pytest
 
-from bot.answering import APOLOGY
-from bot.errors import ConfigError
+from adoptbot.runtime import Runtime
+from bot.answering.engine import APOLOGY
 from bot.reindex import Reindexer
-from bot.runtime import Runtime
-from bot.settings import Settings
 from bot.slack.blocks import escape
-from bot.text import strip_markup
 from bot.types import Answer, Question
+from common.errors import ConfigError
+from common.settings import Settings
+from common.text import strip_markup
 from ingest.pipeline import IngestSummary
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.fake_slack import BOT_ID, BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
@@ -160,7 +160,7 @@ def test_the_assistants_own_and_other_bots_messages_and_edits_are_ignored(s):
 
 def test_a_bare_mention_gets_the_help_in_its_thread_without_buttons(slack):
     class ReadsLikeTheEngine(StubEngine):
-        """Drops Slack's markup before reading, as bot.answering does: a bare mention asks nothing."""
+        """Drops Slack's markup before reading, as bot.answering.engine does: a bare mention asks nothing."""
 
         def answer(self, question: Question, **kwargs: object) -> Answer:
             return super().answer(dataclasses.replace(question, text=strip_markup(question.text)), **kwargs)

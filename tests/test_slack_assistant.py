@@ -218,7 +218,7 @@ def test_a_mention_only_channel_ignores_unmentioned_thread_replies(slack, tmp_pa
 
 
 def test_a_broken_channels_file_stops_start_up_naming_it(tmp_path):
-    from bot.errors import ConfigError
+    from common.errors import ConfigError
 
     path = channels_file(tmp_path, "channels:\n  general: private\n")
     with pytest.raises(ConfigError, match="not a Slack channel id"):

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from bot import experts
 from bot.chat import THANKS, reindex_text
-from bot.checklists import Checklist, Item, ItemState, Progress, Project, Tick
 from bot.slack.blocks import (
     SECTION_LIMIT,
     answer_blocks,
@@ -20,9 +19,10 @@ from bot.slack.blocks import (
     thanked,
     to_mrkdwn,
 )
-from bot.text import literal
-from bot.tools import status_markdown
+from bot.tools.checklists import Checklist, Item, ItemState, Progress, Project, Tick
+from bot.tools.core import status_markdown
 from bot.types import Answer, Citation
+from common.text import literal
 
 
 def cite(n: int, url: str = "") -> Citation:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists, open_board
-from bot.database import Database
 from bot.slack.listeners import COMMAND_FAILED, FORM_FAILED
-from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
+from bot.state.database import Database
+from bot.tools.checklists import Board, DatabaseTickStore, SqliteTickStore, load_checklists, open_board
+from bot.tools.core import CHECKLISTS_UNAVAILABLE, Tools
 from tests.conftest import REPO
 from tests.fake_slack import action_body, command_body
 from tests.postgres import free_port

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sources import BadFile, discover, parse
+from kb.files import BadFile, discover
+from kb.sources import parse
 from tests.conftest import CHECKLIST, GUIDE, REPO
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import bot.retrieval
-from bot.retrieval import Retriever
-from bot.store import LEXICAL_SUFFIX, KnowledgeStore, Record, generation
+import bot.answering.retrieval
+from bot.answering.retrieval import Retriever
 from ingest.pipeline import run_ingest
+from kb.store import LEXICAL_SUFFIX, KnowledgeStore, Record, generation
 from tests.conftest import GUIDE, FakeEmbedder, write_kb
 
 QUERIES = ["personal data in prompts", "who owns the launch checklist?", "hallucinations", "new body"]
@@ -30,7 +30,7 @@ def no_building(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(passages):
         raise AssertionError("the BM25 index was built instead of loaded")
 
-    monkeypatch.setattr(bot.retrieval, "_build_bm25", refuse)
+    monkeypatch.setattr(bot.answering.retrieval, "_build_bm25", refuse)
 
 
 def saved_generations(store: KnowledgeStore) -> set[int]:

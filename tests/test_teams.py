@@ -22,16 +22,16 @@ import pytest
 
 from bot.chat import Chat
 from bot.fairuse import in_line
-from bot.feedback import FeedbackStore
 from bot.reindex import Reindexer
-from bot.server import build_web_app
-from bot.settings import TEAMS_CLIENT_ID, Settings
-from bot.store import IndexInfo
+from bot.state.feedback import FeedbackStore
 from bot.teams import cards
 from bot.teams.app import build_teams_endpoint
 from bot.teams.assistant import HOLDING, SEARCHING
 from bot.types import Answer, Question
+from bot.web.server import build_web_app
+from common.settings import TEAMS_CLIENT_ID, Settings
 from ingest.pipeline import IngestSummary
+from kb.store import IndexInfo
 from tests.fake_connector import FakeConnector, ai_entity, feedback_invoke, stream_type, teams_activity
 from tests.stub_engine import PIECES, SOURCE, StubEngine
 from tests.web import BackgroundServer
@@ -490,7 +490,7 @@ def test_unauthenticated_requests_are_rejected_when_credentials_are_configured(m
 
 
 def test_missing_teams_configuration_names_the_variable(bot):
-    from bot.errors import ConfigError
+    from common.errors import ConfigError
 
     settings = dataclasses.replace(bot.settings, teams_allow_anonymous=False, teams_sdk_env=())
     with pytest.raises(ConfigError, match=TEAMS_CLIENT_ID):
@@ -503,7 +503,7 @@ def test_missing_teams_configuration_names_the_variable(bot):
 def test_teams_package_holds_the_filled_manifest_and_icons(tmp_path, capsys):
     import zipfile
 
-    from bot.cli import main
+    from adoptbot.cli import main
 
     out = tmp_path / "app.zip"
     app_id = "0e6f3c2a-1b2c-4d5e-8f90-123456789abc"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot import experts
 from bot.teams import cards
-from bot.tools import status_markdown
+from bot.tools.core import status_markdown
 from bot.types import Answer, Citation
 from tests.test_slack_blocks import named
 from tests.test_teams_tools import bot, card, in_channel, post_checklist, replies, save, texts  # noqa: F401 - fixture

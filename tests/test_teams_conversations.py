@@ -13,8 +13,8 @@ import shutil
 
 import pytest
 
-from bot.runtime import Runtime
-from bot.server import build_web_app
+from adoptbot.runtime import Runtime
+from bot.web.server import build_web_app
 from tests.conftest import REPO
 from tests.fake_connector import FakeConnector, teams_activity
 from tests.test_teams import bot, make_bot, post, replies  # noqa: F401 - fixtures

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from microsoft_agents.hosting.core import MemoryStorage, Storage
 
-from bot.agents_storage import DatabaseStorage
-from bot.database import Database
-from bot.state import DatabaseState
+from bot.state.database import Database
+from bot.state.kv import DatabaseState
 from bot.teams.conversations import HISTORY_TURNS, Conversations
+from bot.teams.storage import DatabaseStorage
 
 
 @pytest.fixture(params=["memory", "database"])

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from bot.checklists import DatabaseTickStore, open_board
-from bot.database import Database
+from bot.state.database import Database
 from bot.teams import cards
-from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
+from bot.tools.checklists import DatabaseTickStore, open_board
+from bot.tools.core import CHECKLISTS_UNAVAILABLE, Tools
 from tests.conftest import REPO
 from tests.fake_connector import FakeConnector, card_submit
 from tests.postgres import free_port

@@ -3,7 +3,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text import clean_question, strip_markup
+from common.text import clean_question, strip_markup
 
 
 def test_chat_markup_is_reduced_to_plain_text():

@@ -6,12 +6,12 @@ import logging
 from typing import Any
 
 from bot.chat import Chat
-from bot.claims import Claims, MemoryClaims, ResilientClaims
-from bot.errors import ConfigError
-from bot.settings import Settings
 from bot.slack.assistant import SlackAssistant
 from bot.slack.channels import ChannelModesFile
-from bot.state import State
+from bot.state.claims import Claims, MemoryClaims, ResilientClaims
+from bot.state.kv import State
+from common.errors import ConfigError
+from common.settings import Settings
 
 log = logging.getLogger(__name__)
 # auth.test errors that mean the token itself is wrong, not the address or the network.

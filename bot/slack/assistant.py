@@ -14,21 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.answering import APOLOGY
+from bot.answering.conversation import addressed_to_bot, smalltalk
+from bot.answering.engine import APOLOGY
 from bot.audiences import slack_place
 from bot.chat import Chat, Reply
-from bot.checklists import ChecklistError
-from bot.claims import Claims
-from bot.conversation import addressed_to_bot, smalltalk
-from bot.errors import DatabaseUnavailable
 from bot.fairuse import Refusal, Ticket, in_line
-from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.channels import ChannelModesFile
-from bot.state import State
-from bot.text import strip_markup
-from bot.tools import CHECKLISTS_UNAVAILABLE, assessment_markdown
+from bot.state.claims import Claims
+from bot.state.kv import State
+from bot.tools.checklists import ChecklistError
+from bot.tools.core import CHECKLISTS_UNAVAILABLE, assessment_markdown
 from bot.types import Question, Turn
+from common.errors import DatabaseUnavailable
+from common.settings import Settings
+from common.text import strip_markup
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6
@@ -61,7 +61,7 @@ class Message:
     text: str
     user: str
     team: str = ""
-    keys: tuple[str, ...] = ()  # what its event is claimed under (bot.claims): one delivery answers it
+    keys: tuple[str, ...] = ()  # what its event is claimed under (bot.state.claims): one delivery answers it
 
     @property
     def direct(self) -> bool:

@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.assessment import Assessment, Session
 from bot.chat import help_text, related_label
-from bot.checklists import Progress
-from bot.tools import assessment_markdown
+from bot.tools.assessment import Assessment, Session
+from bot.tools.checklists import Progress
+from bot.tools.core import assessment_markdown
 from bot.types import Answer, Citation
 
 SECTION_LIMIT = 3000  # characters of text in one section block
@@ -22,7 +22,7 @@ SHARE_ACTION = "share_answer"
 Block = dict[str, Any]
 
 
-# Code, and characters escaped with a backslash (bot.text.literal writes them), are written as they are: while
+# Code, and characters escaped with a backslash (common.text.literal writes them), are written as they are: while
 # the rest is converted each is held out of the way as a numbered mark between two private-use characters.
 _AS_WRITTEN = re.compile(r"```.*?```|`[^`\n]+`|\\[!-/:-@\[-`{-~]", re.DOTALL)
 _MARKS = re.compile("[\ue000\ue001]")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
 
-from bot.errors import ConfigError
-from ingest.sources import BadFile, load_yaml
+from common.errors import ConfigError
+from kb.files import BadFile, load_yaml
 
 log = logging.getLogger(__name__)
 Mode = Literal["normal", "mention-only", "private", "off"]

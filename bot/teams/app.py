@@ -12,14 +12,14 @@ from urllib.parse import SplitResult, urlsplit
 
 from aiohttp import web
 
-from bot.answering import APOLOGY
+from bot.answering.engine import APOLOGY
 from bot.chat import Chat
-from bot.errors import ConfigError
-from bot.server import LogLimiter, refuse
-from bot.settings import TEAMS_CLIENT_ID, Settings
 from bot.teams import cards
 from bot.teams.assistant import TeamsAssistant
 from bot.teams.conversations import Conversations
+from bot.web.server import LogLimiter, refuse
+from common.errors import ConfigError
+from common.settings import TEAMS_CLIENT_ID, Settings
 
 if TYPE_CHECKING:
     from microsoft_agents.hosting.core import Storage
@@ -162,8 +162,8 @@ def database_storage(chat: Chat) -> Storage:
     """The Agents SDK Storage in the chat core's database (the data directory's SQLite file, or PostgreSQL)."""
     from microsoft_agents.hosting.core import MemoryStorage
 
-    from bot.agents_storage import DatabaseStorage
-    from bot.state import DatabaseState
+    from bot.state.kv import DatabaseState
+    from bot.teams.storage import DatabaseStorage
 
     database = getattr(chat.feedback, "database", None)
     if database is None:  # the feedback store could not open the data directory, and said so

@@ -3,7 +3,7 @@
 A question in a 1:1 chat is streamed (bot/teams/streaming.py); in channels and group chats the answer
 is one message, sent proactively after a holding reply when it is slow. What each reply says, who may
 reindex and what the experts hear come from the chat core (bot/chat.py); the assessment and the
-checklists (`assess`, `checklist`) from the tools core (bot/tools.py), as Adaptive Cards whose
+checklists (`assess`, `checklist`) from the tools core (bot/tools/core.py), as Adaptive Cards whose
 Action.Submit comes back as a message with the card's inputs in its value.
 """
 
@@ -20,19 +20,19 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from bot.answering import APOLOGY
-from bot.assessment import Session
+from bot.answering.engine import APOLOGY
 from bot.audiences import teams_place
 from bot.chat import COMMANDS, Chat, Reply, Voted
-from bot.checklists import ChecklistError
-from bot.errors import DatabaseUnavailable
 from bot.fairuse import Refusal, Ticket, in_line
-from bot.settings import Settings
 from bot.teams import cards
 from bot.teams.conversations import Conversations
 from bot.teams.streaming import StreamedReply, can_stream
-from bot.tools import CHECKLISTS_UNAVAILABLE, Tools
+from bot.tools.assessment import Session
+from bot.tools.checklists import ChecklistError
+from bot.tools.core import CHECKLISTS_UNAVAILABLE, Tools
 from bot.types import Question
+from common.errors import DatabaseUnavailable
+from common.settings import Settings
 
 log = logging.getLogger(__name__)
 SEARCHING = "Searching the knowledge base..."

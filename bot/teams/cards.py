@@ -1,8 +1,8 @@
 """Teams replies, built by pure functions: citation entities and Adaptive Cards as plain dicts.
 
-Wording comes from the chat core (bot/chat.py) and the tools core (bot/tools.py) as Markdown, which
+Wording comes from the chat core (bot/chat.py) and the tools core (bot/tools/core.py) as Markdown, which
 Teams renders in message text. What people and documents wrote is put into cards' Markdown with
-bot.text.literal, as the cores do in theirs, so it shows as written and never as a link.
+common.text.literal, as the cores do in theirs, so it shows as written and never as a link.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.assessment import Assessment, Session
 from bot.chat import related_label
-from bot.checklists import Progress
-from bot.text import literal
-from bot.tools import assessment_markdown
+from bot.tools.assessment import Assessment, Session
+from bot.tools.checklists import Progress
+from bot.tools.core import assessment_markdown
 from bot.types import Answer, Citation
+from common.text import literal
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FEEDBACK = "adoptbot-feedback"  # the card buttons of answers sent before the native feedback loop
@@ -151,7 +151,7 @@ def thanked(activity: dict[str, Any], thanks: str) -> dict[str, Any]:
     return updated
 
 
-# -- adoption tools: the assessment form and checklists (bot/tools.py) ---------------------------------------
+# -- adoption tools: the assessment form and checklists (bot/tools/core.py) ---------------------------------------
 SUBMIT = "adoptbot"  # the key of a card's submit data naming what was submitted
 ASSESS = "adoptbot-assess"
 CHECKLIST = "adoptbot-checklist"

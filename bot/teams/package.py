@@ -7,7 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "teams"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

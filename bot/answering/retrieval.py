@@ -1,0 +1,292 @@
+"""Retriever: query -> ranked Passages, fusing BM25 and dense search.
+
+It serves from the newest complete index version (see kb.store) and, when a reindex publishes a
+new generation, loads that generation's saved BM25 index (built once, by the ingest that wrote it);
+an index from before those were saved has its BM25 index built here instead.
+Passages of documents marked for audiences the question's place may not see (bot.audiences) are
+dropped from every candidate list before fusion, so nothing downstream can cite or name them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
+
+from bot.answering.lexical import terms, words
+from bot.audiences import Scope, labels, visible
+from bot.types import Passage
+from common.errors import IndexEmpty
+from kb.bm25 import BM25Index, indexed_text
+from kb.embedding import Embedder
+from kb.store import KnowledgeStore, generation, is_live, read_all
+
+Mode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["rrf", "score"]
+RRF_K = 60
+log = logging.getLogger(__name__)
+CHECKLIST_WORDS = re.compile(r"\bcheck\s?lists?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked passages plus the raw signals the relevance gate reads."""
+
+    passages: list[Passage]
+    dense_best: float  # cosine similarity of the best dense hit
+    whole_checklist: bool = False  # a checklist was asked for and is returned whole
+
+
+@dataclass
+class _Snapshot:
+    """One index version in memory: live passages by id, checklist members, and its BM25 index."""
+
+    version: tuple[str, int]  # (collection name, generation)
+    collection: Any
+    passages: dict[str, Passage]
+    bm25: BM25Index | None = None
+    checklists: dict[str, list[str]] = field(default_factory=dict)
+    topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
+    audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word of every passage, lower-cased and unstemmed (read when first asked, not at load)."""
+        return frozenset(w.lower() for p in self.passages.values() for w in words(f"{p.title} {p.section} {p.text}"))
+
+    def sees(self, chunk_id: str, scope: Scope) -> bool:
+        """Whether a live passage may be cited in scope."""
+        return chunk_id in self.passages and visible(self.audience.get(chunk_id, frozenset()), scope)
+
+    def hidden(self, scope: Scope) -> int:
+        """How many live passages scope may not see."""
+        return 0 if scope is None else sum(not visible(a, scope) for a in self.audience.values())
+
+
+class Retriever:
+    """Hybrid retrieval over the serving index."""
+
+    def __init__(
+        self,
+        *,
+        store: KnowledgeStore,
+        embedder: Embedder,
+        fusion: Fusion = "rrf",
+        mode: Mode = "hybrid",
+        top_k: int = 5,
+        candidates: int = 20,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.fusion = fusion
+        self.mode = mode
+        self.top_k = top_k
+        self.candidates = candidates
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> _Snapshot:
+        """The in-memory view of the serving version, rebuilt when a new version is published."""
+        collection = self.store.current()
+        if collection is None:
+            raise IndexEmpty("The knowledge base has not been indexed yet: run `adoptbot ingest`.")
+        version = (collection.name, generation(collection))
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = _load(version, collection)
+            return self._snapshot
+
+    def topic_terms(self) -> frozenset[str]:
+        """The words the knowledge base's titles and sections are made of (stemmed)."""
+        return self.snapshot().topics
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the knowledge base uses (lower-cased, as written)."""
+        return self.snapshot().words
+
+    def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None, scope: Scope = None) -> Retrieval:
+        """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole."""
+        snap = self.snapshot()
+        k = k or self.top_k
+        mode = mode or self.mode
+        dense = self._dense(snap, query, scope)  # always: the relevance gate reads its best similarity
+        lexical: list[tuple[str, float]] = []
+        if mode in ("hybrid", "bm25"):
+            lexical = self._bm25(snap, query, scope)
+        if mode == "dense":
+            fused = dense
+        elif mode == "bm25":
+            fused = lexical
+        else:
+            fused = _rrf(dense, lexical) if self.fusion == "rrf" else _score_fusion(dense, lexical)
+        ranked = [snap.passages[i].with_score(s) for i, s in fused]
+        ranked, whole = _expand_checklists(snap, query, ranked, scope)
+        passages = _merge_neighbours(ranked)[:k]
+        return Retrieval(passages=passages, dense_best=dense[0][1] if dense else 0.0, whole_checklist=whole)
+
+    def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+        # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
+        # see are skipped, so ask for that many more.
+        total = snap.collection.count()
+        n = min(total, self.candidates + max(0, total - len(snap.passages)) + snap.hidden(scope))
+        if n == 0:
+            return []
+        got = snap.collection.query(
+            query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
+        )
+        # Cosine space: distance = 1 - cosine similarity.
+        hits = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if snap.sees(i, scope)]
+        return hits[: self.candidates]
+
+    def lexical(self, snap: _Snapshot) -> BM25Index:
+        """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
+        if snap.bm25 is None:
+            with self._lock:
+                if snap.bm25 is None:
+                    snap.bm25 = self._saved_bm25(snap) or _build_bm25(snap.passages.values())
+        return snap.bm25
+
+    def _saved_bm25(self, snap: _Snapshot) -> BM25Index | None:
+        saved = self.store.lexical(snap.collection, snap.version[1])
+        if saved is not None and (len(saved.ids) != len(snap.passages) or set(saved.ids) != snap.passages.keys()):
+            log.warning("the saved BM25 index of %s does not match its passages; building one", snap.version)
+            return None
+        return saved
+
+    def _bm25(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+        # Enough hits that dropping every passage marked for an audience still leaves `candidates`.
+        hits = self.lexical(snap).search(query, self.candidates + len(snap.audience))
+        found = [(i, s) for i, s in hits if s > 0]
+        return [(i, s) for i, s in found if snap.sees(i, scope)][: self.candidates]
+
+
+def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
+    got = read_all(collection, ["documents", "metadatas"])
+    at = version[1]
+    passages: dict[str, Passage] = {}
+    checklists: dict[str, list[str]] = defaultdict(list)
+    audience: dict[str, frozenset[str]] = {}
+    for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        if not is_live(meta, at):
+            continue
+        passage = Passage(
+            id=chunk_id,
+            text=text or "",
+            source=meta.get("source", ""),
+            title=meta.get("title", ""),
+            section=meta.get("section", ""),
+            score=0.0,
+            url=meta.get("url", ""),
+            last_reviewed=meta.get("last_reviewed", ""),
+            owner=meta.get("owner", ""),
+            kind=meta.get("kind", "guidance"),
+            checklist_id=meta.get("checklist_id", ""),
+            ordinal=int(meta.get("ordinal", 0)),
+            audience=labels(meta.get("audience") or ""),
+        )
+        passages[chunk_id] = passage
+        if passage.audience:
+            audience[chunk_id] = passage.audience
+        if passage.checklist_id:
+            checklists[passage.checklist_id].append(chunk_id)
+    for ids in checklists.values():
+        ids.sort(key=lambda i: passages[i].ordinal)
+    topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
+    return _Snapshot(
+        version, collection, passages, checklists=dict(checklists), topics=frozenset(topics), audience=audience
+    )
+
+
+def _build_bm25(passages: Iterable[Passage]) -> BM25Index:
+    listed = list(passages)
+    return BM25Index.build([p.id for p in listed], [indexed_text(p.title, p.section, p.text) for p in listed])
+
+
+def _rrf(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: sum of 1 / (60 + rank) over the rankings."""
+    scores: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, (chunk_id, _) in enumerate(ranking, start=1):
+            scores[chunk_id] += 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _score_fusion(dense: list[tuple[str, float]], lexical: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Scores normalised to [0, 1] by each ranking's best, then averaged."""
+    scores: dict[str, float] = defaultdict(float)
+    for ranking in (dense, lexical):
+        if ranking:
+            best = max(s for _, s in ranking) or 1.0
+            for chunk_id, s in ranking:
+                scores[chunk_id] += 0.5 * max(s, 0.0) / best
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _expand_checklists(
+    snap: _Snapshot, query: str, ranked: list[Passage], scope: Scope = None
+) -> tuple[list[Passage], bool]:
+    """A checklist comes back whole when asked for ("checklist", or its name) among the top three.
+
+    Asked for by name (every word of its id in the query) it also moves to the top. Otherwise its
+    items stay separate passages, so "why does monitoring matter?" gets the monitoring item.
+    """
+    query_terms = set(terms(query))
+    named = [
+        i
+        for i, p in enumerate(ranked[:3])
+        if p.checklist_id and set(terms(p.checklist_id.replace("-", " "))) <= query_terms
+    ]
+    if named:
+        ranked = [ranked[named[0]], *ranked[: named[0]], *ranked[named[0] + 1 :]]
+    asked = bool(CHECKLIST_WORDS.search(query)) or bool(named)
+    out: list[Passage] = []
+    done: set[str] = set()
+    for rank, passage in enumerate(ranked):
+        cid = passage.checklist_id
+        if cid and asked and rank < 3:
+            if cid in done:
+                continue
+            done.add(cid)
+            members = [snap.passages[i] for i in snap.checklists.get(cid, [passage.id]) if snap.sees(i, scope)]
+            whole = "\n".join(m.text for m in members)
+            out.append(replace(passage, id=members[0].id, text=whole, section="Checklist", ordinal=members[0].ordinal))
+        elif not (cid and cid in done):
+            out.append(passage)
+    return out, bool(done)
+
+
+def _merge_neighbours(ranked: list[Passage]) -> list[Passage]:
+    """Runs of adjacent chunks of one section become one passage, placed at its best member's rank."""
+    runs: dict[tuple[str, str], list[list[tuple[int, Passage]]]] = defaultdict(list)
+    for rank, passage in enumerate(ranked):
+        runs[(passage.source, passage.section)].append([(rank, passage)])
+    merged: list[tuple[int, Passage]] = []
+    for (_, section), singles in runs.items():
+        if section == "Checklist":  # already whole
+            merged += [run[0] for run in singles]
+            continue
+        members = sorted((m for run in singles for m in run), key=lambda m: m[1].ordinal)
+        run = [members[0]]
+        for member in members[1:]:
+            if member[1].ordinal == run[-1][1].ordinal + 1:
+                run.append(member)
+            else:
+                merged.append(_join(run))
+                run = [member]
+        merged.append(_join(run))
+    return [p for _, p in sorted(merged, key=lambda rp: rp[0])]
+
+
+def _join(run: list[tuple[int, Passage]]) -> tuple[int, Passage]:
+    """One passage from consecutive chunks (in document order), ranked and scored as its best."""
+    best_rank, best = min(run, key=lambda m: m[0])
+    if len(run) == 1:
+        return best_rank, best
+    first = run[0][1]
+    text = "\n\n".join(p.text for _, p in run)
+    return best_rank, replace(best, id=first.id, text=text, ordinal=first.ordinal)

@@ -1,0 +1,410 @@
+"""The vector store: Chroma collections whose records carry generations, so a reindex is all-or-nothing.
+
+This module owns the generation scheme; an ingest only says what changed (`KnowledgeStore.write`).
+Every record is live from generation `gen_from` up to (not including) `gen_to`; the collection's
+metadata names the serving generation G. A reindex adds its new records at G+1 (invisible at G),
+marks replaced records dead from G+1 (still visible at G), saves the BM25 index of G+1, then flips G
+to G+1 in one metadata write. Readers filter by G, so they never see a half-built index, and a
+reindex costs only the records that changed. A failed reindex is rolled back; leftovers of a killed
+one are cleaned up by the next. Records dead at G are deleted at the next reindex, so readers still
+on G-1 finish safely.
+
+The BM25 index of each generation lives in a companion collection `<collection>-lexical`, as a zip
+cut into metadata strings (not documents, which Chroma full-text indexes: ten times slower to
+write, docs/benchmarks.md), so every replica of a Chroma server loads it instead of rebuilding it.
+
+A new collection `<prefix>-v<N>` is built only for the first ingest or a change of embedding
+model; it becomes visible when marked complete.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from common.errors import ConfigError, DataDirUnusable
+from common.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.bm25 import BM25Index
+
+log = logging.getLogger(__name__)
+
+COMPLETE = "adoptbot_complete"
+VERSION = "adoptbot_version"
+EMBED_MODEL = "adoptbot_embed_model"
+INDEXED_AT = "adoptbot_indexed_at"
+GENERATION = "adoptbot_generation"
+# Bump when record metadata changes: forces a rebuild. 3: cited fields are capped and cleaned at ingest, which
+# files whose bytes did not change would otherwise never get. 4: records carry `pages`,
+# `audience` and `embed_hash`, and `content_hash` covers the cited fields (a new review date is written).
+FORMAT, FORMAT_VERSION = "adoptbot_format", 4
+LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
+FOREVER = 2**62
+KEEP_PREVIOUS = 1
+READ_BATCH = 5000  # Chroma refuses a single get() of ~30,000+ records (SQL variable limit)
+WRITE_BATCH = 1000  # well under Chroma's maximum batch size
+LEXICAL_SUFFIX = "-lexical"
+LEXICAL_PART = 4_000_000  # characters of base64 per record of the lexical collection
+
+
+def open_client(settings: Settings) -> Any:
+    """A Chroma client: a server when ADOPTBOT_CHROMA_URL is set, else the embedded store."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from chromadb.errors import ChromaError
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        match = re.match(r"^(https?)://([^/:]+)(?::(\d+))?/?$", settings.chroma_url)
+        if not match:
+            raise ConfigError(f"ADOPTBOT_CHROMA_URL={settings.chroma_url!r} is not a URL like http://host:8000")
+        scheme, host, port = match.groups()
+        return chromadb.HttpClient(
+            host=host,
+            port=int(port or (443 if scheme == "https" else 8000)),
+            ssl=scheme == "https",
+            settings=chroma_settings,
+        )
+    try:
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except OSError as e:
+        raise DataDirUnusable(settings.data_dir, e) from e
+    except ChromaError as e:
+        # Chroma's embedded store writes to its SQLite file when it opens, so it cannot serve a read-only copy.
+        raise DataDirUnusable(
+            settings.data_dir,
+            e,
+            fix=f"the embedded Chroma store needs write access to {settings.store_dir} even to answer, so make it "
+            "writable by the user running adoptbot, or serve the index from a Chroma server (ADOPTBOT_CHROMA_URL)",
+        ) from e
+
+
+def reusable(collection: Any, embed_model: str) -> bool:
+    """Whether an ingest can update collection in place: same embedding model, same record format."""
+    metadata = collection.metadata or {}
+    return metadata.get(EMBED_MODEL) == embed_model and metadata.get(FORMAT) == FORMAT_VERSION
+
+
+def generation(collection: Any) -> int:
+    """The serving generation of a collection."""
+    return int((collection.metadata or {}).get(GENERATION, 0))
+
+
+def is_live(metadata: dict[str, Any], at: int) -> bool:
+    """Whether a record belongs to generation `at` (records without generations always do)."""
+    return int(metadata.get(LIVE_FROM, 0)) <= at < int(metadata.get(LIVE_TO, FOREVER))
+
+
+def read_all(collection: Any, include: list[str]) -> dict[str, list]:
+    """Every record of collection, read page by page; the same shape as collection.get()."""
+    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=READ_BATCH, offset=offset)
+        for key in out:
+            out[key].extend(page[key])
+        if len(page["ids"]) < READ_BATCH:
+            return out
+        offset += READ_BATCH
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the serving index holds."""
+
+    version: int
+    generation: int
+    documents: int
+    chunks: int
+    indexed_at: str
+    embed_model: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One chunk as the store keeps it; the store adds the generation fields."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    vector: Sequence[float]
+
+
+@dataclass
+class Serving:
+    """The serving generation as a writer sees it: its live records, and what earlier writes left."""
+
+    collection: Any = None
+    generation: int = 0
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id -> metadata (dead marks undone)
+    expired: list[str] = field(default_factory=list)  # dead before this generation: safe to delete
+    stray: list[str] = field(default_factory=list)  # written by a write that never switched
+    unmarked: list[str] = field(default_factory=list)  # marked dead by a write that never switched
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vectors of live records, to reuse instead of embedding the same text again."""
+        got = self.collection.get(ids=sorted(set(ids)), include=["embeddings"])
+        return {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+
+class KnowledgeStore:
+    """Versioned collections in one Chroma client; the one place that writes, switches and retires generations."""
+
+    def __init__(self, client: Any, *, prefix: str = "adoptbot") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._pattern = re.compile(rf"^{re.escape(prefix)}-v(\d+)$")
+
+    def _versions(self) -> Iterator[tuple[int, Any]]:
+        for col in self.client.list_collections():
+            match = self._pattern.match(col.name)
+            if match:
+                yield int(match.group(1)), col
+
+    def current(self) -> Any | None:
+        """The newest complete collection, or None before the first ingest."""
+        complete = [(v, c) for v, c in self._versions() if (c.metadata or {}).get(COMPLETE) is True]
+        return max(complete, key=lambda vc: vc[0])[1] if complete else None
+
+    # -- writing a generation (under the ingest lock) ---------------------------------------------
+
+    def serving(self, embed_model: str) -> Serving:
+        """What the next write builds on; empty when the serving collection was made by another model or format."""
+        collection = self.current()
+        if collection is None or not reusable(collection, embed_model):
+            return Serving()
+        base = Serving(collection=collection, generation=generation(collection))
+        got = read_all(collection, ["metadatas"])
+        for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+            gen_from, gen_to = int(meta.get(LIVE_FROM, 0)), int(meta.get(LIVE_TO, FOREVER))
+            if gen_from > base.generation:
+                base.stray.append(record_id)
+            elif gen_to <= base.generation:
+                base.expired.append(record_id)
+            else:
+                if gen_to != FOREVER:
+                    base.unmarked.append(record_id)
+                    meta = {**meta, LIVE_TO: FOREVER}
+                base.live[record_id] = meta
+        return base
+
+    def write(
+        self, base: Serving, *, added: Iterable[Sequence[Record]], retired: Sequence[str], embed_model: str
+    ) -> int:
+        """Write generation G+1 (base, plus added, less retired) beside G, switch readers to it; its version.
+
+        All or nothing: on any failure, Ctrl-C included, readers stay on G and what was written is undone
+        (or, if the process dies, cleaned up by the next write).
+        """
+        self._tidy(base)
+        collection = base.collection if base.collection is not None else self.begin(embed_model=embed_model)
+        at = base.generation + 1
+        # Dead since G or earlier: no reader needs them (a reader on G-1 has had a whole reindex to move on),
+        # and a new record may reuse one of their ids.
+        _delete(collection, base.expired)
+        written: list[str] = []
+        try:
+            for batch in added:
+                for start in range(0, len(batch), WRITE_BATCH):
+                    part = batch[start : start + WRITE_BATCH]
+                    collection.add(
+                        ids=[r.id for r in part],
+                        embeddings=[list(r.vector) for r in part],
+                        documents=[r.text for r in part],
+                        metadatas=[_stored(r.metadata, at) for r in part],
+                    )
+                    written += [r.id for r in part]
+            _set_metadata(collection, retired, base.live, **{LIVE_TO: at})
+            self.save_lexical(collection, at)
+            self.publish(collection, at)
+        except BaseException:
+            if base.collection is None:
+                self.abort(collection)
+            else:
+                _rollback(collection, written, retired, base, at, self)
+            raise
+        return int((collection.metadata or {})[VERSION])
+
+    def keep(self, base: Serving) -> int | None:
+        """No new generation: undo what a killed write left, save the BM25 index if the generation has none."""
+        self._tidy(base)
+        if base.collection is None:
+            return None
+        if not self._lexical_parts(base.collection, base.generation):
+            self.save_lexical(base.collection, base.generation)  # an index from before BM25 indexes were saved
+        return (base.collection.metadata or {}).get(VERSION)
+
+    def _tidy(self, base: Serving) -> None:
+        """Undo what a killed write left behind: its unswitched records and its dead marks."""
+        if not (base.stray or base.unmarked):
+            return
+        log.warning("cleaning up after an interrupted reindex (%d records)", len(base.stray) + len(base.unmarked))
+        _delete(base.collection, base.stray)
+        _set_metadata(base.collection, base.unmarked, base.live)
+        base.stray, base.unmarked = [], []
+
+    def begin(self, *, embed_model: str) -> Any:
+        """A new, incomplete collection one version above every existing one."""
+        version = max((v for v, _ in self._versions()), default=0) + 1
+        return self.client.create_collection(
+            f"{self.prefix}-v{version:06d}",
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={COMPLETE: False, VERSION: version, EMBED_MODEL: embed_model, FORMAT: FORMAT_VERSION},
+        )
+
+    def publish(self, collection: Any, at: int) -> None:
+        """Make generation `at` of collection the one readers use (one metadata write), then prune."""
+        metadata = dict(collection.metadata or {})
+        metadata.update(
+            {COMPLETE: True, GENERATION: at, INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        )
+        collection.modify(metadata=metadata)
+        try:  # readers have switched: from here on a failure only leaves garbage for the next switch
+            self._retire_lexical(collection, keep_from=at - KEEP_PREVIOUS)
+            self.prune()
+        except Exception:
+            log.warning("retiring old generations failed; the next reindex retires them", exc_info=True)
+
+    def abort(self, collection: Any) -> None:
+        """Drop a collection that was never published."""
+        # Best effort: prune() removes leftovers on the next ingest.
+        for name in (collection.name + LEXICAL_SUFFIX, collection.name):
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
+
+    def prune(self) -> None:
+        """Delete everything but the current version and KEEP_PREVIOUS complete ones before it."""
+        current = self.current()
+        if current is None:
+            return
+        newest = (current.metadata or {})[VERSION]
+        complete = sorted(
+            (v for v, c in self._versions() if (c.metadata or {}).get(COMPLETE) is True and v < newest),
+            reverse=True,
+        )
+        keep = {newest, *complete[:KEEP_PREVIOUS]}
+        for version, col in list(self._versions()):
+            # Incomplete versions newer than current may be an ingest still running elsewhere.
+            if version not in keep and version < newest:
+                if self._lexical_collection(col) is not None:
+                    self.client.delete_collection(col.name + LEXICAL_SUFFIX)
+                self.client.delete_collection(col.name)
+
+    # -- the BM25 index of a generation --------------------------------------------------------------
+
+    def save_lexical(self, collection: Any, at: int) -> None:
+        """Build the BM25 index of generation `at` from its live records and save it beside the collection."""
+        from kb.bm25 import BM25Index, indexed_text
+
+        got = read_all(collection, ["documents", "metadatas"])
+        ids, texts = [], []
+        for record_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            if is_live(meta, at):
+                ids.append(record_id)
+                texts.append(indexed_text(meta.get("title", ""), meta.get("section", ""), text or ""))
+        encoded = base64.b64encode(BM25Index.build(ids, texts).to_bytes()).decode("ascii")
+        parts = [encoded[i : i + LEXICAL_PART] for i in range(0, len(encoded), LEXICAL_PART)] or [""]
+        lexical = self.client.get_or_create_collection(collection.name + LEXICAL_SUFFIX)
+        _delete(lexical, self._lexical_parts(collection, at))  # left by a write that was killed
+        for start in range(0, len(parts), 4):  # a few MB a request
+            lexical.add(
+                ids=[f"g{at:012d}-{n:05d}" for n in range(start, min(len(parts), start + 4))],
+                embeddings=[[1.0]] * len(parts[start : start + 4]),  # Chroma wants a vector; nothing searches these
+                metadatas=[
+                    {GENERATION: at, "part": n, "parts": len(parts), "data": parts[n]}
+                    for n in range(start, min(len(parts), start + 4))
+                ],
+            )
+
+    def lexical(self, collection: Any, at: int) -> BM25Index | None:
+        """The saved BM25 index of generation `at`, or None when it has none (built before they were saved)."""
+        from kb.bm25 import BM25Index, UnreadableIndex
+
+        lexical = self._lexical_collection(collection)
+        if lexical is None:
+            return None
+        parts = sorted(lexical.get(where={GENERATION: at}, include=["metadatas"])["metadatas"] or [], key=_part)
+        if not parts or [m["part"] for m in parts] != list(range(parts[0]["parts"])):
+            return None  # none saved, or a save that never finished
+        try:
+            return BM25Index.from_bytes(base64.b64decode("".join(m["data"] for m in parts)))
+        except (UnreadableIndex, ValueError) as e:
+            log.warning("the saved BM25 index of %s at generation %d is unreadable (%s)", collection.name, at, e)
+            return None
+
+    def _lexical_collection(self, collection: Any) -> Any | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self.client.get_collection(collection.name + LEXICAL_SUFFIX)
+        except NotFoundError:
+            return None
+
+    def _lexical_parts(self, collection: Any, at: int) -> list[str]:
+        lexical = self._lexical_collection(collection)
+        return [] if lexical is None else list(lexical.get(where={GENERATION: at}, include=[])["ids"])
+
+    def _retire_lexical(self, collection: Any, *, keep_from: int) -> None:
+        """Drop the BM25 indexes of generations no reader can still be on."""
+        lexical = self._lexical_collection(collection)
+        if lexical is not None:
+            _delete(lexical, lexical.get(where={GENERATION: {"$lt": keep_from}}, include=[])["ids"])
+
+    def info(self) -> IndexInfo | None:
+        """Counts and dates of the serving index."""
+        col = self.current()
+        if col is None:
+            return None
+        at = generation(col)
+        live = [m for m in read_all(col, ["metadatas"])["metadatas"] if is_live(m, at)]
+        meta = col.metadata or {}
+        return IndexInfo(
+            version=meta.get(VERSION, 0),
+            generation=at,
+            documents=len({m["source"] for m in live}),
+            chunks=len(live),
+            indexed_at=meta.get(INDEXED_AT, ""),
+            embed_model=meta.get(EMBED_MODEL, ""),
+        )
+
+
+def _stored(metadata: dict[str, Any], at: int) -> dict[str, Any]:
+    """A new record's metadata: live from generation `at`; Chroma refuses None, so it becomes ""."""
+    return {**{k: "" if v is None else v for k, v in metadata.items()}, LIVE_FROM: at, LIVE_TO: FOREVER}
+
+
+def _part(metadata: dict[str, Any]) -> int:
+    return int(metadata["part"])
+
+
+def _delete(collection: Any, ids: Sequence[str]) -> None:
+    for start in range(0, len(ids), WRITE_BATCH):
+        collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
+
+
+def _set_metadata(collection: Any, ids: Sequence[str], metadata: dict[str, dict[str, Any]], **changes: Any) -> None:
+    for start in range(0, len(ids), WRITE_BATCH):
+        batch = ids[start : start + WRITE_BATCH]
+        collection.update(ids=list(batch), metadatas=[{**metadata[i], **changes} for i in batch])
+
+
+def _rollback(
+    collection: Any, written: list[str], retired: Sequence[str], base: Serving, at: int, store: KnowledgeStore
+) -> None:
+    """Best effort: what is left over is cleaned up by the next write (see KnowledgeStore._tidy)."""
+    try:
+        _delete(collection, written)
+        _set_metadata(collection, retired, base.live)
+        lexical = store._lexical_collection(collection)
+        if lexical is not None:
+            _delete(lexical, store._lexical_parts(collection, at))
+    except Exception:
+        log.exception("rollback incomplete; the next ingest will finish it")
