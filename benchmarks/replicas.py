@@ -40,8 +40,8 @@ from adoptbot.runtime import Runtime  # noqa: E402
 from benchmarks.slack_load import QUESTIONS  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from kb.embedding import SentenceTransformerEmbedder  # noqa: E402
-from tests.cluster import ChromaServer, Replica, start_all, stop_all  # noqa: E402
-from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers  # noqa: E402
+from tests.cluster import ChromaServer, Replica, mention, start_all, stop_all  # noqa: E402
+from tests.fake_slack import FakeSlackApi, event_body, signed_headers  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
 SECRET = "bench-secret"
@@ -99,23 +99,10 @@ def main() -> None:
 
 
 def warm_up(replica: Replica, api: FakeSlackApi, ts: str) -> None:
-    body = event_body(mention(QUESTIONS[0], ts, "UWARM" + ts[-2:]), f"EvWarm{ts}")
-    replica.post("/slack/events", body, signed_headers(SECRET, body, content_type="application/json"))
+    replica.deliver(mention(QUESTIONS[0], ts, user="UWARM" + ts[-2:]), f"EvWarm{ts}", secret=SECRET)
     deadline = time.monotonic() + 120
     while ts not in {thread for thread, _, _ in api.finished()} and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def mention(text: str, ts: str, user: str) -> dict:
-    return {
-        "type": "app_mention",
-        "user": user,
-        "team": "T1",
-        "channel": "C1",
-        "ts": ts,
-        "event_ts": ts,
-        "text": f"<@{BOT_USER}> {text}",
-    }
 
 
 def run(title: str, api: FakeSlackApi, events: int, targets: Callable[[int], list[Replica]]) -> None:
@@ -129,7 +116,7 @@ def run(title: str, api: FakeSlackApi, events: int, targets: Callable[[int], lis
     calls_before = len(api.calls)
 
     def send(replica: Replica, ts: str, n: int) -> None:
-        body = event_body(mention(QUESTIONS[n % len(QUESTIONS)], ts, f"U{phase:06d}{n:05d}"), f"Ev{phase}-{n}")
+        body = event_body(mention(QUESTIONS[n % len(QUESTIONS)], ts, user=f"U{phase:06d}{n:05d}"), f"Ev{phase}-{n}")
         headers = signed_headers(SECRET, body, content_type="application/json")
         go.wait()
         started = time.perf_counter()

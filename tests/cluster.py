@@ -1,8 +1,9 @@
-"""Real servers as subprocesses on loopback: `chroma run`, llama.cpp's OpenAI-compatible server, adoptbot replicas.
+"""Real servers on loopback: `chroma run`, llama.cpp's OpenAI-compatible server, adoptbot replicas.
 
 Each is started with this Python (this virtual environment) and stopped by its process id. The
-replicas run `python -m adoptbot.cli serve --slack-http` with PYTHONPATH set to this checkout, so the
-code under test is the code that answers, whatever package is installed.
+servers run `python -m adoptbot.cli serve ...` with PYTHONPATH set to this checkout, so the code under
+test is the code that answers, whatever package is installed. `replica_runtime` builds the in-process
+counterpart: a Runtime of its own data directory on a database that other replicas share.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tests.fake_slack import BOT_USER, event_body, signed_headers
 from tests.postgres import free_port
+
+if TYPE_CHECKING:
+    from adoptbot.runtime import Runtime
+    from kb.embedding import Embedder
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 180  # two replicas loading their models at once on a busy two-core CI runner
+SHARED_HASH_KEY = "a shared secret of at least 32 characters"  # replicas on one database hash voters alike
 
 
 class ServerFailed(RuntimeError):
@@ -155,18 +162,29 @@ class LlamaServer(Process):
         self.wait_until(lambda: http("GET", self.base_url + "/models", timeout=5)[0] == 200, "GET /v1/models")
 
 
-class Replica(Process):
-    """`adoptbot serve --slack-http` with its own data directory and port; `env` is everything else it shares."""
+class Server(Process):
+    """`adoptbot serve <args>` on a free loopback port, with nothing of the developer's environment but `env`."""
 
-    def __init__(self, name: str, env: Mapping[str, str], *, root: Path) -> None:
-        self.data_dir = root / name
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, name: str, env: Mapping[str, str], *, log_dir: Path, args: Sequence[str] = ("--slack-http",)
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        full = clean_env(**env, ADOPTBOT_DATA_DIR=str(self.data_dir), ADOPTBOT_HOST="127.0.0.1",
-                         ADOPTBOT_PORT=str(self.port))  # fmt: skip
-        command = [sys.executable, "-m", "adoptbot.cli", "serve", "--slack-http"]
-        super().__init__(name, command, env=full, cwd=REPO, log_dir=root)
+        full = clean_env(**{**env, "ADOPTBOT_HOST": "127.0.0.1", "ADOPTBOT_PORT": str(self.port)})
+        command = [sys.executable, "-m", "adoptbot.cli", "serve", *args]
+        super().__init__(name, command, env=full, cwd=REPO, log_dir=log_dir)
+
+    def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> Any:
+        """The JSON of GET /healthz once the server answers it (alive, ready or not)."""
+        health: list[Any] = []
+
+        def answered() -> bool:
+            status, body = self.get("/healthz", timeout=5)
+            health.append(body)
+            return status == 200
+
+        self.wait_until(answered, "answer on /healthz", timeout)
+        return health[-1]
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         """Until GET /readyz answers 200 (index loaded, database and Chroma reachable)."""
@@ -181,7 +199,54 @@ class Replica(Process):
             return status, body.decode(errors="replace")
 
     def post(self, path: str, body: str, headers: Mapping[str, str], *, timeout: float = 60) -> tuple[int, bytes]:
+        """POST a body; (status, raw body)."""
         return http("POST", self.url + path, body=body.encode(), headers=headers, timeout=timeout)
+
+    def deliver(self, event: Mapping[str, Any], event_id: str, *, secret: str, retry: int = 0) -> int:
+        """Post one signed Slack event callback (`retry`: Slack's retry number); the status of the acknowledgement."""
+        body = event_body(dict(event), event_id)
+        headers = signed_headers(secret, body, content_type="application/json")
+        if retry:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+        return self.post("/slack/events", body, headers)[0]
+
+
+class Replica(Server):
+    """`adoptbot serve --slack-http` with its own data directory and port; `env` is everything else it shares."""
+
+    def __init__(self, name: str, env: Mapping[str, str], *, root: Path) -> None:
+        self.data_dir = root / name
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(name, {**env, "ADOPTBOT_DATA_DIR": str(self.data_dir)}, log_dir=root)
+
+
+def mention(text: str, ts: str, *, user: str = "U1") -> dict[str, Any]:
+    """An app_mention of the bot in channel C1 of workspace T1, as Slack delivers it to a replica."""
+    return {
+        "type": "app_mention",
+        "user": user,
+        "team": "T1",
+        "channel": "C1",
+        "ts": ts,
+        "event_ts": ts,
+        "text": f"<@{BOT_USER}> {text}",
+    }
+
+
+def replica_runtime(data_dir: Path, *, knowledge: Path, database_url: str, embedder: Embedder) -> Runtime:
+    """An in-process replica: its own data directory, the knowledge folder, database and hash key it shares."""
+    from adoptbot.runtime import Runtime
+    from common.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "ADOPTBOT_DATA_DIR": str(data_dir),
+            "ADOPTBOT_KNOWLEDGE_DIR": str(knowledge),
+            "ADOPTBOT_DATABASE_URL": database_url,
+            "ADOPTBOT_USER_HASH_KEY": SHARED_HASH_KEY,
+        }
+    )
+    return Runtime(settings, embedder=embedder)
 
 
 def start_all(replicas: list[Replica]) -> None:

@@ -29,6 +29,7 @@ from adoptbot.runtime import Runtime  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from kb.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
 from kb.store import KnowledgeStore, open_client  # noqa: E402
+from tests.cluster import ChromaServer  # noqa: E402
 from tests.postgres import PostgresMissing, PostgresServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,6 +81,17 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A real `chroma run` on a free loopback port, its data and log in tmp_path; stopped after the test."""
+    server = ChromaServer(tmp_path / "chroma", log_dir=tmp_path)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -8,19 +8,13 @@ from adoptbot.runtime import Runtime
 from bot.types import Question
 from common.settings import Settings
 from kb.store import KnowledgeStore, open_client
-from tests.cluster import ChromaServer
 from tests.conftest import GUIDE, write_kb
 
 
 @pytest.fixture
-def chroma_url(tmp_path):
-    """A real `chroma run` on a free loopback port."""
-    server = ChromaServer(tmp_path / "server", log_dir=tmp_path)
-    try:
-        server.wait_ready()
-        yield server.url
-    finally:
-        server.stop()
+def chroma_url(chroma_server):
+    """A real `chroma run` on a free loopback port (tests/conftest.py)."""
+    return chroma_server.url
 
 
 def test_ingest_and_answer_through_a_chroma_server(tmp_path, chroma_url, real_embedder):

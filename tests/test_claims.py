@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from bot.state.claims import DatabaseClaims, owner_running, this_process
 from bot.state.database import Database
-from tests.cluster import Replica
+from tests.cluster import Replica, mention
 from tests.conftest import write_kb
-from tests.fake_slack import BOT_USER, FakeSlackApi, event_body, signed_headers
+from tests.fake_slack import FakeSlackApi
 from tests.test_database import HOUR, Seconds, spawn
 
 LEASE = dt.timedelta(seconds=30)
@@ -161,19 +161,10 @@ class HeldSlackApi(FakeSlackApi):
         return super()._handle(path, args)
 
 
-def mention(n: int, ts: str) -> dict:
-    text = f"<@{BOT_USER}> {QUESTIONS[n % len(QUESTIONS)]}"
-    return {"type": "app_mention", "user": "U" + ts.replace(".", ""), "team": "T1", "channel": "C1", "ts": ts,
-            "event_ts": ts, "text": text}  # fmt: skip
-
-
 def deliver(server: Replica, ts: str, n: int, *, retry: int = 0) -> int:
     """One signed event callback for message ts (event id Ev<ts>), as Slack's delivery or its retry number `retry`."""
-    body = event_body(mention(n, ts), f"Ev{ts}")
-    headers = signed_headers(SECRET, body, content_type="application/json")
-    if retry:
-        headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
-    return server.post("/slack/events", body, headers)[0]
+    event = mention(QUESTIONS[n % len(QUESTIONS)], ts, user="U" + ts.replace(".", ""))
+    return server.deliver(event, f"Ev{ts}", secret=SECRET, retry=retry)
 
 
 def replies(api: FakeSlackApi, ts: str) -> int:

@@ -32,6 +32,7 @@ from bot.teams.storage import DatabaseStorage
 from common.errors import ConfigError, DatabaseUnavailable, IngestBusy
 from common.settings import Settings
 from ingest.pipeline import ingest_lock, run_ingest
+from tests.cluster import replica_runtime
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.old_stores import old_store
 from tests.postgres import PostgresServer, free_port
@@ -466,15 +467,7 @@ def test_a_database_that_never_answers_fails_fast_without_its_password():
 
 def test_two_runtimes_on_one_database_share_votes_claims_and_state(tmp_path, postgres_url):
     def replica(name: str) -> Runtime:
-        settings = Settings.from_env(
-            {
-                "ADOPTBOT_DATA_DIR": str(tmp_path / name),
-                "ADOPTBOT_KNOWLEDGE_DIR": str(knowledge),
-                "ADOPTBOT_DATABASE_URL": postgres_url,
-                "ADOPTBOT_USER_HASH_KEY": "a shared secret of at least 32 characters",
-            }
-        )
-        return Runtime(settings, embedder=FakeEmbedder())
+        return replica_runtime(tmp_path / name, knowledge=knowledge, database_url=postgres_url, embedder=FakeEmbedder())
 
     knowledge = write_kb(tmp_path / "kb")
     one, two = replica("one"), replica("two")

@@ -26,14 +26,12 @@ from adoptbot.runtime import Runtime
 from bot.state.database import Database
 from common.settings import Settings
 from ingest.pipeline import INGEST_LOCK
-from tests.cluster import ChromaServer, LlamaServer, Replica, start_all, stop_all
+from tests.cluster import ChromaServer, LlamaServer, Replica, mention, start_all, stop_all
 from tests.conftest import write_kb
 from tests.fake_slack import (
-    BOT_USER,
     FakeSlackApi,
     action_body,
     command_body,
-    event_body,
     feedback_value,
     signed_headers,
 )
@@ -123,25 +121,9 @@ def cluster(tmp_path_factory, real_embedder) -> Iterator[Cluster]:
 # -- talking to the replicas as Slack does ----------------------------------------------------------
 
 
-def mention(text: str, ts: str, *, user: str = "U1") -> dict:
-    return {
-        "type": "app_mention",
-        "user": user,
-        "team": "T1",
-        "channel": "C1",
-        "ts": ts,
-        "event_ts": ts,
-        "text": f"<@{BOT_USER}> {text}",
-    }
-
-
 def deliver(replica: Replica, event: dict, event_id: str, *, retry: int = 0) -> int:
     """Post one signed event callback; the HTTP status of Slack's acknowledgement."""
-    body = event_body(event, event_id)
-    headers = signed_headers(SECRET, body, content_type="application/json")
-    if retry:
-        headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
-    return replica.post("/slack/events", body, headers)[0]
+    return replica.deliver(event, event_id, secret=SECRET, retry=retry)
 
 
 def deliver_to_all(replicas: list[Replica], event: dict, event_id: str) -> list[int]:
