@@ -8,59 +8,34 @@ Fills a `Metrics` with every label combination the code can produce (4 platforms
 would. The index gauges are read at each scrape through `Runtime.index_info`: `stub` returns a fixed
 IndexInfo (the cost of the metrics alone), `embedded` reads an embedded Chroma store in a temporary
 directory, `server` starts a real `chroma run` on loopback (the deployment at scale). The knowledge
-base is the repository's, embedded with a bag-of-words fake so no model loads. Prints figures.
+base is the repository's, embedded with a bag-of-words fake (tests/fake_embedder.py) so no model loads. Prints figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import hashlib
-import math
-import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from aiohttp import web  # noqa: E402
 
 from adoptbot.runtime import Runtime  # noqa: E402
 from bot.types import Answer  # noqa: E402
 from bot.web.metrics import PLATFORMS, Metrics  # noqa: E402
 from bot.web.server import build_web_app  # noqa: E402
 from common.settings import Settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
 from kb.store import IndexInfo  # noqa: E402
 from tests.cluster import ChromaServer  # noqa: E402
+from tests.fake_embedder import FakeEmbedder  # noqa: E402
+from tests.web import BackgroundServer  # noqa: E402
 
 BACKENDS = ("template", "llm", "openai", "none")
-
-
-class BagOfWords(Embedder):
-    """64-dimensional hashed word counts: enough to index, no model to load."""
-
-    name = "bag-of-words"
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors = []
-        for text in texts:
-            v = [0.0] * 64
-            for word in re.findall(r"\w+", text.lower()):
-                v[int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
-            norm = math.sqrt(sum(x * x for x in v)) or 1.0
-            vectors.append([x / norm for x in v])
-        return vectors
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
 
 
 def fill(metrics: Metrics) -> None:
@@ -74,26 +49,6 @@ def fill(metrics: Metrics) -> None:
     metrics.observe_vote("helpful")
     metrics.observe_vote("not_helpful")
     metrics.watch_queue(lambda: 3)
-
-
-def serve(app: web.Application) -> tuple[str, asyncio.AbstractEventLoop, web.AppRunner]:
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None)
-    ready = threading.Event()
-    where: list[int] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        where.append(site._server.sockets[0].getsockname()[1])
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=run, daemon=True).start()
-    ready.wait(30)
-    return f"http://127.0.0.1:{where[0]}", loop, runner
 
 
 def main() -> None:
@@ -117,7 +72,7 @@ def main() -> None:
                 chroma.wait_ready()
                 chroma_url = chroma.url
             settings = Settings(data_dir=Path(tmp) / "data", knowledge_dir=REPO / "knowledge", chroma_url=chroma_url)
-            runtime = Runtime(settings, embedder=BagOfWords())
+            runtime = Runtime(settings, embedder=FakeEmbedder())
             summary = runtime.ingest(progress=False)
             print(f"index: {summary.documents_total} documents, {summary.chunks_total} chunks ({args.index})")
             index_info = runtime.index_info
@@ -140,7 +95,8 @@ def main() -> None:
                 metrics.observe_answer("slack", answer)
             print(f"observe_answer: {(time.perf_counter() - started) / 100_000 * 1e6:.1f} us per call")
 
-            url, loop, runner = serve(build_web_app(index_info=index_info, metrics=metrics))
+            server = BackgroundServer(build_web_app(index_info=index_info, metrics=metrics), access_log=None)
+            url = server.url
             times = []
             for _ in range(args.scrapes):
                 started = time.perf_counter()
@@ -153,7 +109,7 @@ def main() -> None:
                 f"GET /metrics over HTTP, {args.scrapes} sequential scrapes: p50 {statistics.median(times):.2f} ms, "
                 f"p99 {p99:.2f} ms, max {times[-1]:.2f} ms"
             )
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+            server.close()
         finally:
             if chroma is not None:
                 chroma.stop()

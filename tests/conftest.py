@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
-import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,37 +27,10 @@ from common.settings import Settings  # noqa: E402
 from kb.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
 from kb.store import KnowledgeStore, open_client  # noqa: E402
 from tests.cluster import ChromaServer  # noqa: E402
+from tests.fake_embedder import FakeEmbedder  # noqa: E402, F401 - tests import it from here
 from tests.postgres import PostgresMissing, PostgresServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-class FakeEmbedder(Embedder):
-    """Deterministic bag-of-words vectors; one token per word. For unit tests only."""
-
-    name = "fake-embedder"
-
-    def __init__(self, dims: int = 64) -> None:
-        self.dims = dims
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        vectors = []
-        for text in texts:
-            v = [0.0] * self.dims
-            for word in re.findall(r"\w+", text.lower()):
-                v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dims] += 1.0
-            norm = math.sqrt(sum(x * x for x in v)) or 1.0
-            vectors.append([x / norm for x in v])
-        return vectors
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    @property
-    def embedded(self) -> int:
-        return sum(len(c) for c in self.calls)
 
 
 @pytest.fixture(scope="session")

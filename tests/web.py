@@ -6,14 +6,17 @@ import asyncio
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from aiohttp import web
 
 
 class BackgroundServer:
-    def __init__(self, app: web.Application) -> None:
+    """An aiohttp app served on a loopback port 0 in a thread of its own; `url` once started, close() to stop."""
+
+    def __init__(self, app: web.Application, **runner_options: Any) -> None:
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app)
+        self.runner = web.AppRunner(app, **runner_options)
         ready = threading.Event()
 
         def run() -> None:
