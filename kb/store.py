@@ -9,9 +9,8 @@ reindex costs only the records that changed. A failed reindex is rolled back; le
 one are cleaned up by the next. Records dead at G are deleted at the next reindex, so readers still
 on G-1 finish safely.
 
-The BM25 index of each generation lives in a companion collection `<collection>-lexical`, as a zip
-cut into metadata strings (not documents, which Chroma full-text indexes: ten times slower to
-write, docs/benchmarks.md), so every replica of a Chroma server loads it instead of rebuilding it.
+The BM25 index of each generation is saved beside the collection (kb/bm25_store.py), so every
+replica of a Chroma server loads it instead of rebuilding it.
 
 A new collection `<prefix>-v<N>` is built only for the first ingest or a change of embedding
 model; it becomes visible when marked complete.
@@ -19,7 +18,6 @@ model; it becomes visible when marked complete.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import logging
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError, DataDirUnusable
 from common.settings import Settings
+from kb.bm25_store import LEXICAL_SUFFIX, BM25Store
 
 if TYPE_CHECKING:
     from kb.bm25 import BM25Index
@@ -50,8 +49,6 @@ FOREVER = 2**62
 KEEP_PREVIOUS = 1
 READ_BATCH = 5000  # Chroma refuses a single get() of ~30,000+ records (SQL variable limit)
 WRITE_BATCH = 1000  # well under Chroma's maximum batch size
-LEXICAL_SUFFIX = "-lexical"
-LEXICAL_PART = 4_000_000  # characters of base64 per record of the lexical collection
 
 
 def open_client(settings: Settings) -> Any:
@@ -161,6 +158,7 @@ class KnowledgeStore:
     def __init__(self, client: Any, *, prefix: str = "adoptbot") -> None:
         self.client = client
         self.prefix = prefix
+        self.bm25 = BM25Store(client)
         self._pattern = re.compile(rf"^{re.escape(prefix)}-v(\d+)$")
 
     def _versions(self) -> Iterator[tuple[int, Any]]:
@@ -238,7 +236,7 @@ class KnowledgeStore:
         self._tidy(base)
         if base.collection is None:
             return None
-        if not self._lexical_parts(base.collection, base.generation):
+        if not self.bm25.has(base.collection, base.generation):
             self.save_lexical(base.collection, base.generation)  # an index from before BM25 indexes were saved
         return (base.collection.metadata or {}).get(VERSION)
 
@@ -268,7 +266,7 @@ class KnowledgeStore:
         )
         collection.modify(metadata=metadata)
         try:  # readers have switched: from here on a failure only leaves garbage for the next switch
-            self._retire_lexical(collection, keep_from=at - KEEP_PREVIOUS)
+            self.bm25.retire(collection, keep_from=at - KEEP_PREVIOUS)
             self.prune()
         except Exception:
             log.warning("retiring old generations failed; the next reindex retires them", exc_info=True)
@@ -294,7 +292,7 @@ class KnowledgeStore:
         for version, col in list(self._versions()):
             # Incomplete versions newer than current may be an ingest still running elsewhere.
             if version not in keep and version < newest:
-                if self._lexical_collection(col) is not None:
+                if self.bm25.companion(col) is not None:
                     self.client.delete_collection(col.name + LEXICAL_SUFFIX)
                 self.client.delete_collection(col.name)
 
@@ -302,7 +300,7 @@ class KnowledgeStore:
 
     def save_lexical(self, collection: Any, at: int) -> None:
         """Build the BM25 index of generation `at` from its live records and save it beside the collection."""
-        from kb.bm25 import BM25Index, indexed_text
+        from kb.bm25 import indexed_text
 
         got = read_all(collection, ["documents", "metadatas"])
         ids, texts = [], []
@@ -310,53 +308,11 @@ class KnowledgeStore:
             if is_live(meta, at):
                 ids.append(record_id)
                 texts.append(indexed_text(meta.get("title", ""), meta.get("section", ""), text or ""))
-        encoded = base64.b64encode(BM25Index.build(ids, texts).to_bytes()).decode("ascii")
-        parts = [encoded[i : i + LEXICAL_PART] for i in range(0, len(encoded), LEXICAL_PART)] or [""]
-        lexical = self.client.get_or_create_collection(collection.name + LEXICAL_SUFFIX)
-        _delete(lexical, self._lexical_parts(collection, at))  # left by a write that was killed
-        for start in range(0, len(parts), 4):  # a few MB a request
-            lexical.add(
-                ids=[f"g{at:012d}-{n:05d}" for n in range(start, min(len(parts), start + 4))],
-                embeddings=[[1.0]] * len(parts[start : start + 4]),  # Chroma wants a vector; nothing searches these
-                metadatas=[
-                    {GENERATION: at, "part": n, "parts": len(parts), "data": parts[n]}
-                    for n in range(start, min(len(parts), start + 4))
-                ],
-            )
+        self.bm25.save(collection, at, ids, texts)
 
     def lexical(self, collection: Any, at: int) -> BM25Index | None:
         """The saved BM25 index of generation `at`, or None when it has none (built before they were saved)."""
-        from kb.bm25 import BM25Index, UnreadableIndex
-
-        lexical = self._lexical_collection(collection)
-        if lexical is None:
-            return None
-        parts = sorted(lexical.get(where={GENERATION: at}, include=["metadatas"])["metadatas"] or [], key=_part)
-        if not parts or [m["part"] for m in parts] != list(range(parts[0]["parts"])):
-            return None  # none saved, or a save that never finished
-        try:
-            return BM25Index.from_bytes(base64.b64decode("".join(m["data"] for m in parts)))
-        except (UnreadableIndex, ValueError) as e:
-            log.warning("the saved BM25 index of %s at generation %d is unreadable (%s)", collection.name, at, e)
-            return None
-
-    def _lexical_collection(self, collection: Any) -> Any | None:
-        from chromadb.errors import NotFoundError
-
-        try:
-            return self.client.get_collection(collection.name + LEXICAL_SUFFIX)
-        except NotFoundError:
-            return None
-
-    def _lexical_parts(self, collection: Any, at: int) -> list[str]:
-        lexical = self._lexical_collection(collection)
-        return [] if lexical is None else list(lexical.get(where={GENERATION: at}, include=[])["ids"])
-
-    def _retire_lexical(self, collection: Any, *, keep_from: int) -> None:
-        """Drop the BM25 indexes of generations no reader can still be on."""
-        lexical = self._lexical_collection(collection)
-        if lexical is not None:
-            _delete(lexical, lexical.get(where={GENERATION: {"$lt": keep_from}}, include=[])["ids"])
+        return self.bm25.load(collection, at)
 
     def info(self) -> IndexInfo | None:
         """Counts and dates of the serving index."""
@@ -381,10 +337,6 @@ def _stored(metadata: dict[str, Any], at: int) -> dict[str, Any]:
     return {**{k: "" if v is None else v for k, v in metadata.items()}, LIVE_FROM: at, LIVE_TO: FOREVER}
 
 
-def _part(metadata: dict[str, Any]) -> int:
-    return int(metadata["part"])
-
-
 def _delete(collection: Any, ids: Sequence[str]) -> None:
     for start in range(0, len(ids), WRITE_BATCH):
         collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
@@ -403,8 +355,6 @@ def _rollback(
     try:
         _delete(collection, written)
         _set_metadata(collection, retired, base.live)
-        lexical = store._lexical_collection(collection)
-        if lexical is not None:
-            _delete(lexical, store._lexical_parts(collection, at))
+        store.bm25.drop(collection, at)
     except Exception:
         log.exception("rollback incomplete; the next ingest will finish it")

@@ -10,7 +10,8 @@ import pytest
 import bot.answering.retrieval
 from bot.answering.retrieval import Retriever
 from ingest.pipeline import run_ingest
-from kb.store import LEXICAL_SUFFIX, KnowledgeStore, Record, generation
+from kb.bm25_store import LEXICAL_SUFFIX
+from kb.store import KnowledgeStore, Record, generation
 from tests.conftest import GUIDE, FakeEmbedder, write_kb
 
 QUERIES = ["personal data in prompts", "who owns the launch checklist?", "hallucinations", "new body"]
