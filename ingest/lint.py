@@ -21,8 +21,8 @@ from urllib.parse import unquote
 
 from common.text import visible
 from ingest.chunking import FENCE, HEADING
+from kb.decision_lint import lint_table
 from kb.decisions import FILE_NAME as DECISION_TABLE
-from kb.decisions import lint_table
 from kb.files import BadFile, discover, read_bytes
 from kb.limits import DEFAULT_LIMITS, Limits
 from kb.metadata import MANIFEST, Catalog, takes_metadata

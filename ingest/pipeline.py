@@ -33,6 +33,7 @@ class Database(Protocol):
 
     def lock(self, name: str, *, wait: bool = False) -> AbstractContextManager[bool]: ...
 
+
 log = logging.getLogger(__name__)
 INGEST_LOCK = "ingest"  # the name of the lock in the shared database
 WRITE_BATCH = 1000  # records whose vectors are read back at once for reuse

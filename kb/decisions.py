@@ -2,15 +2,14 @@
 
 The table holds the framework's questions (with their choices and the keywords that suggest them)
 and three rule lists: `recommendation` and `family` (the first rule whose `when` holds decides) and
-`risks` (every rule that holds flags its checklist items). `read_table` checks the file on its own;
-`check_references` checks what it names elsewhere in the knowledge base (checklist items, sources).
-Both return every problem at once, worded for an editor, so `adoptbot kb lint` can list them all.
+`risks` (every rule that holds flags its checklist items). `read_table` checks the file on its own and
+returns every problem at once, worded for an editor; kb/decision_lint.py adds what it names elsewhere in
+the knowledge base, so `adoptbot kb lint` can list them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kb.files import BadFile, load_yaml
@@ -121,33 +120,6 @@ def read_table(text: str) -> tuple[DecisionTable | None, list[str]]:
     reader = _Reader()
     table = reader.table(data)
     return (None if reader.problems else table), reader.problems
-
-
-def check_references(table: DecisionTable, checklists: Mapping[str, set[str]], sources: set[str]) -> list[str]:
-    """Problems with what the table names elsewhere: checklist items (id -> item ids) and cited source files."""
-    problems = []
-    for section in ("recommendation", "family", "risks"):
-        for n, rule in enumerate(getattr(table, section), start=1):
-            for ref in rule.items:
-                checklist, _, item = ref.partition("/")
-                if checklist not in checklists:
-                    known = ", ".join(sorted(checklists)) or "none"
-                    problems.append(
-                        f"{section}[{n}]: checklist {checklist!r} does not exist (checklists: {known}): "
-                        "fix the name or add the checklist"
-                    )
-                elif item not in checklists[checklist]:
-                    problems.append(
-                        f"{section}[{n}]: {ref!r}: checklist {checklist!r} has no item {item!r} (its items: "
-                        f"{', '.join(sorted(checklists[checklist]))}): use one of them, or add the item"
-                    )
-    for where, cite in table.cites():
-        if cite.source and cite.source not in sources:
-            problems.append(
-                f"{where}: cite source {cite.source!r} is not a document of the knowledge base: fix the path "
-                "(relative to the knowledge folder, e.g. guidance/choosing-a-model.md)"
-            )
-    return problems
 
 
 def _answer_id(value: object) -> str:
@@ -391,22 +363,3 @@ class _Reader:
                 rule = Rule(**{**rule.__dict__, "items": items})
             out.append(rule)
         return tuple(out)
-
-
-def _load_for_lint(data: bytes) -> tuple[DecisionTable | None, list[str]]:
-    """The table from the file's bytes, for `kb lint`."""
-    if len(data) > MAX_BYTES:
-        return None, [f"the file is larger than {MAX_BYTES:,} bytes: keep the table short"]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        return None, [f"not valid UTF-8 (byte {e.start}): save the file with UTF-8 encoding"]
-    return read_table(text)
-
-
-def lint_table(data: bytes, *, checklists: Mapping[str, set[str]], sources: set[str]) -> list[str]:
-    """Every problem of the table file's bytes, including what it names elsewhere in the knowledge base."""
-    table, problems = _load_for_lint(data)
-    if table is None:
-        return problems
-    return check_references(table, checklists, sources)
