@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -249,21 +249,29 @@ def replica_runtime(data_dir: Path, *, knowledge: Path, database_url: str, embed
     return Runtime(settings, embedder=embedder)
 
 
-def start_all(replicas: list[Replica]) -> None:
-    """Wait for replicas started together (they load their models in parallel)."""
+def at_once(
+    action: Callable[[Any], object], items: Iterable[Any], *, timeout: float | None = None
+) -> list[BaseException]:
+    """Run action(item) for every item, each on a thread of its own, together; what they raised."""
     errors: list[BaseException] = []
 
-    def wait(replica: Replica) -> None:
+    def run(item: Any) -> None:
         try:
-            replica.wait_ready()
-        except BaseException as e:  # noqa: BLE001 - reported below, after every replica had its chance
+            action(item)
+        except BaseException as e:  # noqa: BLE001 - returned, after every item had its chance
             errors.append(e)
 
-    threads = [threading.Thread(target=wait, args=(r,)) for r in replicas]
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout)
+    return errors
+
+
+def start_all(replicas: list[Replica]) -> None:
+    """Wait for replicas started together (they load their models in parallel)."""
+    errors = at_once(lambda replica: replica.wait_ready(), replicas)
     if errors:
         raise errors[0]
 

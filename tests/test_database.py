@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from bot.teams.storage import DatabaseStorage
 from common.errors import ConfigError, DatabaseUnavailable, IngestBusy
 from common.settings import Settings
 from ingest.pipeline import ingest_lock, run_ingest
-from tests.cluster import replica_runtime
+from tests.cluster import at_once, replica_runtime
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.old_stores import old_store
 from tests.postgres import PostgresServer, free_port
@@ -85,19 +84,7 @@ def test_creating_connects_to_nothing_and_first_use_migrates_to_the_newest_revis
 
 def test_replicas_opening_a_new_database_at_once_migrate_it_once(database_url):
     replicas = [Database(database_url) for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def open_(database: Database) -> None:
-        try:
-            database.ping()
-        except Exception as e:  # noqa: BLE001 - reported by the assertion below
-            errors.append(e)
-
-    threads = [threading.Thread(target=open_, args=(d,)) for d in replicas]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = at_once(lambda database: database.ping(), replicas, timeout=60)
     assert errors == []
     assert {d.revision() for d in replicas} == {"0005"}
     for d in replicas:

@@ -13,7 +13,6 @@ import pytest
 from bot.web.health import chroma_reachable
 from bot.web.server import build_web_app
 from kb.store import IndexInfo
-from tests.cluster import ChromaServer
 from tests.web import BackgroundServer
 
 INFO = IndexInfo(version=1, generation=2, documents=3, chunks=40, indexed_at="2026-11-20T10:00Z", embed_model="m")
@@ -107,16 +106,6 @@ def test_readyz_names_each_dependency_that_fails_or_does_not_answer_in_time(serv
         "slow": "no answer within 0.5 s",
         "cache": "warming up",
     }
-
-
-@pytest.fixture
-def chroma_server(tmp_path):
-    server = ChromaServer(tmp_path / "chroma", log_dir=tmp_path)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 def test_readyz_follows_a_real_chroma_server_going_away(serve, chroma_server):

@@ -204,7 +204,7 @@ def _gaps_section(insights: Insights) -> list[str]:
     ]
     if not insights.gaps:
         return [*out, "<p>No declined questions in this period.</p></section>"]
-    out.append('<table class="gaps"><thead><tr><th class="n">Asked</th><th>Example questions</th></tr></thead><tbody>')
+    out.append(_table_head("Asked", "Example questions", numeric={"Asked"}, css_class="gaps"))
     for gap in insights.gaps[:MAX_GROUPS]:
         examples = "".join(
             f"<li>{e(q)}" + (f' <span class="muted">({n}×)</span>' if n > 1 else "") + "</li>"
@@ -235,10 +235,7 @@ def _votes_section(insights: Insights) -> list[str]:
     ax.set_xlabel("votes on answers citing the document")
     ax.legend(loc="lower right")
     out.append(_plot(fig, "Helpful and not helpful votes per document"))
-    out.append(
-        '<table><thead><tr><th>Document</th><th class="n">Helpful</th><th class="n">Not helpful</th></tr></thead>'
-        "<tbody>"
-    )
+    out.append(_table_head("Document", "Helpful", "Not helpful", numeric={"Helpful", "Not helpful"}))
     for source, doc in voted:
         out.append(
             f"<tr><td>{e(doc.title)} <span class='muted'>{e(source)}</span></td>"
@@ -254,8 +251,7 @@ def _cited_section(insights: Insights, *, review_after_days: int) -> list[str]:
     if not cited:
         return [*out, "<p>No answers cited a document in this period.</p></section>"]
     out.append(
-        '<table><thead><tr><th>Document</th><th class="n">Cited</th><th>Last reviewed</th>'
-        '<th class="n">Review age (days)</th></tr></thead><tbody>'
+        _table_head("Document", "Cited", "Last reviewed", "Review age (days)", numeric={"Cited", "Review age (days)"})
     )
     today = insights.generated.date()
     for source, doc in cited:
@@ -290,15 +286,19 @@ def _latency_section(insights: Insights) -> list[str]:
     ax.set_xlabel("milliseconds (total, question to reply)")
     ax.legend(loc="lower right")
     out.append(_plot(fig, "p50 and p95 latency per backend"))
-    out.append(
-        '<table><thead><tr><th>Backend</th><th class="n">Answers</th><th class="n">p50 (ms)</th>'
-        '<th class="n">p95 (ms)</th></tr></thead><tbody>'
-    )
+    out.append(_table_head("Backend", "Answers", "p50 (ms)", "p95 (ms)", numeric={"Answers", "p50 (ms)", "p95 (ms)"}))
     out += [
         f'<tr><td>{e(b)}</td><td class="n">{n}</td><td class="n">{p50:.0f}</td><td class="n">{p95:.0f}</td></tr>'
         for b, n, p50, p95 in rows
     ]
     return [*out, "</tbody></table></section>"]
+
+
+def _table_head(*columns: str, numeric: set[str], css_class: str = "") -> str:
+    """A table's opening and header row; the `numeric` columns are right-aligned."""
+    cells = "".join(f'<th class="n">{c}</th>' if c in numeric else f"<th>{c}</th>" for c in columns)
+    opening = f'<table class="{css_class}">' if css_class else "<table>"
+    return f"{opening}<thead><tr>{cells}</tr></thead><tbody>"
 
 
 def _figure(*, height: float) -> tuple[Any, Any]:
