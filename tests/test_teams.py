@@ -19,8 +19,8 @@ import pytest
 
 from bot.fairuse import in_line
 from bot.teams import cards
+from bot.teams.answers import HOLDING, SEARCHING
 from bot.teams.app import build_teams_endpoint
-from bot.teams.assistant import HOLDING, SEARCHING
 from common.settings import TEAMS_CLIENT_ID
 from tests.fake_connector import ai_entity, feedback_invoke, stream_type, teams_activity
 from tests.stub_engine import PIECES, SOURCE
