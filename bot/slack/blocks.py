@@ -190,6 +190,7 @@ def private(blocks: list[Block], feedback_id: str) -> list[Block]:
 
 def command_usage(command: str) -> tuple[Callable[[str], str], tuple[str, ...]]:
     """How a command is typed in Slack, and the help line only Slack has."""
+
     def how(verb: str) -> str:
         return f"`{command} {verb}`"
 
