@@ -55,11 +55,10 @@ class Answers:
                 loop.call_soon_threadsafe(stream.inform, SEARCHING)
 
         question = await self._question(context.activity, text)
-        reply = await self._run(question, context.activity, ticket, on_text=stream.writer(loop), started=started)
+        reply = await self._run(question, context, ticket, on_text=stream.writer(loop), started=started)
         activity = rendered(reply)
         message_id = await stream.finish(activity, reply.answer if reply.kind == "answer" else None)
         await self._remember(context.activity, question, reply, activity, message_id)
-        await self.outbox.tell_experts(reference(context), reply.forward)
 
     async def _answer(self, context: Any, text: str, ticket: Ticket) -> None:
         """Channels and group chats (and turns answered in the response): the answer as one message."""
@@ -70,7 +69,7 @@ class Answers:
         if ticket.position:
             await say(context, text_message(in_line(ticket.position)))
         question = await self._question(context.activity, text)
-        future = asyncio.ensure_future(self._run(question, context.activity, ticket))
+        future = asyncio.ensure_future(self._run(question, context, ticket))
         where = reference(context)
         try:
             if context.activity.delivery_mode == "expectReplies":
@@ -83,59 +82,47 @@ class Answers:
             if not ticket.position:
                 await say(context, text_message(HOLDING))
             return
-        await self._deliver(context.send_activity, context.activity, question, reply, where)
+        await self._deliver(context.send_activity, context.activity, question, reply)
 
     async def _deliver_later(
         self, where: Reference, asked: Any, question: Question, future: asyncio.Future[Reply]
     ) -> None:
         reply = await future
-        await self._deliver(partial(self.outbox.send_later, where), asked, question, reply, where)
+        await self._deliver(partial(self.outbox.send_later, where), asked, question, reply)
 
     async def _deliver(
-        self,
-        send: Callable[[Any], Awaitable[Any]],
-        asked: Any,
-        question: Question,
-        reply: Reply,
-        where: Reference,
+        self, send: Callable[[Any], Awaitable[Any]], asked: Any, question: Question, reply: Reply
     ) -> None:
-        """Send the reply as one message, remember it, and tell the experts what they should hear."""
+        """Send the reply as one message and remember it."""
         activity = rendered(reply)
         response = await send(message(activity))
         await self._remember(asked, question, reply, activity, (getattr(response, "id", "") or "") if response else "")
-        await self.outbox.tell_experts(where, reply.forward)
 
     async def _run(
         self,
         question: Question,
-        asked: Any,
+        context: Any,
         ticket: Ticket,
         *,
         on_text: Callable[[str], None] | None = None,
         started: Callable[[], None] | None = None,
     ) -> Reply:
-        """Answer on the core's worker pool; the place in line is given up when the answer is done."""
+        """Answer on the core's worker pool (the core gives up the place in line, and tells the experts)."""
+        asked, loop = context.activity, asyncio.get_running_loop()
 
-        def work() -> Reply:
-            try:
-                if started is not None:
-                    started()
-                return self.chat.ask(
-                    question,
-                    platform="teams",
-                    channel_kind=read.channel_kind(asked),
-                    link=partial(read.message_link, asked),
-                    on_text=on_text,
-                )
-            finally:
-                ticket.release()
+        def work() -> Reply:  # everything that may raise in here: the core gives up the place in line either way
+            if started is not None:
+                started()
+            return self.chat.ask(
+                question,
+                platform="teams",
+                channel_kind=read.channel_kind(asked),
+                link=partial(read.message_link, asked),
+                on_text=on_text,
+                origin=(reference(context), loop),  # where the experts' forward is sent from
+            )
 
-        try:
-            future = asyncio.get_running_loop().run_in_executor(self.chat.pool, work)
-        except BaseException:
-            ticket.release()  # the pool would not take it (shutting down)
-            raise
-        return await future
+        return await asyncio.wrap_future(self.chat.submit(ticket, work))
 
     async def _question(self, activity: Any, text: str) -> Question:
         try:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.chat import COMMANDS, Chat
+from bot.chat import Chat
 from bot.fairuse import Refusal
 from bot.teams import activity as read
 from bot.teams import cards
@@ -19,7 +19,7 @@ from bot.teams.answers import Answers
 from bot.teams.commands import Commands
 from bot.teams.conversations import Conversations
 from bot.teams.outbox import Outbox, text_message
-from bot.teams.tools import TOOLS, TOOLS_HELP, ToolCards
+from bot.teams.tools import ToolCards
 from bot.teams.votes import Votes
 from common.settings import Settings
 
@@ -41,9 +41,10 @@ class TeamsAssistant:
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.adapter, experts_channel=self.settings.teams_experts_channel)
         self.answers = Answers(self.chat, self.settings, self.conversations, self.outbox)
-        self.commands = Commands(self.chat, self.outbox, extra=TOOLS_HELP)
+        self.commands = Commands(self.chat, self.outbox)
         self.tools = ToolCards(self.chat, self.settings, self.outbox)
         self.votes = Votes(self.chat, self.conversations, self.outbox)
+        self.chat.connect_experts("teams", self.outbox.tell_experts_from_thread)
 
     async def on_message(self, context: Any) -> None:
         """A message: an older card's vote, a tool, a command, or a question."""
@@ -53,20 +54,18 @@ class TeamsAssistant:
             return
         if not read.is_personal(activity) and not activity.is_recipient_mentioned():
             return  # in channels and group chats, only messages that @mention the assistant
-        text = (activity.remove_recipient_mention() or "").strip()
-        verb = text.lower().strip(" .!?")
-        word, _, rest = text.partition(" ")
-        if word.lower() in TOOLS and self.chat.tools is not None:
-            await self.tools.reply(context, word.lower(), rest.strip())
+        routed = self.chat.route(activity.remove_recipient_mention() or "")
+        if routed.kind == "tool":
+            await self.tools.reply(context, routed.name, routed.rest)
             return
-        if verb in COMMANDS:
-            await self.commands.reply(context, verb)
+        if routed.kind == "command":
+            await self.commands.reply(context, routed.name)
             return
         admitted = self.chat.admit(read.user(activity))
         if isinstance(admitted, Refusal):
             await context.send_activity(text_message(admitted.text))
             return
-        await self.answers.reply(context, text, admitted)
+        await self.answers.reply(context, routed.rest, admitted)
 
     async def assessment_submitted(self, context: Any, value: Mapping[str, Any]) -> None:
         """The assessment form's Assess."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bot.chat import Chat
+from bot.chat import Chat, tools_help
 from bot.teams import activity as read
 from bot.teams.outbox import Outbox, reference, text_message
 
@@ -20,11 +19,10 @@ def how(verb: str) -> str:
 
 @dataclass
 class Commands:
-    """Commands run by the chat core off the event loop; `extra` lines are added to help."""
+    """Commands run by the chat core off the event loop; help lists the adoption tools where there are any."""
 
     chat: Chat
     outbox: Outbox
-    extra: Sequence[str] = ()
 
     async def reply(self, context: Any, verb: str) -> None:
         """Run the command and reply; a reindex reports its summary when it ends, after "Reindexing..."."""
@@ -39,7 +37,7 @@ class Commands:
         def report(text: str) -> None:  # a reindex's summary, from its thread
             asyncio.run_coroutine_threadsafe(send_report(text), loop)
 
-        extra = tuple(self.extra) if self.chat.tools is not None else ()
+        extra = tools_help(how) if self.chat.tools is not None else ()
         command = partial(
             self.chat.command, verb, platform="teams", user=read.user(context.activity), report=report, how=how,
             extra=extra,

@@ -96,6 +96,11 @@ class Outbox:
         )
         await self.send_later((identity, there), text_message(text))
 
+    def tell_experts_from_thread(self, text: str, origin: tuple[Reference, asyncio.AbstractEventLoop]) -> None:
+        """The chat core's experts notifier: the forward is posted from the turn's event loop, not waited for."""
+        where, loop = origin
+        loop.call_soon_threadsafe(lambda: self.in_background(self.tell_experts(where, text)))
+
     def in_background(self, coroutine: Awaitable[None]) -> None:
         """Run a delivery after the turn has ended."""
         task = asyncio.ensure_future(coroutine)

@@ -28,14 +28,8 @@ from common.errors import DatabaseUnavailable
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
-TOOLS = ("assess", "checklist")
 ASSESSING = "Working out the assessment; the result will follow shortly."
 PREPARING = "Preparing the assessment form; it will follow shortly."
-TOOLS_HELP = (
-    f"{how('assess [your idea]')}: LLM, image model or both? A short form, then the recommendation with reasons",
-    f"{how('checklist [name] [project]')}: work through a checklist as a team "
-    f"({how('checklist status')}, {how('checklist export PROJECT')})",
-)
 
 
 @dataclass

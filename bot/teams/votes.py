@@ -24,7 +24,7 @@ REACTIONS = {"like": "helpful", "dislike": "not_helpful"}  # the feedback loop's
 
 @dataclass
 class Votes:
-    """Votes stored through the chat core; the experts told what they should hear."""
+    """Votes stored through the chat core (which tells the experts what they should hear)."""
 
     chat: Chat
     conversations: Conversations
@@ -60,15 +60,14 @@ class Votes:
             await context.send_activity(text_message(voted.thanks))
 
     async def _vote(self, context: Any, feedback_id: str, vote: str, message_id: str, comment: str = "") -> Voted:
-        """Store a vote through the core and tell the experts what they should hear."""
+        """Store a vote through the core; a "not helpful" reaches the experts through the outbox."""
         activity = context.activity
-        link = partial(read.message_link, activity, message_id)
+        loop = asyncio.get_running_loop()
         vote_call = partial(
-            self.chat.vote, feedback_id, read.user(activity), vote, platform="teams", link=link, comment=comment
-        )
-        voted = await asyncio.get_running_loop().run_in_executor(None, vote_call)
-        await self.outbox.tell_experts(reference(context), voted.forward)
-        return voted
+            self.chat.vote, feedback_id, read.user(activity), vote, platform="teams",
+            link=partial(read.message_link, activity, message_id), comment=comment, origin=(reference(context), loop),
+        )  # fmt: skip
+        return await loop.run_in_executor(None, vote_call)
 
     async def _thank_in_place(self, context: Any, feedback_id: str, message_id: str, thanks: str) -> bool:
         """The answer as it was sent, with a thank-you where its ways to vote were."""
