@@ -22,7 +22,8 @@ from adoptbot.runtime import Runtime
 from bot.answering.answerers import Answerer
 from bot.reindex import Reindexer
 from bot.tools.core import Tools
-from bot.web.server import LogLimiter, build_web_app
+from bot.web.refusals import LogLimiter
+from bot.web.server import build_web_app
 from common.settings import Settings
 from kb.embedding import Embedder
 from kb.store import KnowledgeStore

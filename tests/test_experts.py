@@ -17,9 +17,8 @@ from tests.fake_connector import FakeConnector, feedback_invoke, teams_activity
 from tests.fake_slack import BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
 from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, settle, slacks
 from tests.stub_engine import PIECES, SOURCE, StubEngine
+from tests.teams_harness import live, make_bot, replies  # noqa: F401 - fixture
 from tests.test_audiences import HIDDEN, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
-from tests.test_teams import make_bot, replies  # noqa: F401 - fixture
-from tests.test_teams_cards import live
 from tests.web import BackgroundServer
 
 EXPERTS = "C0EXPERTS"

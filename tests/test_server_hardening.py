@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from adoptbot.cli import main
 from adoptbot.runtime import Runtime
-from bot.web.server import LogLimiter, build_web_app
+from bot.web.refusals import LogLimiter
+from bot.web.server import build_web_app
 from common.errors import ConfigError
 from common.settings import TEAMS_CLIENT_ID
 from tests.fake_connector import FakeConnector, RefusingProxy, teams_activity

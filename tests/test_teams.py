@@ -4,162 +4,27 @@ The engine is a stub, so these tests say what Teams shows (streams, citations, c
 whatever the editors write in the knowledge base.
 """
 
+# The tests take the harness's fixtures (imported below) as parameters of the same name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import re
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.chat import Chat
 from bot.fairuse import in_line
-from bot.reindex import Reindexer
-from bot.state.feedback import FeedbackStore
 from bot.teams import cards
+from bot.teams.answers import HOLDING, SEARCHING
 from bot.teams.app import build_teams_endpoint
-from bot.teams.assistant import HOLDING, SEARCHING
-from bot.types import Answer, Question
-from bot.web.server import build_web_app
-from common.settings import TEAMS_CLIENT_ID, Settings
-from ingest.pipeline import IngestSummary
-from kb.store import IndexInfo
-from tests.fake_connector import FakeConnector, ai_entity, feedback_invoke, stream_type, teams_activity
-from tests.stub_engine import PIECES, SOURCE, StubEngine
-from tests.web import BackgroundServer
-
-ADMIN = "aad-admin"
-INFO = IndexInfo(
-    version=1, generation=1, documents=12, chunks=80, indexed_at="2026-11-28 17:00", embed_model="all-MiniLM-L6-v2"
-)
-
-
-class PacedStub(StubEngine):
-    """The shared stub engine; `between(n)` runs after piece n is written, to pace a stream in a test."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.between: Callable[[int], None] | None = None
-
-    def answer(
-        self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
-    ) -> Answer:
-        if on_text is not None and self.between is not None:
-            write, between, written = on_text, self.between, itertools.count()
-
-            def on_text(piece: str) -> None:
-                write(piece)
-                between(next(written))
-
-        return super().answer(question, backend=backend, on_text=on_text)
-
-
-@dataclass
-class TeamsBot:
-    """The Teams endpoint over a chat core with a stub engine, served on port 0, replying to a fake connector."""
-
-    settings: Settings
-    engine: PacedStub
-    connector: FakeConnector
-    chat: Chat | None = None
-    server: BackgroundServer | None = None
-
-    def start(self) -> TeamsBot:
-        """Build the chat core and endpoint over the data directory (again after `stop`: a restart)."""
-        feedback = FeedbackStore(self.settings.feedback_path, user_key=b"k" * 32)
-        summary = IngestSummary(documents_added=["guidance/teams-note.md"], documents_total=13, chunks_total=81)
-        self.chat = Chat.build(
-            engine=self.engine,
-            feedback=feedback,
-            reindexer=Reindexer(lambda: summary),
-            index_info=lambda: INFO,
-            settings=self.settings,
-        )
-        endpoint = build_teams_endpoint(settings=self.settings, chat=self.chat)
-        self.server = BackgroundServer(build_web_app(index_info=self.chat.index_info, teams=endpoint))
-        return self
-
-    def stop(self) -> None:
-        assert self.server is not None and self.chat is not None
-        self.server.close()
-        self.chat.pool.shutdown(wait=True)
-
-    def send(self, activity: dict[str, Any] | bytes, headers: dict | None = None) -> tuple[int, dict | None]:
-        assert self.server is not None
-        return post(self.server, activity, headers)
-
-    def ask(self, text: str, **kwargs: Any) -> tuple[int, dict | None]:
-        """Post a message as Teams sends it; returns when the turn has ended."""
-        return self.send(teams_activity(text, service_url=self.connector.url, **kwargs))
-
-    @property
-    def feedback(self) -> FeedbackStore:
-        assert self.chat is not None
-        return self.chat.feedback
-
-
-def settings_for(tmp_path: Path, **changes: Any) -> Settings:
-    defaults: dict[str, Any] = {"teams_allow_anonymous": True, "teams_admins": ADMIN, "workers": 2}
-    return Settings(data_dir=tmp_path / "data", knowledge_dir=tmp_path / "knowledge", **{**defaults, **changes})
-
-
-@pytest.fixture
-def make_bot(tmp_path: Path) -> Iterator[Callable[..., TeamsBot]]:
-    """Start a Teams bot with settings changed as given; everything started is stopped after the test."""
-    started: list[TeamsBot] = []
-
-    def make(**changes: Any) -> TeamsBot:
-        bot = TeamsBot(settings_for(tmp_path, **changes), PacedStub(), FakeConnector()).start()
-        started.append(bot)
-        return bot
-
-    yield make
-    for bot in started:
-        if bot.engine.hold is not None:
-            bot.engine.hold.set()
-        bot.stop()
-        bot.connector.close()
-
-
-@pytest.fixture
-def bot(make_bot: Callable[..., TeamsBot]) -> TeamsBot:
-    return make_bot()
-
-
-def post(server: BackgroundServer, payload: Any, headers: dict | None = None) -> tuple[int, dict | None]:
-    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    request = urllib.request.Request(
-        server.url + "/api/messages", data=data, headers={"Content-Type": "application/json", **(headers or {})}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, None
-
-
-def replies(body: dict) -> list[dict]:
-    return [a for a in body["activities"] if a["type"] == "message"]
-
-
-def stream_id(activity: dict) -> str:
-    [info] = [e for e in activity["entities"] if e.get("type") == "streaminfo"]
-    return info.get("streamId", "")
-
-
-def card_texts(activity: dict) -> list[str]:
-    [attachment] = activity["attachments"]
-    assert attachment["contentType"] == cards.CARD_TYPE
-    return [b["text"] for b in attachment["content"]["body"]]
+from common.settings import TEAMS_CLIENT_ID
+from tests.fake_connector import ai_entity, feedback_invoke, stream_type, teams_activity
+from tests.stub_engine import PIECES, SOURCE
+from tests.teams_harness import ADMIN, bot, card_texts, make_bot, replies, stream_id  # noqa: F401 - fixtures
 
 
 def assert_whole_answer(message: dict) -> None:

@@ -1,5 +1,8 @@
 """What people and documents wrote, as Teams shows it: text in messages' and cards' Markdown, never a link or HTML."""
 
+# The tests take the harness's fixtures (imported below) as parameters of the same name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +15,9 @@ from bot import experts
 from bot.teams import cards
 from bot.tools.core import status_markdown
 from bot.types import Answer, Citation
+from tests.teams_harness import card, in_channel, live, post_checklist, replies, save, texts
+from tests.teams_harness import tools_bot as bot  # noqa: F401 - fixtures; `bot` here has the adoption tools
 from tests.test_slack_blocks import named
-from tests.test_teams_tools import bot, card, in_channel, post_checklist, replies, save, texts  # noqa: F401 - fixture
 
 WRITTEN = st.lists(
     st.sampled_from(
@@ -24,12 +28,6 @@ WRITTEN = st.lists(
     max_size=12,
 ).map("".join)  # fmt: skip
 EVIL = "[click me](https://evil.example)"
-
-
-def live(markdown: str) -> bool:
-    """Whether Markdown would make a link, an image or HTML of it (what is backslash-escaped is text)."""
-    text = re.sub(r"\\.", "", markdown, flags=re.DOTALL)
-    return bool(re.search(r"\]\(|<[A-Za-z/!?]|<(?:https?|mailto):", text))
 
 
 def unescaped(markdown: str) -> str:
@@ -65,10 +63,13 @@ def test_nothing_people_or_documents_wrote_becomes_a_link_or_html_in_any_teams_m
     assert unescaped(heading) == f"**{s}** for **{s}**"  # and it reads as written
 
 
-def test_a_checklist_project_named_like_a_link_is_shown_as_text_in_its_card_and_in_status(bot):  # noqa: F811
+def test_a_checklist_project_named_like_a_link_is_shown_as_text_in_its_card_and_in_status(bot):
     content, card_id = post_checklist(bot, EVIL)
     [heading] = [t for t in texts(content) if " for " in t]
-    assert heading == "**Pre-deployment checklist for generative AI and LLM projects** for **\\[click me\\]\\(https://evil.example\\)**"
+    assert (
+        heading
+        == "**Pre-deployment checklist for generative AI and LLM projects** for **\\[click me\\]\\(https://evil.example\\)**"
+    )
     assert content["actions"][0]["data"]["project"] == EVIL  # what the Save says is the project as typed
     save(bot, content, card_id, [1], name="[Grace](https://evil.example)")
     [(_, updated)] = bot.connector.updates()
@@ -78,7 +79,7 @@ def test_a_checklist_project_named_like_a_link_is_shown_as_text_in_its_card_and_
     assert "**\\[click me\\]\\(https://evil.example\\)**" in status["text"] and not live(status["text"])
 
 
-def test_a_checklist_name_like_a_link_is_echoed_as_text(bot):  # noqa: F811
+def test_a_checklist_name_like_a_link_is_echoed_as_text(bot):
     _, body = bot.ask("checklist [click](https://evil.example)", mention=True, expect_replies=True, **in_channel())
     [reply] = replies(body)
     assert "is not a checklist" in reply["text"] and "\\[click\\]\\(https://evil.example\\)" in reply["text"]

@@ -1,26 +1,23 @@
 """Teams chats and channel threads as conversations: follow-ups read with the real engine, small talk and audit.
 
 The follow-up tests keep the real engine and starter knowledge base: reading a follow-up in the light of the
-earlier turns is their point. The others use the stub engine of tests/test_teams.py.
+earlier turns is their point. The others use the stub engine of tests/teams_harness.py.
 """
+
+# The tests take the harness's fixtures (imported below) as parameters of the same name.
+# ruff: noqa: F811
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 import shutil
 
 import pytest
 
 from adoptbot.runtime import Runtime
-from bot.web.server import build_web_app
 from tests.conftest import REPO
-from tests.fake_connector import FakeConnector, teams_activity
-from tests.test_teams import bot, make_bot, post, replies  # noqa: F401 - fixtures
-from tests.web import BackgroundServer
-
-_ids = itertools.count(1)
+from tests.teams_harness import bot, replies, served, turn  # noqa: F401 - fixture
 
 
 @pytest.fixture(scope="module")
@@ -41,27 +38,13 @@ def teams_runtime(tmp_path_factory, real_embedder, starter_runtime):
 
 @pytest.fixture
 def teams(teams_runtime):
-    connector = FakeConnector()
-    server = BackgroundServer(build_web_app(index_info=teams_runtime.index_info, teams=teams_runtime.teams_endpoint()))
-    yield connector, server, teams_runtime
-    server.close()
-    connector.close()
+    with served(teams_runtime) as (connector, server):
+        yield connector, server, teams_runtime
 
 
 def ask(server, connector, text: str, conversation: str) -> dict:
     """One turn of a 1:1 chat; the single message reply."""
-    _, body = post(
-        server,
-        teams_activity(
-            text,
-            service_url=connector.url,
-            conversation_id=conversation,
-            expect_replies=True,
-            activity_id=f"17000009{next(_ids):05d}",
-        ),
-    )
-    [reply] = replies(body)
-    return reply
+    return turn(server, connector, text, conversation_id=conversation)
 
 
 def cited(reply: dict) -> list[str]:
@@ -85,7 +68,7 @@ def test_an_off_topic_follow_up_is_declined(teams):
 
 
 @pytest.mark.parametrize("text", ["thanks", "hello"])
-def test_small_talk_gets_a_short_reply_without_citations_card_or_thumbs(bot, text):  # noqa: F811
+def test_small_talk_gets_a_short_reply_without_citations_card_or_thumbs(bot, text):
     bot.ask("What is a GAN?", conversation_id=f"a:small-{text}", expect_replies=True)
     _, body = bot.ask(text, conversation_id=f"a:small-{text}", expect_replies=True)
     [reply] = replies(body)
@@ -98,7 +81,7 @@ def test_small_talk_gets_a_short_reply_without_citations_card_or_thumbs(bot, tex
     assert "feedbackLoop" not in (final.get("channelData") or {})
 
 
-def test_small_talk_in_a_channel_thread_is_plain_text(bot):  # noqa: F811
+def test_small_talk_in_a_channel_thread_is_plain_text(bot):
     conversation = "19:channel@thread.tacv2;messageid=1700000009999"
     status, _ = bot.ask(
         "thanks", conversation_type="channel", conversation_id=conversation, mention=True, activity_id="1700000009999"
@@ -108,7 +91,7 @@ def test_small_talk_in_a_channel_thread_is_plain_text(bot):  # noqa: F811
     assert reply["text"] == "Hello! Ask me about adopting AI." and not reply.get("attachments")
 
 
-def test_chats_are_audited_as_dms_and_channel_threads_as_threads(bot):  # noqa: F811
+def test_chats_are_audited_as_dms_and_channel_threads_as_threads(bot):
     started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     bot.ask("What is RLHF?", conversation_id="a:audited", expect_replies=True)
     bot.ask(

@@ -4,93 +4,35 @@ The assessment runs the real decision table and index (its results are scored in
 these tests check what Teams receives and sends, not the guidance's words. Answers come from the stub engine.
 """
 
+# The tests take the harness's fixtures (imported below) as parameters of the same name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import pytest
 
 from bot.state.database import Database
 from bot.teams import cards
-from bot.tools.checklists import DatabaseTickStore, open_board
-from bot.tools.core import CHECKLISTS_UNAVAILABLE, Tools
-from tests.conftest import REPO
-from tests.fake_connector import FakeConnector, card_submit
+from bot.tools.checklists import DatabaseTickStore
+from bot.tools.core import CHECKLISTS_UNAVAILABLE
 from tests.postgres import free_port
-from tests.test_teams import PacedStub, TeamsBot, replies, settings_for
+from tests.teams_harness import (
+    CHANNEL,
+    as_shown,
+    card,
+    in_channel,
+    inputs,
+    post_checklist,
+    replies,
+    save,
+    texts,
+    toggled,
+)
+from tests.teams_harness import tools_bot as bot  # noqa: F401 - fixtures; `bot` here has the adoption tools
 
 IDEA = "We want product photos in twenty backgrounds for the web shop"
-CHANNEL = "19:channel@thread.tacv2"
-
-
-@dataclass
-class ToolsBot(TeamsBot):
-    """The Teams bot of tests/test_teams.py with the adoption tools: the real assessor, checklists in the data dir."""
-
-    assessor: Any = None
-
-    def start(self) -> ToolsBot:
-        super().start()
-        assert self.chat is not None
-        # Not closed after the test: SqliteTickStore.close() cannot close the worker threads' connections.
-        board = open_board(REPO / "knowledge", self.settings.data_dir)
-        assessor = self.assessor
-        self.chat.tools = Tools(assessor=lambda: assessor, board=lambda: board)  # as Chat.build(tools=...) does
-        return self
-
-    def submit(self, value: dict[str, Any], card_id: str, **kwargs: Any) -> int:
-        """Press a card's Action.Submit; returns when the turn has ended."""
-        status, _ = self.send(card_submit(value, reply_to_id=card_id, service_url=self.connector.url, **kwargs))
-        return status
-
-    def posted(self) -> list[dict[str, Any]]:
-        """Messages sent (not updates), oldest first."""
-        return [b for p, b in self.connector.messages() if not p.startswith("PUT ")]
-
-
-@pytest.fixture
-def bot(tmp_path: Path, starter_runtime: Any) -> Iterator[ToolsBot]:
-    b = ToolsBot(settings_for(tmp_path), PacedStub(), FakeConnector(), assessor=starter_runtime.tools.assessor)
-    b.start()
-    yield b
-    b.stop()
-    b.connector.close()
-
-
-def card(activity: dict[str, Any]) -> dict[str, Any]:
-    [attachment] = activity["attachments"]
-    assert attachment["contentType"] == cards.CARD_TYPE
-    return attachment["content"]
-
-
-def inputs(content: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [element for element in content["body"] if element["type"] == kind]
-
-
-def as_shown(content: dict[str, Any]) -> dict[str, Any]:
-    """What Teams sends for a card nobody changed: the submit's data and every input's value."""
-    [submit] = content["actions"]
-    assert submit["type"] == "Action.Submit"
-    shown = {e["id"]: e.get("value", "") for e in content["body"] if e["type"].startswith("Input.")}
-    return {**submit["data"], **shown}
-
-
-def texts(content: dict[str, Any]) -> list[str]:
-    return [e["text"] for e in content["body"] if e["type"] == "TextBlock"]
-
-
-def toggled(content: dict[str, Any]) -> list[str]:
-    return [t["title"] for t in inputs(content, "Input.Toggle") if t["value"] == "true"]
-
-
-def in_channel(**kwargs: Any) -> dict[str, Any]:
-    return {"conversation_type": "channel", "conversation_id": f"{CHANNEL};messageid=1700000000009", **kwargs}
 
 
 # -- the assessment ----------------------------------------------------------------------------------------------
@@ -147,20 +89,6 @@ def test_a_form_without_what_must_be_produced_is_marked_in_place_and_nothing_els
 
 
 # -- checklists ----------------------------------------------------------------------------------------------------
-
-
-def post_checklist(bot: ToolsBot, project: str = "web shop photos") -> tuple[dict[str, Any], str]:
-    bot.ask(f"checklist pre-deployment {project}", mention=True, **in_channel())
-    posted = bot.posted()[-1]
-    return card(posted), bot.connector.id_of(posted)
-
-
-def save(bot: ToolsBot, content: dict[str, Any], card_id: str, tick: list[int], **who: Any) -> None:
-    """Toggle on the items numbered in `tick` (from 1) on this copy of the card, then Save."""
-    value = as_shown(content)
-    toggles = inputs(content, "Input.Toggle")
-    value.update({toggles[n - 1]["id"]: "true" for n in tick})
-    assert bot.submit(value, card_id, **in_channel(**who)) in (200, 202)
 
 
 def test_a_checklist_card_has_a_toggle_per_item_and_a_save_that_updates_it_in_place_for_everyone(bot):

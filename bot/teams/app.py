@@ -17,7 +17,7 @@ from bot.chat import Chat
 from bot.teams import cards
 from bot.teams.assistant import TeamsAssistant
 from bot.teams.conversations import Conversations
-from bot.web.server import LogLimiter, refuse
+from bot.web.refusals import LogLimiter, refuse
 from common.errors import ConfigError
 from common.settings import TEAMS_CLIENT_ID, Settings
 

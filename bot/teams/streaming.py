@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.teams import cards
+from bot.teams.activity import is_personal
 from bot.types import Answer
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,7 @@ STREAM_INFO = "streaminfo"
 
 def can_stream(context: Any) -> bool:
     """Teams streams only in 1:1 chats, and not in turns whose replies come back in the response."""
-    personal = (context.activity.conversation.conversation_type or "personal") == "personal"
-    return personal and context.streaming_response.is_streaming_channel
+    return is_personal(context.activity) and context.streaming_response.is_streaming_channel
 
 
 class StreamedReply:
