@@ -172,3 +172,32 @@ def test_the_synonyms_file_gets_the_knowledge_files_yaml_limits():
     )
     with pytest.raises(VocabularyError, match=r"synonyms\.yaml"):
         parse(bomb)
+
+
+def test_a_follow_up_carries_its_own_words_to_the_answer_and_a_new_question_carries_none():
+    history = [Turn("user", "What is a VAE?"), Turn("assistant", "A VAE encodes its input into a latent space [1].")]
+    assert read("What is it good for?", history).asks == "good"
+    assert read("why?", history).asks == ""
+    assert read("What is a VAE?").asks == ""
+
+
+def test_the_words_a_follow_up_asks_about_pick_the_sentence_that_answers_it(real_embedder):
+    from bot.answering.answerers.base import Prompt
+    from bot.answering.answerers.template import TemplateAnswerer
+    from bot.types import Passage
+
+    text = (
+        "A VAE encodes its input into a compressed latent space and decodes it back into content. Sampling "
+        "different points of that space yields variations of the input rather than exact copies. "
+        "Good for: synthetic data sets for simulations, design variations, and anomaly detection."
+    )
+    passage = Passage(id="p", text=text, source="guidance/a.md", title="Architectures", section="VAEs", score=0.9)
+    history = (Turn("user", "What is a VAE?"), Turn("assistant", text + " [1]"))  # it was all said
+    question = "What is it good for? (What is a VAE?)"
+    reading = read("What is it good for?", history)
+    template = TemplateAnswerer(embedder=real_embedder)
+    plain = template.answer(Prompt(question=question, passages=[passage], history=history))
+    stressed = template.answer(Prompt(question=question, passages=[passage], history=history, emphasis=reading.asks))
+    # Everything was said once; asked what it is good for, the answer is the line that says so, not the first.
+    assert "synthetic data" not in plain  # without the follow-up's own words, the first sentence again
+    assert "synthetic data" in stressed

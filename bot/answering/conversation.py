@@ -121,6 +121,7 @@ class Reading:
     link: Link = "none"
     own: str = ""  # for a substitution, the new subject ("VAEs"): it must be covered on its own
     smalltalk: SmallTalk | None = None
+    asks: str = ""  # a follow-up's own words ("good" in "what is it good for?"): what the answer should add
 
 
 def read(
@@ -137,6 +138,17 @@ def read(
     questions = [t.text for t in turns if t.role == "user" and not smalltalk(_normal(t.text))]
     if not questions:
         return Reading("question", text, text)
+    reading = _follow_up(text, turns, questions, topic_terms)
+    if reading.kind == "question" and reading.link in ("reference", "ordinal", "loose", "mention"):
+        earlier = set(terms(" ".join(questions)))
+        return replace(reading, asks=" ".join(t for t in terms(text) if t not in earlier))
+    return reading
+
+
+def _follow_up(
+    text: str, turns: list[Turn], questions: list[str], topic_terms: Callable[[], frozenset[str]]
+) -> Reading:
+    """A message after earlier questions: a new question, or one that leans on them (and how)."""
     lowered = _normal(text)
     topic_terms = cache(topic_terms)  # the index's words: looked up at most once per message
     ordinal = _ordinal(lowered)
@@ -149,7 +161,7 @@ def read(
     if leading:
         rest = (leading.group(1) or leading.group(2) or "").strip()
         if leading.group(2) and rest.split()[0] in _ASKING:  # "and who approves my expenses?": a new question
-            return read(rest, turns, topic_terms=topic_terms)
+            return _follow_up(rest, turns, questions, topic_terms)
         if _content(rest):
             return _substitution(rest, questions[-1], topic_terms())
         return _reference(text, questions, topic_terms())

@@ -190,7 +190,7 @@ class Engine:
             history=question.history,
             whole_list=retrieval.whole_checklist or bool(_LIST_ASK.search(reading.focus)),
             keywords=keywords,
-            emphasis=reading.own,
+            emphasis=reading.own or reading.asks,
         )
         for name in self.backends_for(choice):
             answerer = self.answerers[name]
