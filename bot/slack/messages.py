@@ -31,6 +31,7 @@ class Message:
 
     @property
     def direct(self) -> bool:
+        """Whether it is in a DM with the assistant."""
         return self.channel.startswith("D")
 
     @property

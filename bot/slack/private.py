@@ -28,12 +28,14 @@ class Recent:
         self._lock = threading.Lock()
 
     def put(self, key: str, value: Any) -> None:
+        """Keep a value, forgetting the oldest beyond the size."""
         with self._lock:
             self._items[key] = value
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
     def pop(self, key: str) -> Any:
+        """Take a value out (None: not kept, or forgotten)."""
         with self._lock:
             return self._items.pop(key, None)
 
@@ -52,6 +54,7 @@ class PrivateAnswers:
         self.local = Recent()
 
     def put(self, feedback_id: str, rendered: dict[str, Any]) -> None:
+        """Keep a rendered private answer under its feedback id."""
         if self.state is not None:
             try:
                 self.state.put(self.PREFIX + feedback_id, rendered)
@@ -61,6 +64,7 @@ class PrivateAnswers:
         self.local.put(feedback_id, rendered)
 
     def pop(self, feedback_id: str) -> dict[str, Any] | None:
+        """Take a kept private answer out, from the database or this process (None: not kept)."""
         if self.state is not None:
             try:
                 rendered = self.state.get(self.PREFIX + feedback_id)

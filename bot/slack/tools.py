@@ -32,7 +32,8 @@ class SlackTools:
 
     @property
     def tools(self) -> Tools:
-        assert self.chat.tools is not None  # routed here only when the core has tools
+        """The core's tools (the listeners route here only when it has them)."""
+        assert self.chat.tools is not None
         return self.chat.tools
 
     def how(self, args: str) -> str:
