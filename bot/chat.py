@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from bot import experts
 from bot.answering.engine import APOLOGY
@@ -29,6 +29,7 @@ from kb.summary import IngestSummary
 
 log = logging.getLogger(__name__)
 COMMANDS = ("help", "status", "reindex")
+TOOLS = ("assess", "checklist")  # routed only when the core has tools (bot/tools/core.py)
 Platform = Literal["slack", "teams", "terminal"]
 ADMINS_VARIABLE = {"slack": "ADOPTBOT_SLACK_ADMINS", "teams": "ADOPTBOT_TEAMS_ADMINS"}
 ASK_IN_CHAT = "Ask me here; in a channel, @mention me, and reply in the thread to follow up."
@@ -36,6 +37,11 @@ THANKS = {
     "helpful": "Thanks, glad it helped!",
     "not_helpful": "Thanks for telling us; the editors will look at it.",
 }
+
+
+T = TypeVar("T")
+# Posts a forward (Markdown) to a platform's experts' channel; `origin` is what the platform passed to ask/vote.
+ExpertsNotifier = Callable[[str, Any], None]
 
 
 class Answering(Protocol):
@@ -68,6 +74,15 @@ class Voted:
     forward: str = ""
 
 
+@dataclass(frozen=True)
+class Routed:
+    """What a person typed is for: a tool or a command (`name`, with the words after it), or a question."""
+
+    kind: Literal["tool", "command", "question"]
+    name: str = ""  # the tool or command; empty for a question
+    rest: str = ""  # a tool's arguments, or the question's text
+
+
 @dataclass
 class Chat:
     """One core for every platform; answers run on `pool`, admitted by `fair`."""
@@ -82,6 +97,7 @@ class Chat:
     metrics: Metrics = field(default_factory=lambda: Metrics(process=False))
     tools: Tools | None = None  # the assessment and checklists (bot/tools/core.py), where configured
     audiences: Audiences = field(default_factory=Audiences)  # what the experts' channels may see of forwards
+    _experts: dict[str, ExpertsNotifier] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def build(
@@ -115,10 +131,71 @@ class Chat:
             audiences=audiences or Audiences(),
         )
 
+    # -- routing --------------------------------------------------------------------------------
+    def route(self, text: str, *, slash: bool = False, prefix: str = "") -> Routed:
+        """Whether text is a tool (when configured), a command or a question.
+
+        A message (Teams) is a command when it is the command word alone ("Status?"), a tool when its
+        first word names one. `slash` (Slack's slash command): everything but a tool or `ask <question>`
+        is a command, an unknown one or none at all being help. `prefix` (the terminal's "/"): only text
+        that starts with it is a tool or command; the command is then help unless it is the word alone.
+        """
+        text = text.strip()
+        if prefix:
+            if not text.startswith(prefix):
+                return Routed("question", rest=text)
+            text = text[len(prefix) :]
+        word, _, rest = text.partition(" ")
+        word = word.lower()
+        if word in TOOLS and self.tools is not None:
+            return Routed("tool", word, rest.strip())
+        if slash:
+            if word == "ask" and rest.strip():
+                return Routed("question", rest=rest.strip())
+            return Routed("command", word if word in COMMANDS else "help")
+        if prefix:
+            if word in COMMANDS:
+                whole = text.strip().lower()
+                return Routed("command", whole if whole in COMMANDS else "help")
+            return Routed("question", rest=prefix + text)
+        verb = text.lower().strip(" .!?")
+        if verb in COMMANDS:
+            return Routed("command", verb)
+        return Routed("question", rest=text)
+
     # -- questions ------------------------------------------------------------------------------
     def admit(self, user: str) -> Ticket | Refusal:
         """A place in line for this person's question, or a polite refusal saying when to try again."""
         return self.fair.admit(user)
+
+    def submit(self, ticket: Ticket, work: Callable[..., T], *args: Any) -> Future[T]:
+        """Run `work(*args)` on the pool; the ticket is released when it ends, or at once if the pool refuses it."""
+
+        def run() -> T:
+            try:
+                return work(*args)
+            finally:
+                ticket.release()
+
+        try:
+            return self.pool.submit(run)
+        except BaseException:
+            ticket.release()  # shutting down: the place in line is given back
+            raise
+
+    # -- humans in the loop -----------------------------------------------------------------------
+    def connect_experts(self, platform: Platform, notify: ExpertsNotifier) -> None:
+        """The platform's way to post to its experts' channel; the core calls it for every forward."""
+        self._experts[platform] = notify
+
+    def _tell_experts(self, platform: Platform, forward: str, origin: Any) -> None:
+        notify = self._experts.get(platform)
+        if not forward or notify is None:
+            return
+        try:
+            notify(forward, origin)
+        except Exception:  # the person already has their reply: a failure costs the forward only
+            log.exception("could not tell the %s experts' channel", platform)
 
     def ask(
         self,
@@ -129,11 +206,31 @@ class Chat:
         link: Callable[[], str] = str,
         on_text: Callable[[str], None] | None = None,
         backend: str | None = None,
+        deliver: Callable[[Reply], None] | None = None,
+        origin: Any = None,
     ) -> Reply:
-        """Answer, record it in the audit log, and say what the experts should hear; never raises.
+        """Answer, record it in the audit log, and tell the experts (after `deliver`) what they should hear.
 
         `link()` gives a link to the conversation for the experts, asked for only when they are told.
+        `deliver(reply)` posts the reply on the platform, so the asker hears before the experts; a failure
+        to deliver is raised (and the experts are not told); answering itself never raises.
+        `origin` is handed to the platform's experts notifier.
         """
+        reply = self._answer(question, platform, channel_kind, link, on_text, backend)
+        if deliver is not None:
+            deliver(reply)
+        self._tell_experts(platform, reply.forward, origin)
+        return reply
+
+    def _answer(
+        self,
+        question: Question,
+        platform: Platform,
+        channel_kind: str,
+        link: Callable[[], str],
+        on_text: Callable[[str], None] | None,
+        backend: str | None,
+    ) -> Reply:
         try:
             answer = self.engine.answer(question, backend=backend, on_text=on_text)
         except EmptyQuestion:
@@ -213,13 +310,19 @@ class Chat:
         platform: Platform,
         link: Callable[[], str] = str,
         comment: str = "",
+        origin: Any = None,
     ) -> Voted:
-        """Store a vote (with what the voter wrote, if anything); a "not helpful" is forwarded to the experts."""
+        """Store a vote (with what the voter wrote, if anything); a "not helpful" is forwarded to the experts.
+
+        `origin` is handed to the platform's experts notifier.
+        """
         try:
-            return self._vote(feedback_id, user, vote, platform, link, comment)
+            voted = self._vote(feedback_id, user, vote, platform, link, comment)
         except DatabaseUnavailable as e:
             log.warning("vote for %s not recorded: %s", feedback_id, e)
             return Voted(False, "Sorry, I couldn't record your vote just now. Please try again in a minute.")
+        self._tell_experts(platform, voted.forward, origin)
+        return voted
 
     def _vote(
         self, feedback_id: str, user: str, vote: str, platform: Platform, link: Callable[[], str], comment: str
@@ -258,6 +361,15 @@ class Chat:
 def related_label(answer: Answer) -> str:
     """What the passages beside the answer are called: related reading, or the nearest topics to a decline."""
     return "Related" if answer.answered else "Nearest topics"
+
+
+def tools_help(how: Callable[[str], str]) -> tuple[str, ...]:
+    """The help lines of the adoption tools, with each platform's way of typing a command."""
+    return (
+        f"{how('assess [your idea]')}: LLM, image model or both? A short form, then the recommendation with reasons",
+        f"{how('checklist [name] [project]')}: work through a checklist as a team "
+        f"({how('checklist status')}, {how('checklist export PROJECT')})",
+    )
 
 
 def help_text(how: Callable[[str], str], extra: Sequence[str] = (), *, ask: str = ASK_IN_CHAT) -> str:

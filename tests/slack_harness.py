@@ -22,7 +22,8 @@ from adoptbot.runtime import Runtime
 from bot.answering.answerers import Answerer
 from bot.reindex import Reindexer
 from bot.tools.core import Tools
-from bot.web.server import LogLimiter, build_web_app
+from bot.web.refusals import LogLimiter
+from bot.web.server import build_web_app
 from common.settings import Settings
 from kb.embedding import Embedder
 from kb.store import KnowledgeStore
@@ -40,10 +41,31 @@ def fresh_ts(seconds: int = 1700000500) -> str:
     return f"{seconds}.{next(_ids):06d}"
 
 
-def mention(text: str, *, ts: str, channel: str = "C1", thread_ts: str | None = None) -> dict[str, Any]:
-    """An app_mention event from U1, as Slack sends it."""
-    event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": channel,
-             "event_ts": ts}  # fmt: skip
+def mention(
+    text: str, *, ts: str, channel: str = "C1", thread_ts: str | None = None, user: str = "U1"
+) -> dict[str, Any]:
+    """An app_mention event, as Slack sends it."""
+    return _event("app_mention", f"<@{BOT_USER}> {text}", ts=ts, channel=channel, thread_ts=thread_ts, user=user)
+
+
+def channel_message(
+    text: str, *, ts: str, channel: str = "C1", thread_ts: str | None = None, user: str = "U1"
+) -> dict[str, Any]:
+    """A message event in a channel (in a thread when `thread_ts`), as Slack sends it."""
+    return _event("message", text, ts=ts, channel=channel, thread_ts=thread_ts, user=user, channel_type="channel")
+
+
+def direct_message(text: str, *, ts: str, channel: str = "D1", thread_ts: str | None = None) -> dict[str, Any]:
+    """A message event in a DM with the assistant, from U1."""
+    return _event("message", text, ts=ts, channel=channel, thread_ts=thread_ts, user="U1", channel_type="im")
+
+
+def _event(
+    kind: str, text: str, *, ts: str, channel: str, thread_ts: str | None, user: str, channel_type: str = ""
+) -> dict[str, Any]:
+    event = {"type": kind, "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts}
+    if channel_type:
+        event["channel_type"] = channel_type
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
@@ -137,11 +159,7 @@ class Slack:
 
     def dm(self, text: str, *, thread_ts: str | None = None, channel: str = "D1") -> str:
         ts = fresh_ts(1700000300)
-        event = {"type": "message", "channel_type": "im", "user": "U1", "text": text, "ts": ts, "channel": channel,
-                 "event_ts": ts}  # fmt: skip
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        self.event(event)
+        self.event(direct_message(text, ts=ts, channel=channel, thread_ts=thread_ts))
         return ts
 
     def say(
@@ -149,11 +167,8 @@ class Slack:
     ) -> str:
         """A person's channel message (in a thread, unless it starts one), shown in the thread as Slack would."""
         ts = fresh_ts(1700000700)
-        event = {"type": "app_mention" if mention else "message", "channel_type": "channel", "user": user,
-                 "text": f"<@{BOT_USER}> {text}" if mention else text, "ts": ts, "channel": channel,
-                 "event_ts": ts}  # fmt: skip
-        if thread_ts:
-            event["thread_ts"] = thread_ts
+        kind, said = ("app_mention", f"<@{BOT_USER}> {text}") if mention else ("message", text)
+        event = _event(kind, said, ts=ts, channel=channel, thread_ts=thread_ts, user=user, channel_type="channel")
         self.api.add_message(channel, thread_ts or ts, {"user": user, "text": event["text"], "ts": ts})
         self.event(event)
         return ts

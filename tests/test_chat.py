@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from adoptbot.runtime import Runtime
-from bot.chat import APOLOGY, Chat
+from bot.chat import APOLOGY, Chat, Routed, tools_help
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.reindex import Reindexer
 from bot.types import Question
@@ -103,6 +103,102 @@ def test_a_not_helpful_vote_is_stored_and_forwarded_a_vote_on_nothing_is_not(tmp
     assert "Their comment:" in with_comment.forward and "> It skips the data question." in with_comment.forward
     assert not chat.vote("no-such-answer", "U2", "helpful", platform="slack").recorded
     assert not chat.vote(reply.feedback_id, "U2", "meh", platform="slack").recorded
+
+
+# -- routing, the pool, the experts -----------------------------------------------------------------------
+
+
+def test_a_message_is_a_tool_by_its_first_word_a_command_alone_else_a_question(tmp_path):
+    chat = core(tmp_path)
+    assert chat.route("  Assess  We want product photos ") == Routed("tool", "assess", "We want product photos")
+    assert chat.route("checklist status") == Routed("tool", "checklist", "status")
+    assert chat.route("Status?") == Routed("command", "status") and chat.route("help!") == Routed("command", "help")
+    assert chat.route("status of the project") == Routed("question", rest="status of the project")
+    chat.tools = None  # where no tools are configured, their words are only words
+    assert chat.route("assess our idea") == Routed("question", rest="assess our idea")
+
+
+def test_the_slash_command_asks_with_ask_and_anything_else_is_a_command_or_help(tmp_path):
+    chat = core(tmp_path)
+    assert chat.route("ask  What is a GAN? ", slash=True) == Routed("question", rest="What is a GAN?")
+    assert chat.route("STATUS now", slash=True) == Routed("command", "status")
+    for text in ("", "ask", "dance", "help me"):
+        assert chat.route(text, slash=True) == Routed("command", "help"), text
+    assert chat.route("checklist export P1", slash=True) == Routed("tool", "checklist", "export P1")
+    chat.tools = None
+    assert chat.route("assess an idea", slash=True) == Routed("command", "help")
+
+
+def test_with_a_prefix_only_prefixed_words_are_commands(tmp_path):
+    chat = core(tmp_path)
+    assert chat.route("/status", prefix="/") == Routed("command", "status")
+    assert chat.route("/status now", prefix="/") == Routed("command", "help")  # a command word, then more: help
+    assert chat.route("status", prefix="/") == Routed("question", rest="status")
+    assert chat.route("/dance", prefix="/") == Routed("question", rest="/dance")
+    assert chat.route("/assess an idea", prefix="/") == Routed("tool", "assess", "an idea")
+
+
+def test_the_tools_help_lines_are_worded_once_and_typed_the_platforms_way():
+    slack = tools_help(lambda v: f"`/adoptbot {v}`")
+    teams = tools_help(lambda v: f"**{v}**")
+    assert slack[0].startswith("`/adoptbot assess [your idea]`: LLM, image model or both?")
+    assert "(**checklist status**, **checklist export PROJECT**)" in teams[1]
+    assert [line.replace("`/adoptbot ", "**").replace("`", "**") for line in slack] == list(teams)
+
+
+def test_submitted_work_runs_on_the_pool_and_gives_its_place_back_when_it_ends(tmp_path):
+    chat = core(tmp_path, max_waiting=0, workers=1)
+    ticket = chat.admit("U1")
+    assert isinstance(ticket, Ticket) and isinstance(chat.admit("U2"), Refusal)  # the one place is taken
+    assert chat.submit(ticket, lambda a, b: a + b, 2, 3).result(30) == 5
+    assert isinstance(chat.admit("U2"), Ticket)
+
+
+def test_failed_or_refused_work_gives_its_place_back_too(tmp_path):
+    chat = core(tmp_path, max_waiting=0, workers=1)
+    ticket = chat.admit("U1")
+    with pytest.raises(ZeroDivisionError):
+        chat.submit(ticket, lambda: 1 / 0).result(30)
+    again = chat.admit("U1")
+    assert isinstance(again, Ticket)
+    chat.pool.shutdown()
+    with pytest.raises(RuntimeError):
+        chat.submit(again, print)  # the pool refuses new work while shutting down
+    assert isinstance(chat.admit("U3"), Ticket)
+
+
+def test_the_experts_hear_of_a_decline_after_the_asker_and_of_a_not_helpful_vote(tmp_path):
+    chat = core(tmp_path)
+    posts: list[tuple[str, object]] = []
+    chat.connect_experts("slack", lambda text, origin: posts.append(("experts", origin)))
+    chat.ask(Question("something uncovered", user="U1"), platform="slack", channel_kind="dm",
+             deliver=lambda reply: posts.append(("asker", reply.kind)), origin="client-1")  # fmt: skip
+    assert posts == [("asker", "answer"), ("experts", "client-1")]
+    posts.clear()
+    answered = chat.ask(Question("What is a GAN?", user="U1"), platform="slack", channel_kind="dm")
+    assert posts == []  # an answer is not forwarded
+    chat.vote(answered.feedback_id, "U2", "helpful", platform="slack")
+    assert posts == []
+    voted = chat.vote(answered.feedback_id, "U2", "not_helpful", platform="slack", origin="client-2")
+    assert voted.forward and posts == [("experts", "client-2")]
+    chat.ask(Question("something uncovered"), platform="teams", channel_kind="dm")  # Teams connected nothing
+    assert posts == [("experts", "client-2")]
+
+
+def test_a_failed_delivery_tells_no_expert_and_a_failed_forward_costs_only_the_forward(tmp_path):
+    chat = core(tmp_path)
+    told: list[str] = []
+    chat.connect_experts("teams", lambda text, origin: told.append(text))
+
+    def unsent(reply):
+        raise ConnectionError("Teams is down")
+
+    with pytest.raises(ConnectionError):
+        chat.ask(Question("something uncovered"), platform="teams", channel_kind="dm", deliver=unsent)
+    assert told == []
+    chat.connect_experts("teams", lambda text, origin: 1 / 0)
+    reply = chat.ask(Question("something uncovered"), platform="teams", channel_kind="dm")
+    assert reply.forward and "does not cover" in reply.text
 
 
 # -- fair use ------------------------------------------------------------------------------------------------

@@ -22,12 +22,13 @@ from hypothesis import strategies as st
 
 from adoptbot.cli import main
 from adoptbot.runtime import Runtime
-from bot.web.server import LogLimiter, build_web_app
+from bot.web.refusals import LogLimiter
+from bot.web.server import build_web_app
 from common.errors import ConfigError
 from common.settings import TEAMS_CLIENT_ID
 from tests.fake_connector import FakeConnector, RefusingProxy, teams_activity
-from tests.fake_slack import BOT_USER, FakeSlackApi, event_body
-from tests.slack_harness import Slack, settle
+from tests.fake_slack import FakeSlackApi, event_body
+from tests.slack_harness import Slack, mention, settle
 from tests.stub_engine import StubEngine
 from tests.web import BackgroundServer
 
@@ -105,10 +106,6 @@ def sign(body: bytes, *, timestamp: str | None = None, content_type: str = "appl
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
 
 
-def mention(text: str, ts: str) -> dict:
-    return {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C1"}
-
-
 ASKED = itertools.count(1)
 
 
@@ -116,7 +113,7 @@ def ask(s: Slack, body: bytes | None = None, ts: str = "") -> None:
     """A signed question (by default a new one) is answered in its thread: the server is answering."""
     if body is None:
         ts = f"1700000200.{next(ASKED):06d}"
-        body = event_body(mention("What is a GAN?", ts), f"Ev-asked-{ts}").encode()
+        body = event_body(mention("What is a GAN?", ts=ts), f"Ev-asked-{ts}").encode()
     assert post_slack(s.server, body, sign(body))[0] == 200
     settle(s)
     assert len(s.replies("C1", ts)) == 1
@@ -185,7 +182,7 @@ def test_a_timestamp_that_is_not_a_recent_unix_time_gets_401_and_no_answer(slack
     settle(slack)
     asked = len(slack.engine.questions)
     ts = {"stale": str(int(time.time()) - 600), "future": str(int(time.time()) + 600)}.get(timestamp, timestamp)
-    body = event_body(mention("What is a GAN?", "1700000100.000100"), f"Ev-ts-{timestamp}").encode()
+    body = event_body(mention("What is a GAN?", ts="1700000100.000100"), f"Ev-ts-{timestamp}").encode()
     headers = sign(body, timestamp=ts)
     headers["X-Slack-Request-Timestamp"] = ts.encode("utf-8").decode("latin-1")  # http.client sends latin-1
     status, reply = post_slack(slack.server, body, headers)
@@ -334,7 +331,7 @@ SLACK_LIKE = st.recursive(
 )  # fmt: skip
 
 
-A_QUESTION = event_body(mention("What is a GAN?", "1700000300.000100"), "Ev-unsigned").encode()
+A_QUESTION = event_body(mention("What is a GAN?", ts="1700000300.000100"), "Ev-unsigned").encode()
 
 
 def test_property_unsigned_requests_never_crash_and_are_never_answered(slack):

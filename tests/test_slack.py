@@ -27,7 +27,7 @@ from common.text import strip_markup
 from ingest.pipeline import IngestSummary
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.fake_slack import BOT_ID, BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
-from tests.slack_harness import FORM, Slack, drain, fresh_ts, mention, post, settle, slacks
+from tests.slack_harness import FORM, Slack, channel_message, drain, fresh_ts, mention, post, settle, slacks
 from tests.stub_engine import PIECES, StubEngine
 from tests.web import BackgroundServer
 
@@ -105,8 +105,7 @@ def test_thread_chatter_where_the_assistant_never_answered_is_ignored(s):
     root = s.say("Lunch plans for Friday", user="U2")
     s.say("lunch?", thread_ts=root)  # a question, but in a thread the assistant is not part of
     # Top level and un-mentioned: for the channel, not the assistant.
-    s.event({"type": "message", "channel_type": "channel", "user": "U1", "text": "What is a GAN?", "ts": fresh_ts(),
-             "channel": "C1"})  # fmt: skip
+    s.event(channel_message("What is a GAN?", ts=fresh_ts()))
     settle(s)
     assert s.api.called("conversations.replies")  # the thread was read to see who is in it
     assert s.engine.questions == [] and s.replies("C1") == [] and s.api.called("reactions.add") == []

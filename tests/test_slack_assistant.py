@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_slack import BOT_USER, action_body, command_body, feedback_value
-from tests.slack_harness import Slack, fresh_ts, settle, slacks
+from tests.slack_harness import Slack, channel_message, fresh_ts, settle, slacks
 from tests.stub_engine import PIECES, StubEngine
 
 
@@ -209,8 +209,7 @@ def test_a_mention_only_channel_ignores_unmentioned_thread_replies(slack, tmp_pa
     s.api.wait_for("chat.stopStream")
     s.api.add_message("C0MENT4", root, {"user": "U1", "text": "q", "ts": root})
     ts = fresh_ts()
-    s.event({"type": "message", "channel_type": "channel", "user": "U1", "text": "why does that matter?", "ts": ts,
-             "thread_ts": root, "channel": "C0MENT4", "event_ts": ts})  # fmt: skip
+    s.event(channel_message("why does that matter?", ts=ts, thread_ts=root, channel="C0MENT4"))
     s.mention("and for VAEs?", channel="C0MENT4", thread_ts=root)  # a mention in the thread is still answered
     s.api.wait_for("chat.stopStream", 2)
     settle(s)

@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from bot.slack.assistant import HISTORY_TURNS
+from bot.slack.messages import HISTORY_TURNS
 from bot.types import Turn
 from tests.slack_harness import Slack, settle, slacks
 from tests.stub_engine import StubEngine

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.chat import help_text, related_label
+from bot.chat import help_text, related_label, tools_help
 from bot.tools.assessment import Assessment, Session
 from bot.tools.checklists import Progress
 from bot.tools.core import assessment_markdown
@@ -190,15 +190,11 @@ def private(blocks: list[Block], feedback_id: str) -> list[Block]:
 
 def command_usage(command: str) -> tuple[Callable[[str], str], tuple[str, ...]]:
     """How a command is typed in Slack, and the help line only Slack has."""
-    return (
-        lambda verb: f"`{command} {verb}`",
-        (
-            f"`{command} ask <question>`: an answer only you can see, to share if you like",
-            f"`{command} assess [your idea]`: LLM, image model or both? A short assessment with reasons",
-            f"`{command} checklist [name] [project]`: work through a checklist as a team "
-            f"(`{command} checklist status`, `{command} checklist export PROJECT`)",
-        ),
-    )
+
+    def how(verb: str) -> str:
+        return f"`{command} {verb}`"
+
+    return how, (f"{how('ask <question>')}: an answer only you can see, to share if you like", *tools_help(how))
 
 
 def help_blocks(command: str) -> list[Block]:
