@@ -9,8 +9,9 @@ from dataclasses import replace
 
 from adoptbot.cli.index import ensure_index
 from adoptbot.cli.terminal import EXIT_OK, login_name, plain, render_answer
+from adoptbot.cli.tools import assess_in_turn, show_checklist
 from adoptbot.runtime import Runtime
-from bot.chat import COMMANDS as COMMAND_VERBS
+from bot.chat import tools_help
 from bot.types import Answer, Question, Turn
 from common.errors import EmptyQuestion
 
@@ -78,20 +79,35 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
             history = []
             print("(new conversation)")
             continue
-        if line.startswith("/") and line[1:].split(" ")[0].lower() in COMMAND_VERBS:
+        if not line:
+            continue
+        routed = chat.route(line, prefix="/")
+        if routed.kind == "tool":
+            run_tool(runtime, routed.name, routed.rest, user=user, place=args.place or "")
+            continue
+        if routed.kind == "command":
             said = chat.command(
-                line[1:], platform="terminal", user=user, report=lambda text: print(f"\nadoptbot> {plain(text)}"),
+                routed.name, platform="terminal", user=user, report=lambda text: print(f"\nadoptbot> {plain(text)}"),
                 how=lambda verb: f"/{verb}", ask="Type a question; what you type next follows on from it.",
-                extra=("/new: start a new conversation; /quit: leave",
-                       "outside the chat: `adoptbot assess` (LLM, image model or both?) and `adoptbot checklist`"),
+                extra=("/new: start a new conversation; /quit: leave", *tools_help(lambda verb: f"/{verb}")),
             )  # fmt: skip
             print(f"\nadoptbot> {plain(said)}")
             continue
-        if not line:
-            continue
-        question = Question(line, history=tuple(history), user=user, place=args.place or "")
+        question = Question(routed.rest, history=tuple(history), user=user, place=args.place or "")
         reply = chat.ask(question, platform="terminal", channel_kind="terminal", backend=args.backend)
         print("\nadoptbot> " + (render_answer(reply.answer) if reply.answer else plain(reply.text)))
         if reply.answer is not None:
             history += [Turn("user", line), Turn("assistant", reply.answer.text)]
+
+
+def run_tool(runtime: Runtime, name: str, rest: str, *, user: str, place: str) -> None:
+    """`/assess [idea]` asks in turn as `adoptbot assess` does; `/checklist ...` is `adoptbot checklist ...`."""
+    tools = runtime.tools
+    print()
+    if name == "assess":
+        assess_in_turn(tools, tools.start(rest), place=place)
+        return
+    words = rest.split()
+    reply = tools.checklist(words, channel="terminal", place=place, user=user or "terminal", how=lambda t: f"/{t}")
+    show_checklist(reply, words, channel="terminal")
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from adoptbot.cli.index import ensure_index
-from adoptbot.cli.terminal import EXIT_OK, EXIT_USAGE, cite_line, login_name, write_atomically
+from adoptbot.cli.terminal import EXIT_OK, EXIT_USAGE, cite_line, login_name, plain, write_atomically
 from adoptbot.runtime import Runtime
 from bot.tools.assessment import AnswerError, Assessment, Incomplete, Session, relevant
 from bot.tools.checklists import ChecklistError, Progress
-from bot.tools.core import ChecklistReply, assessment_plain
+from bot.tools.core import ChecklistReply, Tools, assessment_plain
 from common.errors import ConfigError
 from common.text import visible
 
@@ -49,6 +50,11 @@ def cmd_assess(runtime: Runtime, args: argparse.Namespace) -> int:
         print("adoptbot: describe the idea in a sentence, or press Enter to go through the questions.")
         idea = _read_reply("idea> ")
         session = tools.start(idea or "")
+    return assess_in_turn(tools, session, place=place)
+
+
+def assess_in_turn(tools: Tools, session: Session, *, place: str) -> int:
+    """Say what the idea already answers, ask the rest one at a time, print the result; the exit status."""
     for given in session.answers.values():
         if relevant(session.table.question(given.question), session.answers):
             print(f"  from your description: {visible(given.explain(session.table))}")
@@ -128,7 +134,8 @@ def cmd_checklist(runtime: Runtime, args: argparse.Namespace) -> int:
         )
         if reply.error is not None:
             raise reply.error  # a ChecklistError is the person's to fix; a database that is down, main reports
-        return _show(reply, words, args)
+        show_checklist(reply, words, channel=args.channel, out=args.out)
+        return EXIT_OK
     except ChecklistError as e:
         print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
@@ -136,23 +143,24 @@ def cmd_checklist(runtime: Runtime, args: argparse.Namespace) -> int:
         tools.board.store.close()
 
 
-def _show(reply: ChecklistReply, words: list[str], args: argparse.Namespace) -> int:
-    """What a checklist command found, as plain lines (or the export's Markdown as it is)."""
-    if not words:
+def show_checklist(reply: ChecklistReply, words: list[str], *, channel: str, out: Path | None = None) -> None:
+    """What a checklist command found, as plain lines (the export's Markdown as it is, or written to out)."""
+    if reply.error is not None:
+        print(f"adoptbot: {visible(str(reply.error))}")
+    elif not words:
         for c in reply.listed:
             print(f"{c.id}: {visible(c.title)} ({len(c.items)} items)")
         print("Work through one for a project: adoptbot checklist NAME PROJECT (then --tick N).")
     elif [w.lower() for w in words] == ["status"]:
         if not reply.projects:
-            print(f"No projects in {visible(args.channel)} yet: start one with adoptbot checklist NAME PROJECT.")
+            print(f"No projects in {visible(channel)} yet: start one with adoptbot checklist NAME PROJECT.")
         for p in reply.projects:
             print(f"{visible(p.project.project)}: {p.checklist.id} {p.done}/{p.total} done")
+    elif reply.export and out is not None:
+        write_atomically(out, reply.export)
+        print(f"adoptbot: wrote the go-live review of {visible(' '.join(words[1:]))} to {out}.", file=sys.stderr)
     elif reply.export:
-        if args.out:
-            write_atomically(args.out, reply.export)
-            print(f"adoptbot: wrote the go-live review of {visible(words[1])} to {args.out}.", file=sys.stderr)
-        else:
-            sys.stdout.write(reply.export)
+        sys.stdout.write(reply.export)
     elif reply.shown is not None:
         print(visible(reply.shown.title))
         for n, item in enumerate(reply.shown.items, start=1):
@@ -160,7 +168,8 @@ def _show(reply: ChecklistReply, words: list[str], args: argparse.Namespace) -> 
         print(f"Work through it for a project: adoptbot checklist {reply.shown.id} PROJECT")
     elif reply.progress is not None:
         print(render_progress(reply.progress))
-    return EXIT_OK
+    elif reply.text:
+        print(plain(reply.text))  # what else the core said (how to name the project to export)
 
 
 def render_progress(progress: Progress) -> str:
