@@ -117,24 +117,7 @@ class Tools:
         exist, or nothing is posted or changed.
         """
         try:
-            return self._checklist(words, channel=channel, place=place, user=user, how=how, tick=tick, untick=untick)
-        except DatabaseUnavailable as e:
-            log.warning("checklist command not carried out: %s", e)
-            return ChecklistReply(CHECKLISTS_UNAVAILABLE, error=e)
-
-    def _checklist(
-        self,
-        words: Sequence[str],
-        *,
-        channel: str,
-        place: str,
-        user: str,
-        how: Callable[[str], str],
-        tick: Sequence[str],
-        untick: Sequence[str],
-    ) -> ChecklistReply:
-        board = self.board
-        try:
+            board = self.board
             if not words:
                 listed = board.names(place)
                 lines = [f"- **{literal(c.id)}**: {literal(c.title)} ({len(c.items)} items)" for c in listed]
@@ -164,6 +147,9 @@ class Tools:
             return ChecklistReply(progress=progress)
         except ChecklistError as e:  # plain text (the terminal prints it too), naming what the person typed
             return ChecklistReply(literal(str(e)), error=e)
+        except DatabaseUnavailable as e:
+            log.warning("checklist command not carried out: %s", e)
+            return ChecklistReply(CHECKLISTS_UNAVAILABLE, error=e)
 
     def tick(
         self,

@@ -16,26 +16,16 @@ stores), progress.py (ticks matched to a checklist as it is now) and board.py (t
 It may import kb, common, bot.state (the database) and bot.audiences; never a platform.
 """
 
-from bot.tools.checklists.board import MAX_PROJECT, Board, Clock, open_board, project_name
-from bot.tools.checklists.checklist import Checklist, ChecklistError, Item, item_key, load_checklists
-from bot.tools.checklists.progress import ItemState, Progress, progress_of, toggled
-from bot.tools.checklists.ticks import (
-    FILE_NAME,
-    DatabaseTickStore,
-    Project,
-    SqliteTickStore,
-    Tick,
-    TickStore,
-    project_key,
-)
+from bot.tools.checklists.board import Board, open_board, project_name
+from bot.tools.checklists.checklist import Checklist, ChecklistError, Item, load_checklists
+from bot.tools.checklists.progress import ItemState, Progress, toggled
+from bot.tools.checklists.ticks import FILE_NAME, DatabaseTickStore, Project, SqliteTickStore, Tick, TickStore
 
 __all__ = [
     "FILE_NAME",
-    "MAX_PROJECT",
     "Board",
     "Checklist",
     "ChecklistError",
-    "Clock",
     "DatabaseTickStore",
     "Item",
     "ItemState",
@@ -44,11 +34,8 @@ __all__ = [
     "SqliteTickStore",
     "Tick",
     "TickStore",
-    "item_key",
     "load_checklists",
     "open_board",
-    "progress_of",
-    "project_key",
     "project_name",
     "toggled",
 ]
