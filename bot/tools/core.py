@@ -1,7 +1,7 @@
 """The adoption tools every platform offers: the use-case assessment and checklists teams tick through.
 
 Platforms translate their modal, card or command into these calls and render what comes back;
-the wording and the rules (bot/tools/assessment.py, bot/tools/checklists.py) live here and there, once.
+the wording and the rules (bot/tools/assessment/, bot/tools/checklists/) live here and there, once.
 Text is Markdown, like the chat core's.
 """
 
