@@ -89,7 +89,8 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
             said = chat.command(
                 routed.name, platform="terminal", user=user, report=lambda text: print(f"\nadoptbot> {plain(text)}"),
                 how=lambda verb: f"/{verb}", ask="Type a question; what you type next follows on from it.",
-                extra=("/new: start a new conversation; /quit: leave", *tools_help(lambda verb: f"/{verb}")),
+                extra=("/new: start a new conversation; /quit: leave", *tools_help(lambda verb: f"/{verb}"),
+                       "outside the chat: `adoptbot assess` and `adoptbot checklist` do the same"),
             )  # fmt: skip
             print(f"\nadoptbot> {plain(said)}")
             continue
