@@ -1,4 +1,5 @@
 """The adoption tools every platform offers: the use-case assessment and the checklists.
 
-core.py is what the platforms call; imports kb, common, bot.state and bot.audiences; never a platform.
+core.py is what the platforms call (Tools, and the Markdown they render); assessment/ and checklists/ hold
+the rules, one noun per module. Imports kb, common, bot.state, bot.answering and bot.audiences; never a platform.
 """

@@ -1,7 +1,7 @@
 """The adoption tools every platform offers: the use-case assessment and checklists teams tick through.
 
 Platforms translate their modal, card or command into these calls and render what comes back;
-the wording and the rules (bot/tools/assessment.py, bot/tools/checklists.py) live here and there, once.
+the wording and the rules (bot/tools/assessment/, bot/tools/checklists/) live here and there, once.
 Text is Markdown, like the chat core's.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bot.tools.assessment import Assessment, Assessor, Incomplete, Session
-from bot.tools.checklists import Board, ChecklistError, Progress, project_name, toggled
-from common.errors import DatabaseUnavailable
+from bot.tools.checklists import Board, Checklist, ChecklistError, Progress, project_name, toggled
+from common.errors import AdoptbotError, DatabaseUnavailable
 from common.text import literal
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,20 @@ CHECKLISTS_UNAVAILABLE = "Sorry, I can't reach the checklists just now. Please t
 
 @dataclass(frozen=True)
 class ChecklistReply:
-    """What a checklist command produced: a checklist to show with its boxes, or Markdown."""
+    """What a checklist command produced: a checklist to show with its boxes, or Markdown.
+
+    The rest is what the command found, for a surface that lays it out itself (the terminal):
+    the checklists listed, the one shown, the projects of `status`, the text of `export`, and the
+    error behind a refusal (`text` says it in Markdown).
+    """
 
     text: str = ""
     progress: Progress | None = None
+    listed: tuple[Checklist, ...] = ()
+    shown: Checklist | None = None
+    projects: tuple[Progress, ...] = ()
+    export: str = ""
+    error: AdoptbotError | None = None
 
 
 class Tools:
@@ -77,51 +87,69 @@ class Tools:
 
     def assess(self, session: Session, *, place: str = "") -> Assessment | str:
         """The recommendation, or Markdown saying what is still needed."""
+        result = self.result(session, place=place)
+        return str(result) if isinstance(result, Incomplete) else result
+
+    def result(self, session: Session, *, place: str = "") -> Assessment | Incomplete:
+        """The recommendation, or what is still needed with the questions it needs (to ask them again)."""
         try:
             return self.assessor.assess(session, place=place)
         except Incomplete as e:
-            return str(e)
+            return e
 
     # -- checklists ----------------------------------------------------------------------------
     def checklist(
-        self, words: Sequence[str], *, channel: str, place: str, user: str, how: Callable[[str], str]
+        self,
+        words: Sequence[str],
+        *,
+        channel: str,
+        place: str,
+        user: str,
+        how: Callable[[str], str],
+        tick: Sequence[str] = (),
+        untick: Sequence[str] = (),
     ) -> ChecklistReply:
         """`checklist`, `checklist NAME`, `checklist NAME PROJECT`, `checklist status`, `checklist export PROJECT`.
 
         Only the checklists place may see (bot.audiences) are listed, shown, posted and exported;
-        `how(args)` says how the command is typed on the platform, for the hints.
+        `how(args)` says how the command is typed on the platform, for the hints. With a project,
+        tick and untick name items (number, id or text) to change once it is posted: every one must
+        exist, or nothing is posted or changed.
         """
         try:
-            return self._checklist(words, channel=channel, place=place, user=user, how=how)
-        except DatabaseUnavailable as e:
-            log.warning("checklist command not carried out: %s", e)
-            return ChecklistReply(CHECKLISTS_UNAVAILABLE)
-
-    def _checklist(
-        self, words: Sequence[str], *, channel: str, place: str, user: str, how: Callable[[str], str]
-    ) -> ChecklistReply:
-        board = self.board
-        try:
+            board = self.board
             if not words:
-                lines = [
-                    f"- **{literal(c.id)}**: {literal(c.title)} ({len(c.items)} items)" for c in board.names(place)
-                ]
+                listed = board.names(place)
+                lines = [f"- **{literal(c.id)}**: {literal(c.title)} ({len(c.items)} items)" for c in listed]
                 lines.append(f"Work through one for a project: {how('checklist NAME PROJECT')}.")
-                return ChecklistReply("\n".join(lines))
+                return ChecklistReply("\n".join(lines), listed=tuple(listed))
             if [w.lower() for w in words] == ["status"]:
-                return ChecklistReply(status_markdown(board.status(channel, place=place), how))
+                every = board.status(channel, place=place)
+                return ChecklistReply(status_markdown(every, how), projects=tuple(every))
             if words[0].lower() == "export":
                 if len(words) < 2:
                     return ChecklistReply(f"Name the project: {how('checklist export PROJECT')}.")
-                return ChecklistReply(f"```\n{board.export(channel, ' '.join(words[1:]), place=place)}```")
+                text = board.export(channel, " ".join(words[1:]), place=place)
+                return ChecklistReply(f"```\n{text}```", export=text)
             if len(words) == 1:
                 c = board.find(words[0], place)
                 items = "\n".join(f"{n}. {literal(item.text)}" for n, item in enumerate(c.items, start=1))
                 hint = how(f"checklist {c.id} PROJECT")
-                return ChecklistReply(f"**{literal(c.title)}**\n{items}\n\nWork through it: {hint}.")
-            return ChecklistReply(progress=board.post(channel, " ".join(words[1:]), words[0], user, place=place))
+                return ChecklistReply(f"**{literal(c.title)}**\n{items}\n\nWork through it: {hint}.", shown=c)
+            project = " ".join(words[1:])
+            if tick or untick:
+                found = board.find(words[0], place)
+                for ref in [*tick, *untick]:
+                    found.item(ref)  # every item must exist before anything is posted or ticked
+            progress = board.post(channel, project, words[0], user, place=place)
+            for ref, done in [*((i, True) for i in tick), *((i, False) for i in untick)]:
+                progress = board.tick(channel, project, words[0], ref, user, done=done, place=place)
+            return ChecklistReply(progress=progress)
         except ChecklistError as e:  # plain text (the terminal prints it too), naming what the person typed
-            return ChecklistReply(literal(str(e)))
+            return ChecklistReply(literal(str(e)), error=e)
+        except DatabaseUnavailable as e:
+            log.warning("checklist command not carried out: %s", e)
+            return ChecklistReply(CHECKLISTS_UNAVAILABLE, error=e)
 
     def tick(
         self,
@@ -170,17 +198,27 @@ def status_markdown(every: Sequence[Progress], how: Callable[[str], str]) -> str
 
 def assessment_markdown(result: Assessment) -> str:
     """An assessment for a chat: the recommendation, the reasons step by step, risks, open questions, sources."""
-    family = f" ({result.family})" if result.family else ""
-    lines = [f"**Recommendation: {RECOMMENDATIONS[result.recommendation]}{family}**", ""]
+    return _assessment(result, bold="**", family=" ({})", heading="**{}**")
+
+
+def assessment_plain(result: Assessment) -> str:
+    """The same assessment as plain lines for a terminal (which lists the sources itself); text as written."""
+    return _assessment(result, bold="", family=" (family: {})", heading="{}:")
+
+
+def _assessment(result: Assessment, *, bold: str, family: str, heading: str) -> str:
+    """An assessment's lines, with bold markers, the family's wording and section headings as given."""
+    named = family.format(result.family) if result.family else ""
+    lines = [f"{bold}Recommendation: {RECOMMENDATIONS[result.recommendation]}{named}{bold}", ""]
     for n, step in enumerate(result.steps, start=1):
         marks = "".join(f"[{k}]" for k in step.sources)
-        lines.append(f"{n}. **{step.title}**: {step.finding} {marks}".rstrip())
+        lines.append(f"{n}. {bold}{step.title}{bold}: {step.finding} {marks}".rstrip())
     if result.checklist_risks:
-        lines += ["", "**Checklist items at risk**"]
+        lines += ["", heading.format("Checklist items at risk")]
         for risk in result.checklist_risks:
             marks = "".join(f"[{k}]" for k in risk.sources)
             lines.append(f"- {risk.text} {marks} (because: {'; '.join(risk.because)})".replace("  ", " "))
     if result.open_questions:
-        lines += ["", "**Open questions**"]
+        lines += ["", heading.format("Open questions")]
         lines += [f"- {q.ask}" + (f" (assumed: {q.assumed})" if q.assumed else "") for q in result.open_questions]
     return "\n".join(lines)

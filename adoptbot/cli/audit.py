@@ -1,0 +1,86 @@
+"""The audit log and the insight report: `adoptbot audit export` and `adoptbot report`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import sys
+
+from adoptbot.cli.terminal import EXIT_OK, write_atomically
+from adoptbot.runtime import Runtime
+from bot.state.feedback import FeedbackStore
+from common.errors import ConfigError
+
+AUDIT_FIELDS = (
+    "id", "time", "platform", "channel_kind", "user", "question", "status", "answer", "backend",
+    "sources", "related", "timings_ms", "redacted", "helpful", "not_helpful", "votes",
+)  # fmt: skip
+
+
+def open_audit_log(runtime: Runtime) -> FeedbackStore:
+    """The runtime's audit log; a ConfigError saying how to fix it when it cannot be opened."""
+    store = runtime.feedback
+    if not store.available:
+        raise ConfigError(
+            f"The audit log {runtime.settings.feedback_path} cannot be opened (see the warning above): "
+            "make the data directory readable and writable, or set ADOPTBOT_DATA_DIR to the one the assistant uses."
+        )
+    return store
+
+
+def report_page(runtime: Runtime, since: dt.datetime | None) -> str:
+    """The insight report over the runtime's audit log, its content gaps grouped with the runtime's embedder."""
+    from bot.state.report import build_report
+
+    store = open_audit_log(runtime)
+    return build_report(
+        store.audit(since or dt.datetime.min.replace(tzinfo=dt.UTC)),
+        embedder=runtime.embedder,
+        now=dt.datetime.now(dt.UTC),
+        since=since,
+        review_after_days=runtime.settings.review_after_days,
+    )
+
+
+def cmd_report(runtime: Runtime, args: argparse.Namespace) -> int:
+    page = report_page(runtime, args.since)
+    write_atomically(args.out, page)
+    print(f"adoptbot: wrote the insight report to {args.out} ({len(page.encode()):,} bytes).", file=sys.stderr)
+    return EXIT_OK
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP CSV injection)
+
+
+def csv_cell(value: object) -> str | int:
+    """One audit field as a CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, int):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = open_audit_log(runtime)
+    since = args.since or dt.datetime.min.replace(tzinfo=dt.UTC)
+    out = io.StringIO(newline="")
+    count = 0
+    if args.format == "csv":
+        writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS)
+        writer.writeheader()
+    for record in store.audit(since):
+        count += 1
+        if args.format == "jsonl":
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            writer.writerow({k: csv_cell(v) for k, v in record.items()})
+    if args.out is None:
+        sys.stdout.write(out.getvalue())
+        return EXIT_OK
+    write_atomically(args.out, out.getvalue())
+    print(f"adoptbot: wrote {count} audit records to {args.out}.", file=sys.stderr)
+    return EXIT_OK
+
