@@ -70,7 +70,7 @@ def test_ask_json_has_the_documented_shape(starter_runtime, capsys):
 def test_ask_reads_one_question_per_line_from_stdin(starter_runtime, capsys, monkeypatch):
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("What is a VAE?\n\nWho won the 2022 world cup?\n<@U1>\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is a VAE?\n\nWho won the 2022 world cup?\n\x07\n"))
     assert main(["ask", "--json", "-"], runtime=starter_runtime) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["status"] for x in lines] == ["answered", "no_answer", "error"]

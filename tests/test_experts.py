@@ -14,7 +14,7 @@ from bot import experts
 from bot.types import Answer
 from bot.web.server import build_web_app
 from tests.fake_connector import FakeConnector, feedback_invoke, teams_activity
-from tests.fake_slack import BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
+from tests.fake_slack import FakeSlackApi, action_body, event_body, feedback_value
 from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, settle, slacks
 from tests.stub_engine import PIECES, SOURCE, StubEngine
 from tests.teams_harness import live, make_bot, replies  # noqa: F401 - fixture
@@ -54,7 +54,7 @@ def test_a_declined_question_is_forwarded_to_the_experts_with_a_link(slack_with_
     assert (reply["channel"], reply["thread_ts"]) == ("C1", ts)
     assert to_experts(s) == [forward]
     assert "could not answer" in forward["text"]
-    assert f"> &lt;@{BOT_USER}&gt; Is booking an uncovered meeting room in the guidance?" in forward["text"]
+    assert "> Is booking an uncovered meeting room in the guidance?" in forward["text"]
     assert "Nearest topics it covers: Stub guidance." in forward["text"]
     assert f"https://example.slack.com/archives/C1/p{ts.replace('.', '')}" in forward["text"]
 
@@ -86,7 +86,7 @@ def test_a_not_helpful_vote_is_forwarded_with_the_question_the_answer_and_a_link
     )  # fmt: skip
     assert s.post(body, FORM) == 200
     [forward] = to_experts(s)
-    assert "not helpful" in forward["text"] and f"> &lt;@{BOT_USER}&gt; What is a hallucination?" in forward["text"]
+    assert "not helpful" in forward["text"] and "> What is a hallucination?" in forward["text"]
     assert f"> {PIECES[0].strip()}" in forward["text"] and "Sources: Stub guidance - Stub section." in forward["text"]
     assert "https://example.slack.com/archives/C1/p1700000203000200" in forward["text"]
 

@@ -23,7 +23,6 @@ from bot.slack.blocks import escape
 from bot.types import Answer, Question
 from common.errors import ConfigError
 from common.settings import Settings
-from common.text import strip_markup
 from ingest.pipeline import IngestSummary
 from tests.conftest import REPO, FakeEmbedder, write_kb
 from tests.fake_slack import BOT_ID, BOT_USER, FakeSlackApi, action_body, event_body, feedback_value
@@ -70,7 +69,7 @@ def test_a_mention_is_answered_once_in_its_thread_with_sources_and_feedback(s):
     assert [(r["name"], r["timestamp"]) for r in s.api.called("reactions.add")] == [("eyes", ts)]
     assert [(r["name"], r["timestamp"]) for r in s.api.called("reactions.remove")] == [("eyes", ts)]
     [question] = s.engine.questions
-    assert question == Question(f"<@{BOT_USER}> How does a GAN work?", user="U1", place="slack:C1")
+    assert question == Question("How does a GAN work?", user="U1", place="slack:C1")
 
 
 def test_a_direct_message_is_answered_in_the_dm_not_in_a_thread(s):
@@ -158,13 +157,7 @@ def test_the_assistants_own_and_other_bots_messages_and_edits_are_ignored(s):
 
 
 def test_a_bare_mention_gets_the_help_in_its_thread_without_buttons(slack):
-    class ReadsLikeTheEngine(StubEngine):
-        """Drops Slack's markup before reading, as bot.answering.engine does: a bare mention asks nothing."""
-
-        def answer(self, question: Question, **kwargs: object) -> Answer:
-            return super().answer(dataclasses.replace(question, text=strip_markup(question.text)), **kwargs)
-
-    s = slack(ReadsLikeTheEngine(streams=False))
+    s = slack(StubEngine(streams=False))  # the mention is read away at the edge: the engine gets no question
     ts = s.mention("")
     [reply] = s.api.wait_for("chat.postMessage")
     assert reply["thread_ts"] == ts and "`/adoptbot ask &lt;question&gt;`" in reply["blocks"][0]["text"]["text"]
@@ -185,7 +178,7 @@ def test_the_engines_notes_are_shown_under_a_long_questions_answer(slack):
     [reply] = s.api.wait_for("chat.postMessage")
     assert reply["thread_ts"] == ts and reply["blocks"][0]["text"]["text"] == ANSWER
     assert context_texts(reply)[0] == [note]
-    assert s.engine.questions[0].text == f"<@{BOT_USER}> {long}"  # Slack passes it on whole; the engine decides
+    assert s.engine.questions[0].text == long.strip()  # passed on whole, its markup read away
 
 
 def test_a_failing_answer_gets_an_apology_and_others_are_unaffected(slack, caplog):

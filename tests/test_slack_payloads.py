@@ -70,7 +70,9 @@ def test_a_message_event_is_read_with_its_claim_keys_and_only_peoples_new_text_c
 def test_the_bot_knows_its_own_posts_and_which_thread_replies_are_for_it():
     bot = Bot("UBOT", "BBOT")
     assert bot.wrote({"user": "UBOT"}) and bot.wrote({"bot_id": "BBOT"}) and not bot.wrote({"user": "U1"})
-    assert not bot.is_for_me("<@U2> can you check this?")  # for someone else
+    reply = {"type": "message", "user": "U1", "ts": "3", "thread_ts": "1", "channel": "C1"}
+    assert not bot.is_for_me(message_of("follow-up", {**reply, "text": "<@U2> can you check this?"}, {}, thread_ts="1"))
+    assert bot.is_for_me(message_of("follow-up", {**reply, "text": "thanks <@UBOT>!"}, {}, thread_ts="1"))
     thread = [
         {"ts": "1", "user": "U1", "text": "What is a <https://x.y|GAN>?"},
         {"ts": "2", "bot_id": "BBOT", "text": "A model."},

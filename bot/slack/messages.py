@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.answering.conversation import addressed_to_bot, smalltalk
+from bot.slack.text import mentioned, plain
 from bot.types import Turn
-from common.text import strip_markup
 
 HISTORY_TURNS = 6
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person's text, possibly with a file
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 Kind = Literal["mention", "dm", "follow-up"]
 
 
@@ -24,9 +22,10 @@ class Message:
     channel: str
     ts: str
     thread_ts: str | None  # the thread it is in, or None for a top-level direct message
-    text: str
+    text: str  # plain text: Slack's markup read at the edge (bot/slack/text.py)
     user: str
     team: str = ""
+    mentions: frozenset[str] = frozenset()  # the user ids it @mentions
     keys: tuple[str, ...] = ()  # what its event is claimed under (bot.state.claims): one delivery answers it
 
     @property
@@ -53,18 +52,16 @@ class Bot:
         """Whether a message in a thread or DM is the assistant's own."""
         return message.get("user") == self.user_id or (bool(self.bot_id) and message.get("bot_id") == self.bot_id)
 
-    def is_for_me(self, text: str) -> bool:
+    def is_for_me(self, message: Message) -> bool:
         """An un-mentioned thread reply is for the assistant when it asks something or thanks it."""
-        others = {m for m in _MENTION.findall(text) if m != self.user_id}
-        if others:
+        if message.mentions - {self.user_id}:
             return False  # "@dana can you check this?" is for Dana
-        plain = strip_markup(text)
-        return bool(smalltalk(plain) == "thanks" or addressed_to_bot(plain))
+        return bool(smalltalk(message.text) == "thanks" or addressed_to_bot(message.text))
 
     def history(self, messages: list[dict[str, Any]], ts: str) -> tuple[Turn, ...]:
         """Earlier turns as Question history, without the current message."""
         turns = [
-            Turn("assistant" if self.wrote(m) else "user", strip_markup(m.get("text", "")))
+            Turn("assistant" if self.wrote(m) else "user", plain(m.get("text", "")))
             for m in messages
             if m.get("ts") != ts and m.get("text")
         ]
@@ -78,10 +75,11 @@ def message_of(kind: Kind, event: dict[str, Any], body: dict[str, Any], *, threa
         channel=event["channel"],
         ts=event["ts"],
         thread_ts=thread_ts,
-        text=event.get("text", ""),
+        text=plain(event.get("text", "")),
         user=event.get("user", ""),
         team=event.get("team") or body.get("team_id", ""),
         keys=event_keys(event, body),
+        mentions=mentioned(event.get("text", "")),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks import LEGACY_FEEDBACK_ACTIONS, checklist_of
+from bot.slack.text import plain
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Tick:
 def command_of(command: dict[str, Any]) -> Command:
     """A slash command's form fields."""
     return Command(
-        text=command.get("text", ""),
+        text=plain(command.get("text", "")),
         user=command.get("user_id", ""),
         channel=command.get("channel_id", ""),
         trigger_id=command.get("trigger_id", ""),

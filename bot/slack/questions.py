@@ -17,7 +17,6 @@ from bot.slack.messages import HISTORY_TURNS, Bot, Message
 from bot.slack.private import PrivateReplies
 from bot.state.claims import Claims
 from bot.types import Question
-from common.text import strip_markup
 
 log = logging.getLogger(__name__)
 THANKS_REACTION = "pray"
@@ -54,7 +53,7 @@ class Questions:
         when there is none to give, so that only a delivery whose answer was lost in a crash is retried.
         """
         mode = self.modes.current().of(message.channel)
-        if message.kind == "follow-up" and (mode != "normal" or not self.bot.is_for_me(message.text)):
+        if message.kind == "follow-up" and (mode != "normal" or not self.bot.is_for_me(message)):
             return  # chatter, a message for someone else, or follow-ups off here: every replica drops it alike
         if not self.seen.claim(*message.keys):
             return  # another replica, or an earlier delivery of the event, has it
@@ -86,7 +85,7 @@ class Questions:
             if message.kind == "follow-up":
                 if not any(m.get("user") == self.bot.user_id for m in earlier):
                     return  # a thread the assistant is not part of
-                if smalltalk(strip_markup(message.text)):
+                if smalltalk(message.text):
                     react(client, "reactions_add", message, name=THANKS_REACTION)  # a nod, no message
                     return
             status = self._working(client, message, earlier)
@@ -132,7 +131,7 @@ class Questions:
                     loading_messages=list(LOADING),
                 )
                 if not any(m.get("ts") != message.ts and not self.bot.wrote(m) for m in earlier):
-                    title = strip_markup(message.text).strip()
+                    title = message.text.strip()
                     client.assistant_threads_setTitle(
                         channel_id=message.channel, thread_ts=message.thread_ts, title=title[:60] or "Question"
                     )

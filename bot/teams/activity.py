@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 from urllib.parse import quote
 
 from bot.audiences import teams_place
+
+_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
+
+
+def plain(text: str) -> str:
+    """Plain text from a Teams message (HTML): @mentions and tags dropped, entities read."""
+    return html.unescape(_TAGS.sub(" ", _AT.sub(" ", text))).strip()
 
 
 def is_personal(activity: Any) -> bool:

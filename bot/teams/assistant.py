@@ -54,7 +54,7 @@ class TeamsAssistant:
             return
         if not read.is_personal(activity) and not activity.is_recipient_mentioned():
             return  # in channels and group chats, only messages that @mention the assistant
-        routed = self.chat.route(activity.remove_recipient_mention() or "")
+        routed = self.chat.route(read.plain(activity.remove_recipient_mention() or ""))
         if routed.kind == "tool":
             await self.tools.reply(context, routed.name, routed.rest)
             return
