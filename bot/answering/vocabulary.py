@@ -8,15 +8,13 @@ it changes; a broken edit is logged and the last good version stays in use.
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answering.lexical import stems
+from common.watched import Watched
 from kb.files import BadFile, load_yaml
 
-log = logging.getLogger(__name__)
 MAX_BYTES = 256_000
 FILE_NAME = "synonyms.yaml"
 
@@ -74,26 +72,20 @@ class VocabularyFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._current = Expansions()
-        self._lock = threading.Lock()
+        self._file = Watched(
+            path, _load, errors=(OSError, UnicodeDecodeError, VocabularyError),
+            keeping="keeping the previous synonyms. Fix the file to use the new ones.", initial=Expansions(),
+        )  # fmt: skip
 
     def current(self) -> Expansions:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return Expansions()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    if stat.st_size > MAX_BYTES:
-                        raise VocabularyError(f"{self.path} is larger than {MAX_BYTES:,} bytes")
-                    self._current = parse(self.path.read_text(encoding="utf-8"), where=str(self.path))
-                except (OSError, UnicodeDecodeError, VocabularyError) as e:
-                    log.warning("%s; keeping the previous synonyms. Fix the file to use the new ones.", e)
-            return self._current
+        """The expansions now in force."""
+        return self._file.current() or Expansions()
+
+
+def _load(path: Path) -> Expansions:
+    if path.stat().st_size > MAX_BYTES:
+        raise VocabularyError(f"{path} is larger than {MAX_BYTES:,} bytes")
+    return parse(path.read_text(encoding="utf-8"), where=str(path))
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:

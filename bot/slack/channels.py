@@ -13,17 +13,15 @@ always answered. The file is re-read when it changes; a broken edit keeps the la
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
 
 from common.errors import ConfigError
+from common.watched import Watched
 from kb.files import BadFile, load_yaml
 
-log = logging.getLogger(__name__)
 Mode = Literal["normal", "mention-only", "private", "off"]
 MODES: tuple[Mode, ...] = ("normal", "mention-only", "private", "off")
 MAX_BYTES = 1_000_000
@@ -80,9 +78,10 @@ class ChannelModesFile:
 
     def __init__(self, path: Path, *, required: bool = False) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._current = ChannelModes()
-        self._lock = threading.Lock()
+        self._file = Watched(
+            path, _load, errors=(ConfigError, OSError, UnicodeDecodeError),
+            keeping="keeping the previous per-channel settings", initial=ChannelModes(),
+        )  # fmt: skip
         if required and not path.is_file():
             raise ConfigError(f"ADOPTBOT_SLACK_CHANNELS_FILE names {path}, which does not exist.")
         self.current(strict=True)  # a broken file stops start-up
@@ -90,19 +89,12 @@ class ChannelModesFile:
     def current(self, *, strict: bool = False) -> ChannelModes:
         """The modes now in force."""
         try:
-            stat = self.path.stat()
-        except OSError:
-            return ChannelModes()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if stamp != self._stamp:
-                try:
-                    if stat.st_size > MAX_BYTES:
-                        raise ConfigError(f"{self.path} is larger than {MAX_BYTES:,} bytes.")
-                    self._current = parse(self.path.read_text(encoding="utf-8"), where=str(self.path))
-                except (ConfigError, OSError, UnicodeDecodeError) as e:
-                    if strict:
-                        raise ConfigError(str(e)) from None
-                    log.warning("%s; keeping the previous per-channel settings", e)
-                self._stamp = stamp
-            return self._current
+            return self._file.current(strict=strict) or ChannelModes()
+        except (OSError, UnicodeDecodeError) as e:  # strict: start-up says what is wrong with the file
+            raise ConfigError(str(e)) from None
+
+
+def _load(path: Path) -> ChannelModes:
+    if path.stat().st_size > MAX_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_BYTES:,} bytes.")
+    return parse(path.read_text(encoding="utf-8"), where=str(path))

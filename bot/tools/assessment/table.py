@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 
 from bot.tools.assessment.errors import TableError
+from common.watched import Watched
 from kb.decisions import FILE_NAME, MAX_BYTES, DecisionTable, parse_table
 from kb.files import BadFile
-
-log = logging.getLogger(__name__)
 
 
 class TableFile:
@@ -18,31 +15,19 @@ class TableFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._table: DecisionTable | None = None
-        self._lock = threading.Lock()
+        self._file = Watched(
+            path, load_table, errors=(TableError,), keeping="keeping the previous decision table until it is fixed."
+        )
 
     def current(self) -> DecisionTable:
         """The table; TableError (saying what to fix) when there has never been a good one."""
-        try:
-            stat = self.path.stat()
-        except OSError:
+        table = self._file.current()
+        if table is None:
             raise TableError(
                 f"No decision table at {self.path}: restore knowledge/{FILE_NAME} (see knowledge/README.md) or set "
                 "ADOPTBOT_KNOWLEDGE_DIR to the knowledge folder that has it."
-            ) from None
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    self._table = load_table(self.path)
-                except TableError as e:
-                    if self._table is None:
-                        raise
-                    log.warning("%s; keeping the previous decision table until it is fixed.", e)
-            assert self._table is not None
-            return self._table
+            )
+        return table
 
 
 def load_table(path: Path) -> DecisionTable:
