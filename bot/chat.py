@@ -22,7 +22,8 @@ from bot.state.feedback import VOTES, FeedbackStore
 from bot.tools.core import Tools
 from bot.types import Answer, Question
 from bot.web.metrics import Metrics
-from common.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion, IngestBusy
+from bot.wording import ASK_IN_CHAT, help_text, reindex_text, status_text
+from common.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion
 from common.settings import Settings
 from kb.store import IndexInfo
 from kb.summary import IngestSummary
@@ -32,7 +33,6 @@ COMMANDS = ("help", "status", "reindex")
 TOOLS = ("assess", "checklist")  # routed only when the core has tools (bot/tools/core.py)
 Platform = Literal["slack", "teams", "terminal"]
 ADMINS_VARIABLE = {"slack": "ADOPTBOT_SLACK_ADMINS", "teams": "ADOPTBOT_TEAMS_ADMINS"}
-ASK_IN_CHAT = "Ask me here; in a channel, @mention me, and reply in the thread to follow up."
 THANKS = {
     "helpful": "Thanks, glad it helped!",
     "not_helpful": "Thanks for telling us; the editors will look at it.",
@@ -358,63 +358,3 @@ class Chat:
         return self.audiences.scope(TERMINAL)
 
 
-def related_label(answer: Answer) -> str:
-    """What the passages beside the answer are called: related reading, or the nearest topics to a decline."""
-    return "Related" if answer.answered else "Nearest topics"
-
-
-def tools_help(how: Callable[[str], str]) -> tuple[str, ...]:
-    """The help lines of the adoption tools, with each platform's way of typing a command."""
-    return (
-        f"{how('assess [your idea]')}: LLM, image model or both? A short form, then the recommendation with reasons",
-        f"{how('checklist [name] [project]')}: work through a checklist as a team "
-        f"({how('checklist status')}, {how('checklist export PROJECT')})",
-    )
-
-
-def help_text(how: Callable[[str], str], extra: Sequence[str] = (), *, ask: str = ASK_IN_CHAT) -> str:
-    """What adoptbot does and how to use it, with each platform's way of typing a command (and its own extras)."""
-    return "\n".join(
-        [
-            "**adoptbot** answers questions about adopting generative AI from our curated guidance, with sources.",
-            f"- {ask}",
-            *(f"- {line}" for line in extra),
-            f"- {how('status')}: what the knowledge base holds and which backend answers",
-            f"- {how('reindex')}: reload the knowledge base (editors only)",
-            f"- {how('help')}: this message",
-        ]
-    )
-
-
-def status_text(info: IndexInfo | None, backend: str) -> str:
-    """What the knowledge base holds and which backend answers."""
-    if info is None:
-        return "The knowledge base has not been indexed yet. An editor can run **reindex**."
-    return (
-        f"**Knowledge base:** {info.documents} documents, {info.chunks} chunks, last indexed {info.indexed_at}.\n"
-        f"**Answer backend:** {backend}."
-    )
-
-
-def reindex_text(summary: IngestSummary | None, error: Exception | None) -> str:
-    """The summary an editor sees when a reindex ends."""
-    if isinstance(error, IngestBusy):
-        return (
-            "⏳ Another reindex is running (from another replica or `adoptbot ingest`), so this one did not start. "
-            "Its changes will be served when it finishes; reindex again then if your edits came later."
-        )
-    if error is not None:
-        return f"⚠️ Reindex failed: {error}\nThe previous knowledge base is still being used."
-    assert summary is not None
-    lines = [
-        f"✅ Reindex finished in {summary.seconds:.1f} s: {summary.documents_total} documents, "
-        f"{summary.chunks_total} chunks.",
-        f"Added {len(summary.documents_added)}, updated {len(summary.documents_updated)}, "
-        f"removed {len(summary.documents_removed)}, skipped {len(summary.skipped)}.",
-    ]
-    for label, docs in summary.document_changes():
-        if docs:
-            lines.append(f"**{label.capitalize()}:** " + ", ".join(f"`{d}`" for d in docs[:20]))
-    lines += [f"❌ `{s.source}`: {s.describe()}" for s in summary.skipped[:20]]
-    lines += [f"⚠️ `{w.source}`: {w.message}" for w in summary.warnings[:20]]
-    return "\n".join(lines)

@@ -8,10 +8,11 @@ import threading
 import pytest
 
 from adoptbot.runtime import Runtime
-from bot.chat import APOLOGY, Chat, Routed, tools_help
+from bot.chat import APOLOGY, Chat, Routed
 from bot.fairuse import FairUse, Refusal, Ticket
 from bot.reindex import Reindexer
 from bot.types import Question
+from bot.wording import tools_help
 from common.errors import BackendUnavailable
 from common.settings import Settings
 from tests.stub_engine import StubEngine

@@ -168,22 +168,11 @@ def test_serve_with_nothing_configured_says_what_to_set(settings, capsys):
 
 def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
     """The real composition root, as a subprocess: ingest, then both platforms behind one port."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    from tests.conftest import REPO
+    from tests.cluster import Server
     from tests.fake_slack import FakeSlackApi
 
     api = FakeSlackApi()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOPTBOT_", "SLACK_", "CONNECTIONS__"))}
-    env.update(
+    env = dict(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET="s",
         SLACK_API_BASE_URL=api.api_url,
@@ -192,28 +181,13 @@ def test_serve_starts_slack_and_teams_in_one_process(tmp_path):
         ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")),
         ADOPTBOT_BACKEND="template",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "adoptbot.cli", "serve", "--slack-http", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = Server("serve", env, log_dir=tmp_path, args=("--slack-http",))
     try:
-        health = None
-        deadline = time.monotonic() + 120
-        while health is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                    health = json.loads(response.read())
-            except OSError:
-                time.sleep(0.5)
-        assert health is not None, proc.stderr.read() if proc.poll() is not None else "no answer on /healthz"
+        health = server.wait_healthy(timeout=120)
         assert health["ok"] and health["slack"] and health["teams"] and health["chunks"] == 5
         assert api.called("auth.test")
     finally:
-        proc.terminate()
-        proc.wait(30)
+        server.stop()
         api.close()
 
 
@@ -346,47 +320,26 @@ def test_serve_starts_with_an_unwritable_data_dir_when_the_index_is_on_a_chroma_
     tmp_path, chroma_url, real_embedder
 ):
     """The real composition root: Teams (anonymous, development mode) served, feedback off with a warning."""
-    import socket
-    import time
-    import urllib.request
+    from tests.cluster import Server
 
     kb = write_kb(tmp_path / "kb")
     Runtime(
         Settings(data_dir=tmp_path / "data", knowledge_dir=kb, chroma_url=chroma_url), embedder=real_embedder
     ).ingest(progress=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADOPTBOT_", "SLACK_", "CONNECTIONS__"))}
-    env.update(
+    env = dict(
         ADOPTBOT_TEAMS_ALLOW_ANONYMOUS="true",
         ADOPTBOT_DATA_DIR="/proc/nope",
         ADOPTBOT_CHROMA_URL=chroma_url,
         ADOPTBOT_KNOWLEDGE_DIR=str(kb),
         ADOPTBOT_BACKEND="template",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "adoptbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = Server("serve", env, log_dir=tmp_path, args=())
     try:
-        health = None
-        deadline = time.monotonic() + 120
-        while health is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                    health = json.loads(response.read())
-            except OSError:
-                time.sleep(0.5)
-        assert health is not None, proc.stderr.read() if proc.poll() is not None else "no answer on /healthz"
+        health = server.wait_healthy(timeout=120)
         assert health["ok"] and health["teams"] and health["chunks"] == 5
     finally:
-        proc.terminate()
-        proc.wait(30)
-    err = proc.stderr.read()
+        server.stop()
+    err = server.log_path.read_text()
     assert "Cannot use the data directory /proc/nope" in err and "without feedback buttons" in err
     assert "Traceback" not in err
 

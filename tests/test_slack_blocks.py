@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import experts
-from bot.chat import THANKS, reindex_text
+from bot.chat import THANKS
 from bot.slack.blocks import (
     SECTION_LIMIT,
     answer_blocks,
@@ -22,6 +22,7 @@ from bot.slack.blocks import (
 from bot.tools.checklists import Checklist, Item, ItemState, Progress, Project, Tick
 from bot.tools.core import status_markdown
 from bot.types import Answer, Citation
+from bot.wording import reindex_text
 from common.text import literal
 
 

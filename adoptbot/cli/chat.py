@@ -11,8 +11,8 @@ from adoptbot.cli.index import ensure_index
 from adoptbot.cli.terminal import EXIT_OK, login_name, plain, render_answer
 from adoptbot.cli.tools import assess_in_turn, show_checklist
 from adoptbot.runtime import Runtime
-from bot.chat import tools_help
 from bot.types import Answer, Question, Turn
+from bot.wording import tools_help
 from common.errors import EmptyQuestion
 
 

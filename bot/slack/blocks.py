@@ -6,11 +6,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.chat import help_text, related_label, tools_help
 from bot.tools.assessment import Assessment, Session
 from bot.tools.checklists import Progress
 from bot.tools.core import assessment_markdown
 from bot.types import Answer, Citation
+from bot.wording import help_text, related_label, tools_help
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50

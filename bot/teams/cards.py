@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.chat import related_label
 from bot.tools.assessment import Assessment, Session
 from bot.tools.checklists import Progress
 from bot.tools.core import assessment_markdown
 from bot.types import Answer, Citation
+from bot.wording import related_label
 from common.text import literal
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"

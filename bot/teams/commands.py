@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bot.chat import Chat, tools_help
+from bot.chat import Chat
 from bot.teams import activity as read
 from bot.teams.outbox import Outbox, reference, text_message
+from bot.wording import tools_help
 
 
 def how(verb: str) -> str:
