@@ -35,7 +35,7 @@ def clean_question(text: str, *, limit: int) -> tuple[str, list[str]]:
     )
     text = _SPACES.sub(" ", text).strip()
     if len(text) > limit:
-        cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+        cut = (text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]).rstrip()
         notes.append(f"Your question was {len(text):,} characters long; only the first {len(cut):,} were read.")
         text = cut
     return text, notes

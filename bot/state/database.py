@@ -1,7 +1,7 @@
 """The shared-state database: SQLite in the data directory by default, PostgreSQL when ADOPTBOT_DATABASE_URL is set.
 
 It holds the feedback store and audit log (bot/state/feedback.py), de-duplication claims (bot/state/claims.py),
-conversation state (bot/state/kv.py) and checklist ticks (bot/tools/checklists.py), and it lends the ingest
+conversation state (bot/state/kv.py) and checklist ticks (bot/tools/checklists/ticks.py), and it lends the ingest
 its lock across hosts. Creating a
 Database connects to nothing; the first use brings the schema to the newest Alembic revision
 (bot/state/migrations), whichever process gets there first. Driver errors that mean "the database cannot

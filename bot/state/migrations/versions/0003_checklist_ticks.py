@@ -3,7 +3,7 @@
 `checklist_projects`: one row per project's checklist in a channel; the first start wins.
 `checklist_ticks`: every tick and untick as its own row (who, when); a trigger refuses UPDATE. `copied`
 marks ticks copied from an older checklists.sqlite3: they were made before any tick kept here.
-`checklist_copies`: how far each old checklists.sqlite3 has been copied in (bot/tools/checklists.py).
+`checklist_copies`: how far each old checklists.sqlite3 has been copied in (bot/tools/checklists/ticks.py).
 
 Revision ID: 0003
 """
