@@ -118,8 +118,9 @@ def teams_activity(
     aad_object_id: str = "aad-user-1",
     name: str = "Ada Lovelace",
     activity_id: str = "1700000000001",
+    team: str = "19:team",
 ) -> dict[str, Any]:
-    """A message activity shaped as Teams sends it."""
+    """A message activity shaped as Teams sends it (in a channel: of `team`)."""
     entities: list[dict[str, Any]] = [
         {"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web", "timezone": "Europe/London"}
     ]
@@ -148,7 +149,7 @@ def teams_activity(
         "channelData": {"tenant": {"id": "tenant-1"}},
     }
     if conversation_type == "channel":
-        activity["channelData"].update(teamsChannelId="19:channel@thread.tacv2", team={"id": "19:team"})
+        activity["channelData"].update(teamsChannelId="19:channel@thread.tacv2", team={"id": team})
     if expect_replies:
         activity["deliveryMode"] = "expectReplies"
     if value is not None:

@@ -183,9 +183,10 @@ def tools_bot(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TeamsB
 
 
 @contextmanager
-def served(runtime: Any) -> Iterator[tuple[FakeConnector, BackgroundServer]]:
-    """A Runtime's Teams endpoint served on port 0, and a fake connector for its replies; both closed after."""
-    connector = FakeConnector()
+def served(runtime: Any, connector: FakeConnector | None = None) -> Iterator[tuple[FakeConnector, BackgroundServer]]:
+    """A Runtime's Teams endpoint on port 0 and a fake connector for its replies (`connector`, or a new one); both
+    closed after."""
+    connector = connector or FakeConnector()
     try:
         server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
     except BaseException:

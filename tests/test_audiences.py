@@ -1,13 +1,14 @@
 """Audience scoping: a document marked for an audience is cited only where that audience is allowed."""
 
+# The tests take the fixture `scoped` (imported below) as a parameter of the same name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import dataclasses
 import io
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,73 +22,17 @@ from bot.tools.checklists import load_checklists
 from bot.types import Answer, Question
 from bot.web.server import build_web_app
 from common.settings import Settings
-from tests.conftest import REPO, write_kb
-from tests.fake_connector import FakeConnector, card_submit, teams_activity
-from tests.fake_slack import FakeSlackApi, action_body, command_body, event_body, signed_headers
-from tests.slack_harness import SECRET, mention, post
+from tests.conftest import REPO
+from tests.fake_connector import card_submit
+from tests.fake_slack import FakeSlackApi, action_body, command_body, event_body
+from tests.hr_kb import HIDDEN, HR_CHECKLIST, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
+from tests.slack_harness import FORM, mention, post
+from tests.teams_harness import post as post_teams
+from tests.teams_harness import replies, served, turn
 from tests.web import BackgroundServer
 
-HR_TITLE = "Salary bands for AI roles"
-HR_CHECKLIST = "Pay review checklist"
-HIDDEN = (HR_TITLE, HR_CHECKLIST, "people team", "hr/", "band.")  # titles, owner, paths, words of the text
-SALARY = "How are salary bands for prompt engineers set?"
 PAY_CHECKLIST = "What is on the pay review checklist?"
 PUBLIC = "How do we keep personal data out of prompts?"
-HR_DOCS = {
-    "hr/salary-bands.md": f"""---
-title: {HR_TITLE}
-owner: People team
-last_reviewed: 2026-11-01
-audience: [HR, managers]
----
-
-# {HR_TITLE}
-
-## How bands are set
-
-Salary bands for prompt engineers and machine learning engineers are set by the people team each
-spring, from market surveys; the HR business partner approves any salary outside the band.
-""",
-    "hr/pay-review.yaml": f"""id: pay-review
-title: {HR_CHECKLIST}
-owner: People team
-last_reviewed: 2026-11-01
-audience: hr
-summary: What to check before a pay review is signed off.
-items:
-  - text: Compare every salary with its band.
-    why: Pay outside the band needs the HR business partner's approval.
-  - text: Record the market survey the bands came from.
-""",
-}
-AUDIENCES = """slack:
-  CHR: [hr]
-  default: []
-teams:
-  "19:hr-team@thread.tacv2": [Managers]
-dm: []
-"""
-
-
-@pytest.fixture(scope="module")
-def scoped(tmp_path_factory, real_embedder) -> Runtime:
-    """A small knowledge base with two HR-only documents, indexed once, and an audiences file."""
-    tmp = tmp_path_factory.mktemp("audiences")
-    (tmp / "audiences.yaml").write_text(AUDIENCES, encoding="utf-8")
-    settings = Settings(
-        data_dir=tmp / "data",
-        knowledge_dir=write_kb(tmp / "knowledge", HR_DOCS),
-        backend="template",
-        audiences_file=str(tmp / "audiences.yaml"),
-        slack_bot_token="xoxb-test",
-        slack_signing_secret=SECRET,
-        teams_allow_anonymous=True,
-        workers=2,
-    )
-    runtime = Runtime(settings, embedder=real_embedder)
-    summary = runtime.ingest(progress=False)
-    assert not summary.skipped, summary.skipped
-    return runtime
 
 
 def everything(answer: Answer) -> str:
@@ -206,36 +151,16 @@ def test_slack_direct_messages_see_what_dm_allows(slack):
 
 @pytest.fixture
 def teams(scoped):
-    connector = FakeConnector()
-    server = BackgroundServer(build_web_app(index_info=scoped.index_info, teams=scoped.teams_endpoint()))
-    yield connector, server
-    server.close()
-    connector.close()
+    with served(scoped) as (connector, server):
+        yield connector, server
 
 
 def ask_teams(server, connector, text: str, *, team: str | None, n: int) -> dict:
     """One question in a team's channel (or, without a team, a personal chat); the message reply."""
-    activity = teams_activity(
-        text,
-        service_url=connector.url,
-        conversation_type="channel" if team else "personal",
-        conversation_id=f"19:c{n}@thread.tacv2;messageid=17000001{n:05d}" if team else f"a:personal-{n}",
-        mention=bool(team),
-        expect_replies=True,
-        activity_id=f"17000001{n:05d}",
-    )
-    if team:
-        activity["channelData"]["team"] = {"id": team}
-    request = urllib.request.Request(
-        server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            body = json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        raise AssertionError(f"Teams endpoint answered {e.code}") from None
-    [reply] = [a for a in body["activities"] if a["type"] == "message"]
-    return reply
+    if not team:
+        return turn(server, connector, text, conversation_id=f"a:personal-{n}", activity_id=f"17000001{n:05d}")
+    in_team = {"conversation_type": "channel", "conversation_id": f"19:c{n}@thread.tacv2;messageid=17000001{n:05d}"}
+    return turn(server, connector, text, mention=True, team=team, activity_id=f"17000001{n:05d}", **in_team)
 
 
 def test_teams_cites_the_hr_document_only_in_the_mapped_team(teams):
@@ -333,15 +258,10 @@ def test_the_readme_example_is_a_valid_audiences_file():
 
 
 def test_the_ask_slash_command_sees_what_its_channel_sees(slack):
-    from tests.fake_slack import command_body, signed_headers
-
     api, server = slack
     for n, channel in enumerate(["CHR", "CGENERAL"], start=1):
         body = command_body(f"ask {SALARY}", user="U1", response_url=f"{api.url}/response/{n}", channel=channel)
-        headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
-        request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=headers)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
+        assert post(server, body, content_type=FORM)[0] == 200
     [hr] = api.wait_for("response/1")
     [general] = api.wait_for("response/2")
     assert HR_TITLE in slack_visible(hr) and "does not cover" not in hr["text"]
@@ -357,11 +277,9 @@ HR_ITEM = "Compare every salary with its band"
 def slash(server, api, text: str, *, channel: str, n: int) -> dict:
     """A signed /adoptbot command from U1 in channel: its immediate reply."""
     body = command_body(text, user="U1", response_url=f"{api.url}/response/cl{n}", channel=channel)
-    headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
-    request = urllib.request.Request(server.url + "/slack/events", data=body.encode(), headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
-        return json.loads(response.read())
+    status, _, answer = post(server, body, content_type=FORM)
+    assert status == 200
+    return json.loads(answer)
 
 
 def test_slack_offers_an_hr_checklist_only_in_the_hr_channel(slack, scoped):
@@ -397,7 +315,7 @@ def test_slack_refuses_a_tick_on_an_hr_checklist_from_another_channel(slack, sco
     payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
     payload["actions"][0]["selected_options"] = [{"value": "item-1", "text": {"type": "mrkdwn", "text": "1."}}]
     body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-    assert post(server, body, content_type="application/x-www-form-urlencoded")[0] == 200
+    assert post(server, body, content_type=FORM)[0] == 200
     [told] = api.wait_for("chat.postEphemeral")
     assert (told["channel"], told["user"]) == ("C1", "U7") and "no longer offered here" in told["text"]
     assert "`/adoptbot checklist`" in told["text"]
@@ -424,14 +342,11 @@ def test_teams_refuses_a_save_on_an_hr_checklist_where_hr_is_not_allowed(teams, 
     save = {"adoptbot": cards.CHECKLIST, "checklist": "pay-review", "project": "bonus round", "shown": [],
             f"{cards.ITEM_INPUT}item-1": "true"}  # fmt: skip
     activity = card_submit(save, reply_to_id="1700000150000", service_url=connector.url, conversation_type="channel",
-                           conversation_id=conversation, expect_replies=True)  # fmt: skip
-    activity["channelData"]["team"] = {"id": "19:other-team@thread.tacv2"}
-    request = urllib.request.Request(
-        server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.loads(response.read())
-    [reply] = [a for a in body["activities"] if a["type"] == "message"]
+                           conversation_id=conversation, expect_replies=True,
+                           team="19:other-team@thread.tacv2")  # fmt: skip
+    _, body = post_teams(server, activity)
+    assert body is not None, "the Teams endpoint refused the save"
+    [reply] = replies(body)
     assert "no longer offered here" in reply["text"] and "**checklist**" in reply["text"]
     assert connector.updates() == []
     assert scoped.tools.board.store.ticks("19:c50@thread.tacv2", "bonus round", "pay-review") == []

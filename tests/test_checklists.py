@@ -19,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 
 from adoptbot.cli import main
-from adoptbot.runtime import Runtime
 from bot.state.database import Database
 from bot.tools.checklists import (
     FILE_NAME,
@@ -34,6 +33,7 @@ from bot.tools.checklists import (
 )
 from common.errors import DatabaseUnavailable, DataDirUnusable
 from common.settings import Settings
+from tests.cluster import at_once, replica_runtime
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
 from tests.postgres import free_port
 
@@ -183,23 +183,14 @@ def test_two_people_ticking_at_once_lose_nothing_threads(kb, place):
     board = board_for(kb, place)
     board.post("C1", "web shop", "launch", "alice")
     start = threading.Barrier(6)
-    errors: list[BaseException] = []
 
-    def tick(user: str, item: str, rounds: int) -> None:
-        try:
-            start.wait()
-            for n in range(rounds):
-                board.tick("C1", "web shop", "launch", item, user, done=n % 2 == 0)
-        except BaseException as e:  # noqa: BLE001 - collected and asserted below
-            errors.append(e)
+    def tick(user_item: tuple[str, str], rounds: int = 21) -> None:  # odd: every item ends ticked
+        user, item = user_item
+        start.wait()
+        for n in range(rounds):
+            board.tick("C1", "web shop", "launch", item, user, done=n % 2 == 0)
 
-    users = [(f"user{n}", ITEMS[n % 3][0]) for n in range(6)]
-    threads = [threading.Thread(target=tick, args=(u, i, 21)) for u, i in users]  # odd: every item ends ticked
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(tick, [(f"user{n}", ITEMS[n % 3][0]) for n in range(6)]) == []
     assert len(board.store.ticks("C1", "web shop", "launch")) == 6 * 21
     assert board.progress("C1", "web shop", "launch").done == 3
 
@@ -371,20 +362,7 @@ def test_two_processes_opening_next_to_an_old_file_at_once_copy_it_once(kb, tmp_
     data = tmp_path / "data"
     old_file(kb, data, [(f"user{n}", ITEMS[n % 3][0], True) for n in range(30)], Clock())
     databases = [Database(database_url) for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def open_(database: Database) -> None:
-        try:
-            DatabaseTickStore(database, legacy=data / FILE_NAME)
-        except BaseException as e:  # noqa: BLE001 - asserted below
-            errors.append(e)
-
-    threads = [threading.Thread(target=open_, args=(d,)) for d in databases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    assert at_once(lambda database: DatabaseTickStore(database, legacy=data / FILE_NAME), databases, timeout=60) == []
     assert len(DatabaseTickStore(databases[0]).ticks("C1", "web shop", "launch")) == 30
     for d in databases:
         d.close()
@@ -424,19 +402,8 @@ def test_a_runtime_keeps_ticks_in_the_feedback_stores_database_and_copies_the_ol
 
 def test_two_replicas_on_one_postgresql_see_each_others_ticks(kb, tmp_path, postgres):
     url = postgres.create_database()
-
-    def replica(name: str) -> Runtime:
-        settings = Settings.from_env(
-            {
-                "ADOPTBOT_DATA_DIR": str(tmp_path / name),
-                "ADOPTBOT_KNOWLEDGE_DIR": str(kb),
-                "ADOPTBOT_DATABASE_URL": url,
-                "ADOPTBOT_USER_HASH_KEY": "a shared secret of at least 32 characters",
-            }
-        )
-        return Runtime(settings, embedder=FakeEmbedder())
-
-    one, two = replica("one"), replica("two")
+    one, two = (replica_runtime(tmp_path / name, knowledge=kb, database_url=url, embedder=FakeEmbedder())
+                for name in ("one", "two"))  # fmt: skip
     one.tools.board.post("C1", "Web shop", "launch", "alice")
     for runtime, user, item in ((two, "bob", "review"), (one, "ann", "owner")):
         runtime.tools.tick(

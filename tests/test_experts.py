@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import urllib.request
 
 import pytest
 
@@ -13,12 +12,13 @@ from adoptbot.runtime import Runtime
 from bot import experts
 from bot.types import Answer
 from bot.web.server import build_web_app
-from tests.fake_connector import FakeConnector, feedback_invoke, teams_activity
+from tests.fake_connector import feedback_invoke, teams_activity
 from tests.fake_slack import FakeSlackApi, action_body, event_body, feedback_value
+from tests.hr_kb import HIDDEN, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
 from tests.slack_harness import FORM, SECRET, Slack, fresh_ts, mention, post, settle, slacks
 from tests.stub_engine import PIECES, SOURCE, StubEngine
-from tests.teams_harness import live, make_bot, replies  # noqa: F401 - fixture
-from tests.test_audiences import HIDDEN, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
+from tests.teams_harness import live, make_bot, replies, served  # noqa: F401 - fixture
+from tests.teams_harness import post as post_teams
 from tests.web import BackgroundServer
 
 EXPERTS = "C0EXPERTS"
@@ -262,21 +262,18 @@ class NearestEngine(StubEngine):
 
 @pytest.fixture
 def hr_teams(scoped):  # noqa: F811
-    connector = FakeConnector()
     settings = dataclasses.replace(scoped.settings, teams_experts_channel=TEAMS_EXPERTS)
-    runtime = Runtime(settings, embedder=scoped.embedder, store=scoped.store, answerers=scoped.answerers)
-    server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
-    yield connector, server
-    server.close()
-    connector.close()
+    with served(Runtime(settings, embedder=scoped.embedder, store=scoped.store, answerers=scoped.answerers)) as both:
+        yield both
 
 
 def test_teams_forwards_a_down_vote_on_a_restricted_answer_without_its_text(hr_teams):
     connector, server = hr_teams
     thread = "19:hr-general@thread.tacv2;messageid=1700000008888"
     in_thread = {"conversation_type": "channel", "conversation_id": thread}
-    asked = teams_activity(SALARY, service_url=connector.url, mention=True, activity_id="1700000008888", **in_thread)
-    asked["channelData"]["team"] = {"id": "19:hr-team@thread.tacv2"}  # the team the audiences file lets see hr
+    hr_team = "19:hr-team@thread.tacv2"  # the team the audiences file lets see hr
+    asked = teams_activity(SALARY, service_url=connector.url, mention=True, activity_id="1700000008888", team=hr_team,
+                           **in_thread)  # fmt: skip
     send_to_teams(server, asked)
     [(_, answer)] = connector.wait_for_messages()
     assert HR_TITLE in json.dumps(answer)  # the hr team sees it
@@ -288,11 +285,7 @@ def test_teams_forwards_a_down_vote_on_a_restricted_answer_without_its_text(hr_t
 
 
 def send_to_teams(server: BackgroundServer, activity: dict) -> None:
-    request = urllib.request.Request(
-        server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status in (200, 201, 202)
+    assert post_teams(server, activity)[0] in (200, 201, 202)
 
 
 # -- what people and documents wrote reaches the experts as text -------------------------------------------

@@ -19,11 +19,11 @@ from bot.slack.blocks import (
     thanked,
     to_mrkdwn,
 )
-from bot.tools.checklists import Checklist, Item, ItemState, Progress, Project, Tick
 from bot.tools.core import status_markdown
 from bot.types import Answer, Citation
 from bot.wording import reindex_text
 from common.text import literal
+from tests.written import named
 
 
 def cite(n: int, url: str = "") -> Citation:
@@ -119,16 +119,6 @@ def shown(message: dict) -> list[str]:
 
     walk(message)
     return found
-
-
-def named(s: str) -> Progress:
-    """A project named s working through a checklist whose title and items are s, one ticked by U7, one removed."""
-    checklist = Checklist(id="launch", title=s, source="checklists/launch.yaml", last_reviewed="2026-11-01",
-                          items=(Item("a", s), Item("b", s)))  # fmt: skip
-    project = Project(channel="C1", project=s, checklist="launch", started_by="U7", started_at="2026-11-29")
-    items = (ItemState(1, checklist.items[0], done=True, by="U7", at="2026-11-29"), ItemState(2, checklist.items[1]))
-    gone = Tick("C1", s, "launch", "old", s, True, "U7", "2026-11-28")
-    return Progress(project=project, checklist=checklist, items=items, removed=(gone,))
 
 
 @settings(max_examples=300, deadline=None)

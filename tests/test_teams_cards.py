@@ -17,7 +17,7 @@ from bot.tools.core import status_markdown
 from bot.types import Answer, Citation
 from tests.teams_harness import card, in_channel, live, post_checklist, replies, save, texts
 from tests.teams_harness import tools_bot as bot  # noqa: F401 - fixtures; `bot` here has the adoption tools
-from tests.test_slack_blocks import named
+from tests.written import named
 
 WRITTEN = st.lists(
     st.sampled_from(
