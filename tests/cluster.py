@@ -3,7 +3,8 @@
 Each is started with this Python (this virtual environment) and stopped by its process id. The
 servers run `python -m adoptbot.cli serve ...` with PYTHONPATH set to this checkout, so the code under
 test is the code that answers, whatever package is installed. `replica_runtime` builds the in-process
-counterpart: a Runtime of its own data directory on a database that other replicas share.
+counterpart: a Runtime of its own data directory on a database that other replicas share. `spawn` starts a
+plain Python process on this checkout, talking over pipes; `at_once` runs an action on many threads together.
 """
 
 from __future__ import annotations
@@ -231,6 +232,17 @@ def mention(text: str, ts: str, *, user: str = "U1") -> dict[str, Any]:
         "event_ts": ts,
         "text": f"<@{BOT_USER}> {text}",
     }
+
+
+def spawn(code: str, *args: str) -> subprocess.Popen:
+    """A Python process running code from the repository, talking over pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def replica_runtime(data_dir: Path, *, knowledge: Path, database_url: str, embedder: Embedder) -> Runtime:

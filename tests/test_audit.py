@@ -21,12 +21,12 @@ from bot.state.feedback import FeedbackStore
 from bot.types import Answer, Citation, Question, Turn
 from common.errors import ConfigError
 from common.settings import Settings
+from tests.clocks import T0, Clock
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
+from tests.fake_chat import FakeChatServer
+from tests.feedback_store import KEY, open_store, rows, stored_bytes, stored_rows
 from tests.old_stores import old_store
-from tests.test_feedback import KEY, Clock, open_store, rows, stored_bytes, stored_rows
-from tests.test_openai_compat import FakeChatServer
 
-T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 RAW = ("jane.doe@example.com", "+44 20 7946 0958", "4111 1111 1111 1111", "4111111111111111", "7946 0958")
 ASKED = Answer(
     question="Jane here (jane.doe@example.com, +44 20 7946 0958): may I paste card 4111 1111 1111 1111 into a chatbot?",

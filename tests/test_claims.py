@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 from bot.state.claims import DatabaseClaims, owner_running, this_process
 from bot.state.database import Database
-from tests.cluster import Replica, mention
+from tests.clocks import HOUR, Seconds
+from tests.cluster import Replica, mention, spawn
 from tests.conftest import write_kb
 from tests.fake_slack import FakeSlackApi
-from tests.test_database import HOUR, Seconds, spawn
 
 LEASE = dt.timedelta(seconds=30)
 ELSEWHERE = "another-machine:pid:[1]/4242/1000"  # a process whose liveness this machine cannot see

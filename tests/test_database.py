@@ -10,8 +10,6 @@ import json
 import logging
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,24 +29,14 @@ from bot.teams.storage import DatabaseStorage
 from common.errors import ConfigError, DatabaseUnavailable, IngestBusy
 from common.settings import Settings
 from ingest.pipeline import ingest_lock, run_ingest
-from tests.cluster import at_once, replica_runtime
-from tests.conftest import REPO, FakeEmbedder, write_kb
+from tests.clocks import HOUR, Seconds
+from tests.cluster import at_once, replica_runtime, spawn
+from tests.conftest import FakeEmbedder, write_kb
+from tests.feedback_store import ANSWER, KEY
 from tests.old_stores import old_store
 from tests.postgres import PostgresServer, free_port
-from tests.test_feedback import ANSWER, KEY
 
-HOUR = 3600.0
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-
-
-class Seconds:
-    """A clock the test moves: seconds since the epoch."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def tables(url: str) -> set[str]:
@@ -57,17 +45,6 @@ def tables(url: str) -> set[str]:
         return set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
-
-
-def spawn(code: str, *args: str) -> subprocess.Popen:
-    """A Python process running code from the repository, talking over pipes."""
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
 
 
 # -- the database and its migrations ---------------------------------------------------------------

@@ -1,15 +1,11 @@
 """PDF, Word and HTML files: built here with fpdf2 and python-docx, indexed with their sidecar or manifest metadata."""
 
 import datetime as dt
-import io
 import json
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
-import docx
 import pytest
-from fpdf import FPDF
 
 from adoptbot.cli import main, render_answer
 from bot.slack.blocks import citation_line
@@ -22,44 +18,10 @@ from kb.files import BadFile, discover
 from kb.sources import parse
 from kb.store import generation, is_live
 from tests.conftest import FakeEmbedder, make_runtime, write_kb
+from tests.document_files import junk_docx, make_docx, make_pdf
 
 META = {"owner": "Legal", "last_reviewed": "2026-11-01"}
 SIDECAR = "owner: Legal\nlast_reviewed: 2026-11-01\n"
-
-
-def make_pdf(*pages: str, user_password: str = "") -> bytes:
-    """A PDF with one page per text, optionally locked with a user password."""
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    if user_password:
-        pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
-    return bytes(pdf.output())
-
-
-def make_docx(*blocks: tuple[str, str]) -> bytes:
-    """A Word document from (style, text) pairs: 'Title', 'Heading 1', 'Heading 2', 'List Bullet' or ''."""
-    document = docx.Document()
-    for style, text in blocks:
-        if style == "Title":
-            document.add_heading(text, 0)
-        elif style.startswith("Heading"):
-            document.add_heading(text, int(style.split()[-1]))
-        else:
-            document.add_paragraph(text, style=style or None)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def junk_docx() -> bytes:
-    """A zip archive named .docx that holds no Word document."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("notes.bin", b"\x01\x02 not a word document")
-    return out.getvalue()
 
 
 HTML = b"""<!doctype html><html><head><title>Retention notice</title>

@@ -5,49 +5,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from adoptbot.runtime import Runtime
-from bot.state.database import Database
 from bot.state.feedback import KEY_FILE, FeedbackStore, user_hash_key
-from bot.types import Answer, Citation
 from common.errors import ConfigError
 from common.settings import Settings
+from tests.clocks import T0, Clock
 from tests.conftest import FakeEmbedder
+from tests.feedback_store import ANSWER, KEY, open_store, rows, stored_bytes, stored_rows
 from tests.old_stores import old_store
-
-T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
-KEY = b"k" * 64
-ANSWER = Answer(
-    question="Can I paste customer data into a chatbot?",
-    status="answered",
-    text="Not without the data protection officer's agreement [1].",
-    backend="template",
-    sources=(Citation(1, "Privacy", "Background", "guidance/privacy.md", "", "2026-11-01", 0.8),),
-)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-def stored_bytes(folder: Path) -> bytes:
-    """Everything SQLite has on disk for the stores in folder: database, write-ahead log, shared memory."""
-    return b"".join(p.read_bytes() for p in sorted(folder.iterdir()) if p.name.startswith("feedback.sqlite3"))
-
-
-def rows(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as db:
-        return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 def test_user_ids_are_stored_as_keyed_hashes_never_raw(tmp_path):
@@ -171,16 +141,6 @@ def test_opening_a_store_in_an_unusable_directory_names_it(tmp_path):
 
 
 # -- the same guarantees on either database (SQLite, and PostgreSQL when ADOPTBOT_DATABASE_URL is set) ----------
-
-
-def open_store(url: str, **kw) -> FeedbackStore:
-    return FeedbackStore(Database(url), user_key=KEY, **kw)
-
-
-def stored_rows(store: FeedbackStore, table: str) -> list[tuple]:
-    """Every row of a table as the database holds it."""
-    with store.database.reading() as conn:
-        return [tuple(row) for row in conn.execute(sa.text(f"SELECT * FROM {table}"))]
 
 
 def test_users_are_keyed_hashes_and_a_change_of_mind_is_a_new_row_on_either_database(database_url):

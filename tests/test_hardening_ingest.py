@@ -34,7 +34,7 @@ from kb.limits import Limits
 from kb.sources import MAX_ITEM_TEXT, MAX_OWNER, MAX_TAG, MAX_TAGS, MAX_TITLE, SourceDoc, parse
 from kb.store import KnowledgeStore, generation, is_live
 from tests.conftest import CHECKLIST, REPO, FakeEmbedder, make_runtime, write_kb
-from tests.test_documents import make_pdf
+from tests.document_files import make_pdf
 
 STANDARD = ["checklists/launch.yaml", "guidance/hallucination.md", "guidance/privacy.md"]
 

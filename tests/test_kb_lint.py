@@ -10,7 +10,7 @@ from bot.types import REVIEW_AFTER_DAYS, Answer, Citation, Passage
 from common.settings import Settings
 from ingest.lint import ERROR, WARNING, lint
 from tests.conftest import REPO, make_runtime, write_kb
-from tests.test_documents import make_pdf
+from tests.document_files import make_pdf
 
 TODAY = dt.date(2026, 11, 29)
 

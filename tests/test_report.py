@@ -19,8 +19,9 @@ from bot.types import Answer, Citation
 from bot.web.server import build_web_app
 from common.errors import ConfigError
 from common.settings import Settings
+from tests.clocks import Clock
 from tests.conftest import FakeEmbedder, make_runtime
-from tests.test_feedback import KEY, Clock
+from tests.feedback_store import KEY
 from tests.web import BackgroundServer
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)

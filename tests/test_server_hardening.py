@@ -30,6 +30,7 @@ from tests.fake_connector import FakeConnector, RefusingProxy, teams_activity
 from tests.fake_slack import FakeSlackApi, event_body
 from tests.slack_harness import Slack, mention, settle
 from tests.stub_engine import StubEngine
+from tests.teams_harness import served
 from tests.web import BackgroundServer
 
 SECRET = "hardening-signing-secret"
@@ -510,11 +511,8 @@ def teams_authenticated(starter_runtime, tmp_path_factory, proxy):
         tmp_path_factory,
         teams_sdk_env=((TEAMS_CLIENT_ID, CLIENT_ID), (prefix + "CLIENTSECRET", "secret"), (prefix + "TENANTID", "t-1")),
     )
-    connector = FakeConnector()
-    server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
-    yield connector, server, proxy
-    server.close()
-    connector.close()
+    with served(runtime) as (connector, server):
+        yield connector, server, proxy
 
 
 def post_teams(server, body: bytes | dict, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -610,10 +608,8 @@ def teams_anonymous(starter_runtime, tmp_path_factory):
         teams_allow_anonymous=True,
         teams_service_urls=f"http://0.0.0.0:{port}/relay/",  # a non-loopback address that reaches the fake
     )
-    server = BackgroundServer(build_web_app(index_info=runtime.index_info, teams=runtime.teams_endpoint()))
-    yield connector, server, port
-    server.close()
-    connector.close()
+    with served(runtime, connector) as (_, server):
+        yield connector, server, port
 
 
 def ask_teams(server, service_url: str, conversation_id: str) -> int:
