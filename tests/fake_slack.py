@@ -198,8 +198,12 @@ def action_body(
     response_url: str,
     kind: str = "button",
     block_id: str = "feedback",
+    selected: list[dict[str, Any]] | None = None,
 ) -> str:
-    """A block_actions payload; message None is a click in an ephemeral message (Slack sends no message then)."""
+    """A block_actions payload; message None is a click in an ephemeral message (Slack sends no message then).
+
+    `selected`: the options of a checkboxes element selected now (Slack's selected_options).
+    """
     payload = {
         "type": "block_actions",
         "team": {"id": "T1"},
@@ -224,6 +228,8 @@ def action_body(
             }
         ],
     }
+    if selected is not None:
+        payload["actions"][0]["selected_options"] = selected
     if message is not None:
         payload["message"] = message
     return urllib.parse.urlencode({"payload": json.dumps(payload)})

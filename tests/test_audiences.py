@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -311,10 +310,8 @@ def test_slack_refuses_a_tick_on_an_hr_checklist_from_another_channel(slack, sco
     message = {"ts": "1700000000.000077", "blocks": []}  # a message posted before the audiences file changed
     body = action_body(action_id="checklist_tick", value="", user="U7", message=message,
                        response_url=api.url + "/r/t", kind="checkboxes",
-                       block_id="cl|pay-review|0|bonus round")  # fmt: skip
-    payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
-    payload["actions"][0]["selected_options"] = [{"value": "item-1", "text": {"type": "mrkdwn", "text": "1."}}]
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+                       block_id="cl|pay-review|0|bonus round",
+                       selected=[{"value": "item-1", "text": {"type": "mrkdwn", "text": "1."}}])  # fmt: skip
     assert post(server, body, content_type=FORM)[0] == 200
     [told] = api.wait_for("chat.postEphemeral")
     assert (told["channel"], told["user"]) == ("C1", "U7") and "no longer offered here" in told["text"]

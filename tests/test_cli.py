@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -233,18 +234,17 @@ def test_an_unusable_data_dir_is_a_usage_error_naming_it_and_the_fix(tmp_path, c
     assert line.endswith("or set ADOPTBOT_DATA_DIR to a directory that is.")
 
 
-def test_adoptbot_data_dir_from_the_environment_is_reported_the_same_way(tmp_path):
+def run_cli(command: list[str], settings: dict[str, str], **options: Any) -> subprocess.CompletedProcess[str]:
+    """`python -m adoptbot.cli command` in a process of its own, with only these ADOPTBOT_ settings set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADOPTBOT_")}
-    env.update(ADOPTBOT_DATA_DIR="/proc/nope", ADOPTBOT_KNOWLEDGE_DIR=str(write_kb(tmp_path / "kb")))
+    return subprocess.run([sys.executable, "-m", "adoptbot.cli", *command], cwd=REPO, env={**env, **settings},
+                          capture_output=True, text=True, timeout=300, **options)  # fmt: skip
+
+
+def test_adoptbot_data_dir_from_the_environment_is_reported_the_same_way(tmp_path):
+    env = {"ADOPTBOT_DATA_DIR": "/proc/nope", "ADOPTBOT_KNOWLEDGE_DIR": str(write_kb(tmp_path / "kb"))}
     for command in (["status"], ["ask", "What is a GAN?"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "adoptbot.cli", *command],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_cli(command, env)
         assert done.returncode == 2, done.stderr
         [line] = done.stderr.splitlines()
         assert "Cannot use the data directory /proc/nope" in line and "ADOPTBOT_DATA_DIR" in line
@@ -275,19 +275,10 @@ def test_a_read_only_index_is_reported_because_embedded_chroma_cannot_open_one(t
     modes = {path: path.stat().st_mode for path in tree}
     for path in tree:
         path.chmod(modes[path] & ~0o222)  # chmod -R a-w data
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADOPTBOT_")}
-    env.update(ADOPTBOT_DATA_DIR=str(settings.data_dir), ADOPTBOT_KNOWLEDGE_DIR=str(settings.knowledge_dir))
+    env = {"ADOPTBOT_DATA_DIR": str(settings.data_dir), "ADOPTBOT_KNOWLEDGE_DIR": str(settings.knowledge_dir)}
     try:
         for command in (["status"], ["ask", "What is a hallucination?"], ["ingest"]):
-            done = subprocess.run(
-                [sys.executable, "-m", "adoptbot.cli", *command],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                preexec_fn=without_root_overrides if os.geteuid() == 0 else None,
-            )
+            done = run_cli(command, env, preexec_fn=without_root_overrides if os.geteuid() == 0 else None)
             assert done.returncode == 2, done.stderr
             [line] = done.stderr.splitlines()
             assert f"Cannot use the data directory {settings.data_dir} (" in line and "readonly database" in line

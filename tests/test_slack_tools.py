@@ -116,10 +116,8 @@ def test_a_checklist_is_posted_for_the_channel_and_a_tick_shows_who_for_everyone
     message = {"ts": "1700000000.000042", "blocks": posted["blocks"]}
     tick = action_body(action_id="checklist_tick", value="", user="U7", message=message,
                        response_url=slack.api.url + "/r/t", kind="checkboxes",
-                       block_id=groups[0]["block_id"])  # fmt: skip
-    payload = json.loads(urllib.parse.parse_qs(tick)["payload"][0])
-    payload["actions"][0]["selected_options"] = [first]
-    assert slack.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
+                       block_id=groups[0]["block_id"], selected=[first])  # fmt: skip
+    assert slack.post(tick, FORM) == 200
     [update] = slack.api.wait_for("chat.update")
     assert update["ts"] == "1700000000.000042" and "1 of" in update["blocks"][0]["text"]["text"]
     box = next(b for b in update["blocks"] if b["type"] == "actions")["elements"][0]
@@ -141,10 +139,8 @@ def test_two_people_ticking_different_items_at_once_lose_nothing(slack):
     def click(user: str, option: dict) -> None:
         body = action_body(action_id="checklist_tick", value="", user=user, message=message,
                            response_url=slack.api.url + "/r/x", kind="checkboxes",
-                           block_id=group["block_id"])  # fmt: skip
-        payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
-        payload["actions"][0]["selected_options"] = [option]
-        assert slack.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
+                           block_id=group["block_id"], selected=[option])  # fmt: skip
+        assert slack.post(body, FORM) == 200
 
     clicks = [threading.Thread(target=click, args=(u, o)) for u, o in (("U1", options[0]), ("U2", options[1]))]
     for t in clicks:
@@ -171,10 +167,9 @@ def test_when_the_checklists_database_is_down_people_are_told_not_left_in_silenc
     assert status["text"] == CHECKLISTS_UNAVAILABLE
     message = {"ts": "1700000000.000044", "blocks": posted["blocks"]}
     body = action_body(action_id="checklist_tick", value="", user="U7", message=message,
-                       response_url=slack.api.url + "/r/t", kind="checkboxes", block_id=group["block_id"])  # fmt: skip
-    payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
-    payload["actions"][0]["selected_options"] = [group["elements"][0]["options"][0]]
-    assert slack.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
+                       response_url=slack.api.url + "/r/t", kind="checkboxes", block_id=group["block_id"],
+                       selected=[group["elements"][0]["options"][0]])  # fmt: skip
+    assert slack.post(body, FORM) == 200
     [sorry] = slack.api.wait_for("chat.postEphemeral")
     assert (sorry["channel"], sorry["user"], sorry["text"]) == ("C1", "U7", CHECKLISTS_UNAVAILABLE)
     assert slack.api.called("chat.update") == []
@@ -186,10 +181,9 @@ def test_when_the_checklists_database_is_down_people_are_told_not_left_in_silenc
 def tick(s: Slack, message: dict, block_id: str, values: list[str], user: str = "U7") -> None:
     """Slack's block_actions when someone changes a box in a checklist message: these values selected now."""
     body = action_body(action_id="checklist_tick", value="", user=user, message=message,
-                       response_url=s.api.url + "/r/t", kind="checkboxes", block_id=block_id)  # fmt: skip
-    payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
-    payload["actions"][0]["selected_options"] = [{"text": {"type": "mrkdwn", "text": v}, "value": v} for v in values]
-    assert s.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
+                       response_url=s.api.url + "/r/t", kind="checkboxes", block_id=block_id,
+                       selected=[{"text": {"type": "mrkdwn", "text": v}, "value": v} for v in values])  # fmt: skip
+    assert s.post(body, FORM) == 200
 
 
 @pytest.mark.parametrize(
