@@ -1,4 +1,4 @@
-"""The audit log and the insight report: `adoptbot audit export` and `adoptbot report`."""
+"""The audit log and what it shows: `adoptbot audit export`, `adoptbot report` and `adoptbot kb suggest`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import datetime as dt
 import io
 import json
 import sys
+from collections.abc import Callable
 
 from adoptbot.cli.terminal import EXIT_OK, write_atomically
 from adoptbot.runtime import Runtime
 from bot.state.feedback import FeedbackStore
+from bot.state.gaps import Nearest, as_json, as_text, suggestions
 from common.errors import ConfigError
 
 AUDIT_FIELDS = (
@@ -31,18 +33,46 @@ def open_audit_log(runtime: Runtime) -> FeedbackStore:
     return store
 
 
+def nearest_section(runtime: Runtime) -> Callable[[str], Nearest | None]:
+    """question -> the indexed section it most resembles (dense similarity; every audience: editors read this)."""
+
+    def nearest(question: str) -> Nearest | None:
+        found = runtime.retriever.retrieve(question, mode="dense", k=1)
+        if not found.passages:
+            return None
+        best = found.passages[0]
+        return Nearest(best.source, best.title, best.section, found.dense_best)
+
+    return nearest
+
+
+def _since(since: dt.datetime | None) -> dt.datetime:
+    return since or dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def report_page(runtime: Runtime, since: dt.datetime | None) -> str:
     """The insight report over the runtime's audit log, its content gaps grouped with the runtime's embedder."""
     from bot.state.report import build_report
 
     store = open_audit_log(runtime)
     return build_report(
-        store.audit(since or dt.datetime.min.replace(tzinfo=dt.UTC)),
+        store.audit(_since(since)),
         embedder=runtime.embedder,
         now=dt.datetime.now(dt.UTC),
         since=since,
         review_after_days=runtime.settings.review_after_days,
+        nearest=nearest_section(runtime) if runtime.index_info() else None,
     )
+
+
+def cmd_suggest(runtime: Runtime, args: argparse.Namespace) -> int:
+    """`adoptbot kb suggest`: the audit log's gaps, grouped, each with what to add where."""
+    store = open_audit_log(runtime)
+    if not runtime.index_info():
+        raise ConfigError("The index is empty: run `adoptbot ingest` first, so questions can be compared with it.")
+    found = suggestions(store.audit(_since(args.since)), embedder=runtime.embedder, nearest=nearest_section(runtime))
+    print(json.dumps(as_json(found), ensure_ascii=False, indent=2) if args.json else as_text(found))
+    return EXIT_OK
 
 
 def cmd_report(runtime: Runtime, args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from adoptbot.cli.audit import report_page
+from adoptbot.cli.audit import cmd_suggest, report_page
 from adoptbot.cli.chat import cmd_chat
 from adoptbot.cli.index import ensure_index
 from adoptbot.cli.terminal import EXIT_FAILED, EXIT_OK
@@ -134,7 +134,9 @@ def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_kb(runtime: Runtime, args: argparse.Namespace) -> int:
-    """`adoptbot kb lint`: one line per finding; exit 1 if any is an error."""
+    """`adoptbot kb lint` (one line per finding; exit 1 if any is an error) or `adoptbot kb suggest`."""
+    if args.kb_command == "suggest":
+        return cmd_suggest(runtime, args)
     from ingest.lint import ERROR, lint
     from kb.limits import Limits
 

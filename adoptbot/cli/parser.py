@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint = kb_sub.add_parser("lint", help="check the knowledge base; exit 1 on errors (for its CI)")
     lint.add_argument("path", nargs="?", type=Path, help="knowledge folder (default: knowledge/)")
     lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+    suggest = kb_sub.add_parser(
+        "suggest", help="declined, clarified and not-helpful questions, grouped, with what to add where"
+    )
+    suggest.add_argument("--json", action="store_true", help="print the groups as JSON")
+    add_since(suggest)
 
     run = sub.add_parser("run", help="ingest, then serve the configured platforms, else chat in the terminal")
     run.add_argument("--backend", choices=backend_names(), help="answer backend for the terminal chat")

@@ -14,19 +14,16 @@ import datetime as dt
 import html
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from bot.state.gaps import MAX_GROUPED, NEAR, Gap, Nearest, Suggestion, group_similar, reason, suggestions
 from bot.types import REVIEW_AFTER_DAYS
 from kb.embedding import Embedder
 
-# Grouping every distinct declined question costs one embedding each and a square similarity matrix,
-# so only the most-asked distinct ones are grouped; the page says how many were left out.
-MAX_GROUPED = 1000
-SIMILARITY = 0.6  # a declined question joins a group when its cosine similarity to the group's first is at least this
 MAX_GROUPS = 25
 EXAMPLES = 5
 TOP_DOCUMENTS = 15
@@ -42,14 +39,6 @@ img.plot { display: block; max-width: 100%; height: auto; margin: .6rem 0; }
 ul.examples { margin: 0; padding-left: 1.1rem; } .overdue { color: #b42318; font-weight: 600; }
 .muted { color: #5b6675; }
 """
-
-
-@dataclass
-class Gap:
-    """A group of similar declined questions: how often they were asked, and examples, most asked first."""
-
-    asked: int
-    examples: list[tuple[str, int]]
 
 
 @dataclass
@@ -76,6 +65,7 @@ class Insights:
     declined_grouped: int = 0
     documents: dict[str, DocumentStats] = field(default_factory=dict)
     latency: dict[str, list[float]] = field(default_factory=dict)
+    suggestions: list[Suggestion] | None = None  # None: no index to compare the questions with
 
 
 def build_report(
@@ -85,17 +75,27 @@ def build_report(
     now: dt.datetime,
     since: dt.datetime | None = None,
     review_after_days: int = REVIEW_AFTER_DAYS,
+    nearest: Callable[[str], Nearest | None] | None = None,
 ) -> str:
-    """The report page for audit records (FeedbackStore.audit rows), as HTML text."""
-    insights = collect(records, embedder=embedder, now=now, since=since)
+    """The report page for audit records (FeedbackStore.audit rows), as HTML text.
+
+    With nearest (a question -> the section it most resembles), the page also says what to add where.
+    """
+    insights = collect(records, embedder=embedder, now=now, since=since, nearest=nearest)
     return render(insights, review_after_days=review_after_days)
 
 
 def collect(
-    records: Iterable[dict[str, Any]], *, embedder: Embedder, now: dt.datetime, since: dt.datetime | None = None
+    records: Iterable[dict[str, Any]],
+    *,
+    embedder: Embedder,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+    nearest: Callable[[str], Nearest | None] | None = None,
 ) -> Insights:
-    """Count, group and measure the audit records in one pass (plus one embedding call for the gaps)."""
+    """Count, group and measure the audit records in one pass (plus one embedding call per grouping)."""
     insights = Insights(since=since, generated=now)
+    gaps: list[dict[str, Any]] = []  # what gaps.suggestions reads of the records that are gaps
     declined: Counter[str] = Counter()
     shown: dict[str, str] = {}  # normalised question -> how it was first written
     for record in records:
@@ -107,6 +107,8 @@ def collect(
             key = " ".join(record["question"].lower().split())
             declined[key] += 1
             shown.setdefault(key, record["question"].strip())
+        if nearest is not None and reason(record):
+            gaps.append({"question": record["question"], "status": status, "not_helpful": record["not_helpful"]})
         if status != "smalltalk" and "total" in record["timings_ms"]:
             insights.latency.setdefault(record["backend"] or "unknown", []).append(float(record["timings_ms"]["total"]))
         for source in {c["source"]: c for c in record["sources"]}.values():  # an answer citing a file twice counts once
@@ -119,28 +121,9 @@ def collect(
     most_asked = declined.most_common(MAX_GROUPED)
     insights.declined_grouped = len(most_asked)
     insights.gaps = group_similar([(shown[k], n) for k, n in most_asked], embedder=embedder)
+    if nearest is not None:
+        insights.suggestions = suggestions(gaps, embedder=embedder, nearest=nearest)
     return insights
-
-
-def group_similar(questions: Sequence[tuple[str, int]], *, embedder: Embedder) -> list[Gap]:
-    """Greedy grouping, most asked first: each ungrouped question gathers the ungrouped ones similar to it."""
-    if not questions:
-        return []
-    vectors = np.asarray(embedder.embed([q for q, _ in questions]), dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.where(norms == 0, 1.0, norms)
-    similar = vectors @ vectors.T >= SIMILARITY
-    free = np.ones(len(questions), dtype=bool)
-    gaps = []
-    for i in range(len(questions)):  # questions come most asked first, so each group is led by its most asked
-        if not free[i]:
-            continue
-        members = np.flatnonzero(similar[i] & free)
-        free[members] = False
-        examples = [questions[j] for j in members]
-        gaps.append(Gap(asked=sum(n for _, n in examples), examples=examples))
-    gaps.sort(key=lambda g: -g.asked)  # stable: equal groups keep the order of their most asked question
-    return gaps
 
 
 def render(insights: Insights, *, review_after_days: int = REVIEW_AFTER_DAYS) -> str:
@@ -160,6 +143,7 @@ def render(insights: Insights, *, review_after_days: int = REVIEW_AFTER_DAYS) ->
         f"{insights.statuses['smalltalk']} small talk.</p>",
         *_per_day_section(insights),
         *_gaps_section(insights),
+        *_suggestions_section(insights),
         *_votes_section(insights),
         *_cited_section(insights, review_after_days=review_after_days),
         *_latency_section(insights),
@@ -214,6 +198,34 @@ def _gaps_section(insights: Insights) -> list[str]:
         if more > 0:
             examples += f'<li class="muted">and {more} more</li>'
         out.append(f'<tr><td class="n">{gap.asked}</td><td><ul class="examples">{examples}</ul></td></tr>')
+    return [*out, "</tbody></table></section>"]
+
+
+def _suggestions_section(insights: Insights) -> list[str]:
+    """What editors could add: each group of gaps with the section it most resembles (adoptbot kb suggest)."""
+    if insights.suggestions is None:
+        return []
+    e = _escape
+    out = [
+        '<section id="suggestions"><h2>What to add to the guidance</h2>',
+        '<p class="muted">Declined, clarified and not-helpful questions, grouped; a group close to a section '
+        f"(similarity at least {NEAR:.2f}) is a candidate for that section's <code>questions:</code>, the "
+        "others are missing topics. The same list: <code>adoptbot kb suggest</code>.</p>",
+    ]
+    if not insights.suggestions:
+        return [*out, "<p>Nothing to suggest in this period.</p></section>"]
+    out.append(_table_head("Asked", "Questions", "Why", "Suggestion", numeric={"Asked"}, css_class="suggestions"))
+    for s in insights.suggestions[:MAX_GROUPS]:
+        examples = "".join(f"<li>{e(q)}</li>" for q, _ in s.examples[:EXAMPLES])
+        why = ", ".join(f"{n} {r}" for r, n in s.reasons.most_common())
+        if s.kind == "questions" and s.nearest is not None:
+            what = f"add to the questions of {e(s.nearest.source)}, section {e(s.nearest.section)}"
+        else:
+            what = "a missing topic"
+        out.append(
+            f'<tr><td class="n">{s.asked}</td><td><ul class="examples">{examples}</ul></td>'
+            f"<td>{e(why)}</td><td>{what}</td></tr>"
+        )
     return [*out, "</tbody></table></section>"]
 
 
