@@ -9,7 +9,7 @@ dropped from every candidate list before fusion, so nothing downstream can cite 
 Sections are also found through the questions editors wrote for them (`questions:` in front matter,
 indexed as records of their own): the same dense query that finds passages finds those questions, and
 a section whose question is close enough to the query (QUESTION_FLOOR) ranks in the dense list as if
-its passage were that close, never lower than its own passage ranks.
+its passage were that close (never lower than its own passage ranks) before fusion with BM25.
 """
 
 from __future__ import annotations
@@ -155,7 +155,10 @@ class Retriever:
         scored = list(zip(got["ids"][0], [1.0 - d for d in got["distances"][0]], strict=True))
         hits = [(i, s) for i, s in scored if snap.sees(i, scope)][: self.candidates]
         best = hits[0][1] if hits else 0.0
-        return _lifted(snap, hits, scored, self.question_floor, scope)[: self.candidates], best
+        asked = _asked(snap, scored, self.question_floor, scope)
+        lifted = {**dict(hits), **{i: s for i, s in asked.items() if s > dict(hits).get(i, -1.0)}}
+        ranked = sorted(lifted.items(), key=lambda kv: kv[1], reverse=True)
+        return ranked[: self.candidates], best
 
     def lexical(self, snap: _Snapshot) -> BM25Index:
         """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
@@ -230,27 +233,19 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     )
 
 
-def _lifted(
-    snap: _Snapshot, hits: list[tuple[str, float]], scored: list[tuple[str, float]], floor: float, scope: Scope
-) -> list[tuple[str, float]]:
-    """Dense hits with each section whose question matches the query at floor or above scored as that match.
-
-    A passage keeps its own score when it is higher, so a weak question match never pushes a strong
-    passage down; a section found only through its question joins the list.
-    """
+def _asked(snap: _Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
+    """The passages of each section with a question at least floor close to the query, scored as that question."""
     best: dict[tuple[str, str], float] = {}
     for record_id, score in scored:
         section = snap.questions.get(record_id)
         if section is not None and score >= floor and score > best.get(section, -1.0):
             best[section] = score
-    if not best:
-        return hits
-    scores = dict(hits)
-    for section, score in best.items():
-        for chunk_id in snap.sections.get(section, []):
-            if snap.sees(chunk_id, scope) and score > scores.get(chunk_id, -1.0):
-                scores[chunk_id] = score
-    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    return {
+        chunk_id: score
+        for section, score in best.items()
+        for chunk_id in snap.sections.get(section, [])
+        if snap.sees(chunk_id, scope)
+    }
 
 
 def _build_bm25(passages: Iterable[Passage]) -> BM25Index:
