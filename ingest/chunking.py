@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from common.text import is_invisible
 from kb.files import BadFile
 from kb.limits import Limits
-from kb.sources import SourceDoc
+from kb.sources import WHOLE, SourceDoc
+from kb.store import QUESTION
 
 TokenCounter = Callable[[str], int]
 Warn = Callable[[str], None]
@@ -46,7 +47,9 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        """What the embedding model sees: the passage with its title and section."""
+        """What the embedding model sees: the passage with its title and section; a question as asked."""
+        if self.kind == QUESTION:  # compared question to question with what people ask
+            return self.text
         return f"{self.title}\n{self.section}\n\n{self.text}"
 
     def metadata(self) -> dict[str, str | int]:
@@ -100,23 +103,24 @@ def chunk_document(
         )
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for ordinal, (section, text, item_ids, pages) in enumerate(pieces):
+    for ordinal, (section, text, item_ids, pages, kind) in enumerate(_with_questions(doc, pieces, warn)):
         if ordinal == max_chunks:
             raise BadFile(
                 f"it makes more than {max_chunks:,} passages, the limit for one file: split it into several files "
                 "(one per topic), or raise ADOPTBOT_MAX_FILE_CHUNKS"
             )
-        n = seen.get(section, 0)
-        seen[section] = n + 1
+        key = f"{section}\x00{QUESTION}" if kind == QUESTION else section  # a new passage leaves question ids be
+        n = seen.get(key, 0)
+        seen[key] = n + 1
         chunks.append(
             Chunk(
-                id=_chunk_id(doc.source, section, n),
+                id=_chunk_id(doc.source, key, n),
                 source=doc.source,
                 title=doc.title,
                 section=section,
                 text=text,
                 ordinal=ordinal,
-                kind=doc.kind,
+                kind=kind,
                 owner=doc.owner,
                 last_reviewed=doc.last_reviewed,
                 url=doc.url,
@@ -128,6 +132,77 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def _with_questions(
+    doc: SourceDoc, pieces: Iterator[tuple[str, str, str, str]], warn: Warn | None
+) -> Iterator[tuple[str, str, str, str, str]]:
+    """The passages, then one piece per question a section answers (kind QUESTION, cited as that section)."""
+    sections: list[str] = []
+    for section, text, item_ids, pages in pieces:
+        if section not in sections:
+            sections.append(section)
+        yield section, text, item_ids, pages, doc.kind
+    targets, problems = resolve_questions(doc, sections)
+    for _, problem in problems:
+        (warn or (lambda message: None))(problem)
+    for section, questions in targets:
+        for question in questions:
+            yield section, question, "", "", QUESTION
+
+
+def resolve_questions(
+    doc: SourceDoc, sections: list[str]
+) -> tuple[list[tuple[str, tuple[str, ...]]], list[tuple[bool, str]]]:
+    """doc's questions by the section (as cited) they belong to, and (lost, what to fix) for the rest.
+
+    A key is a section as cited ("A > B"), or its last heading ("B") when no other section ends so; a
+    checklist's questions belong to its first passage.
+    """
+    by_heading: dict[str, list[str]] = {}
+    for section in sections:
+        by_heading.setdefault(section.rsplit(" > ", 1)[-1].casefold(), []).append(section)
+    exact = {s.casefold(): s for s in sections}
+    found: dict[str, list[str]] = {}
+    problems: list[tuple[bool, str]] = []
+    for key, questions in doc.questions:
+        if key == WHOLE:
+            target = sections[0] if sections else None
+        else:
+            target = exact.get(key.casefold())
+            if target is None and len(by_heading.get(key.casefold(), [])) == 1:
+                target = by_heading[key.casefold()][0]
+        if target is None:
+            many = by_heading.get(key.casefold(), [])
+            hint = (
+                f"several sections end with it ({', '.join(many[:3])}): write the whole path"
+                if len(many) > 1
+                else f"the sections are: {', '.join(sections[:12])}" + (", ..." if len(sections) > 12 else "")
+            )
+            problems.append(
+                (
+                    True,
+                    f"questions: no section {key[:80]!r} (an empty section has none either); {hint}. "
+                    "Its questions were left out",
+                )
+            )
+            continue
+        kept = found.setdefault(target, [])
+        for question in questions:
+            if question.casefold() in (q.casefold() for q in kept):
+                problems.append((False, f"questions: {question[:80]!r} is listed twice for {target!r}; remove one"))
+            else:
+                kept.append(question)
+    return [(s, tuple(qs)) for s, qs in found.items()], problems
+
+
+def section_names(doc: SourceDoc) -> list[str]:
+    """The sections of doc as they are cited, in order, without splitting them into passages."""
+    if doc.kind == "checklist":
+        return ["Checklist"]
+    if doc.pages:
+        return [page_section(n) for n, page in enumerate(doc.pages, start=1) if page.strip()]
+    return list(dict.fromkeys(section for section, _ in _sections(doc.body, lambda message: None)))
 
 
 def page_section(n: int) -> str:

@@ -4,8 +4,9 @@ Errors (exit status 1) are what loses or breaks content: a file ingest would ski
 missing owner or last_reviewed, no metadata for a PDF, Word or HTML file), a plain-text file with
 no owner or review date, two documents with the same title, a link to a file that does not exist,
 a manifest entry or sidecar for a missing file, a decision table (assessment.yaml) that is broken or names
-checklist items or documents that do not exist. Warnings are what needs attention but still
-works: an overdue review, an empty section, a checklist item without "why", a field that was cut.
+checklist items or documents that do not exist, `questions:` for a section that does not exist. Warnings are
+what needs attention but still works: an overdue review, an empty section, a checklist item without "why", a
+field that was cut, an empty or repeated question.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from common.text import visible
-from ingest.chunking import FENCE, HEADING
+from ingest.chunking import FENCE, HEADING, resolve_questions, section_names
 from kb.decision_lint import lint_table
 from kb.decisions import FILE_NAME as DECISION_TABLE
 from kb.files import BadFile, discover, read_bytes
@@ -100,6 +101,8 @@ def lint(
             checklists[doc.checklist_id] = {item.id for item in doc.items}
         findings += [Finding(source, WARNING, w) for w in doc.warnings]
         findings += _document(doc, today=today, review_after_days=review_after_days)
+        _, problems = resolve_questions(doc, section_names(doc))
+        findings += [Finding(source, ERROR if lost else WARNING, message) for lost, message in problems]
         if doc.kind != "checklist" and not takes_metadata(source):
             findings += _markdown(root, source, data.decode("utf-8-sig", errors="replace"))
         elif doc.body:

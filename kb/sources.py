@@ -36,6 +36,9 @@ MAX_TAG = 50
 MAX_TAGS = 20
 MAX_ID = 100  # checklist and item ids
 MAX_ITEM_TEXT = 1000  # a checklist item's text, and its why
+MAX_QUESTION = 300  # one of the questions a section answers
+MAX_SECTION_QUESTIONS = 10  # questions kept per section
+WHOLE = ""  # the section key of a checklist's questions: they are about the checklist as a whole
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class SourceDoc:
     checklist_id: str = ""
     items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()  # fields that were cut or cleaned; the file is indexed all the same
+    # The questions each section answers, as editors wrote them: (section heading, questions); see ingest.chunking.
+    questions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def parse(
@@ -99,6 +104,7 @@ def parse(
         source=source,
         kind="guidance" if suffix in GUIDANCE_SUFFIXES else "text",
         body=body,
+        questions=_section_questions(front.get("questions"), warnings),
         warnings=tuple(warnings),
         **meta,
     )
@@ -118,7 +124,16 @@ def _parse_document(source: str, suffix: str, data: bytes, meta: Mapping[str, An
     warnings = list(got.warnings)
     title = meta.get("title") or got.title or _title_from_name(source)
     values = _check_fields({**meta, "title": title}, warnings)
-    return SourceDoc(source=source, kind="guidance", body=got.body, pages=got.pages, warnings=tuple(warnings), **values)
+    questions = _section_questions(meta.get("questions"), warnings)
+    return SourceDoc(
+        source=source,
+        kind="guidance",
+        body=got.body,
+        pages=got.pages,
+        questions=questions,
+        warnings=tuple(warnings),
+        **values,
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -246,15 +261,72 @@ def _parse_checklist(source: str, text: str) -> SourceDoc:
                 why=_text(raw.get("why") or "", f"item {n} why", MAX_ITEM_TEXT, warnings),
             )
         )
+    raw_questions = data.get("questions")
+    if raw_questions is not None and not isinstance(raw_questions, list | str):
+        raise BadFile(
+            "a checklist's questions must be a list of the questions it answers, for example: "
+            "questions: [What must be in place before we go live?]"
+        )
+    questions = _question_list(raw_questions, "questions", warnings)
     return SourceDoc(
         source=source,
         kind="checklist",
         body=" ".join(str(data.get("summary") or "").split()),
         checklist_id=checklist_id,
         items=tuple(items),
+        questions=((WHOLE, questions),) if questions else (),
         warnings=tuple(warnings),
         **meta,
     )
+
+
+def _section_questions(value: object, warnings: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`questions:` of front matter: section heading -> the questions it answers, each cleaned and capped."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise BadFile(
+            "questions must map a section heading to the questions it answers, for example:\n"
+            "questions:\n  Bias audits:\n    - How often should we check our AI for bias?"
+        )
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for heading, questions in value.items():
+        section = _text(heading if heading is not None else "", "a questions heading", MAX_QUESTION, warnings)
+        if not section:
+            raise BadFile("questions has an empty heading: write the section heading (as after ##) before the colon")
+        if questions is not None and not isinstance(questions, list | str):
+            raise BadFile(
+                f"questions for {quoted(section)} must be a list, for example: - How do we ...? (one per line)"
+            )
+        kept = _question_list(questions, f"questions for {quoted(section)}", warnings)
+        if kept:
+            out.append((section, kept))
+    return tuple(out)
+
+
+def _question_list(value: object, name: str, warnings: list[str]) -> tuple[str, ...]:
+    """A list of questions (or one question): empty and repeated ones dropped with a warning, at most a few kept."""
+    raw = [value] if isinstance(value, str) else list(value or [])
+    kept: list[str] = []
+    seen: set[str] = set()
+    for n, question in enumerate(raw, start=1):
+        if isinstance(question, dict | list):
+            raise BadFile(f"{name}: question {n} is not text: write each question on its own '- ' line")
+        text = _text("" if question is None else question, f"{name}: question {n}", MAX_QUESTION, warnings)
+        key = " ".join(text.casefold().rstrip("?!. ").split())
+        if not key:
+            warnings.append(f"{name}: question {n} is empty; write the question or remove the line")
+        elif key in seen:
+            warnings.append(f"{name}: question {n} ({quoted(text)}) is there twice; remove one")
+        else:
+            seen.add(key)
+            kept.append(text)
+    if len(kept) > MAX_SECTION_QUESTIONS:
+        warnings.append(
+            f"{name}: {len(kept)} questions, over the limit of {MAX_SECTION_QUESTIONS}: only the first "
+            f"{MAX_SECTION_QUESTIONS} are kept; keep the ones people really ask"
+        )
+    return tuple(kept[:MAX_SECTION_QUESTIONS])
 
 
 def _title_from_name(source: str) -> str:

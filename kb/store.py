@@ -43,7 +43,9 @@ GENERATION = "adoptbot_generation"
 # Bump when record metadata changes: forces a rebuild. 3: cited fields are capped and cleaned at ingest, which
 # files whose bytes did not change would otherwise never get. 4: records carry `pages`,
 # `audience` and `embed_hash`, and `content_hash` covers the cited fields (a new review date is written).
-FORMAT, FORMAT_VERSION = "adoptbot_format", 4
+# 5: the questions a section answers are records of their own (kind QUESTION), outside the BM25 index.
+FORMAT, FORMAT_VERSION = "adoptbot_format", 5
+QUESTION = "question"  # the kind of a record holding one question a section answers, not a passage
 LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
 FOREVER = 2**62
 KEEP_PREVIOUS = 1
@@ -305,7 +307,7 @@ class KnowledgeStore:
         got = read_all(collection, ["documents", "metadatas"])
         ids, texts = [], []
         for record_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            if is_live(meta, at):
+            if is_live(meta, at) and meta.get("kind") != QUESTION:
                 ids.append(record_id)
                 texts.append(indexed_text(meta.get("title", ""), meta.get("section", ""), text or ""))
         self.bm25.save(collection, at, ids, texts)
@@ -320,7 +322,7 @@ class KnowledgeStore:
         if col is None:
             return None
         at = generation(col)
-        live = [m for m in read_all(col, ["metadatas"])["metadatas"] if is_live(m, at)]
+        live = [m for m in read_all(col, ["metadatas"])["metadatas"] if is_live(m, at) and m.get("kind") != QUESTION]
         meta = col.metadata or {}
         return IndexInfo(
             version=meta.get(VERSION, 0),

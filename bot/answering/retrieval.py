@@ -5,6 +5,11 @@ new generation, loads that generation's saved BM25 index (built once, by the ing
 an index from before those were saved has its BM25 index built here instead.
 Passages of documents marked for audiences the question's place may not see (bot.audiences) are
 dropped from every candidate list before fusion, so nothing downstream can cite or name them.
+
+Sections are also found through the questions editors wrote for them (`questions:` in front matter,
+indexed as records of their own): the same dense query that finds passages finds those questions, and
+a section whose question is close enough to the query (QUESTION_FLOOR) ranks in the dense list as if
+its passage were that close (never lower than its own passage ranks) before fusion with BM25.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from bot.types import Passage
 from common.errors import IndexEmpty
 from kb.bm25 import BM25Index, indexed_text
 from kb.embedding import Embedder
-from kb.store import KnowledgeStore, generation, is_live, read_all
+from kb.store import QUESTION, KnowledgeStore, generation, is_live, read_all
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
 RRF_K = 60
+QUESTION_FLOOR = 0.6  # cosine of the query to a section's question below which the question is no evidence
 log = logging.getLogger(__name__)
 CHECKLIST_WORDS = re.compile(r"\bcheck\s?lists?\b", re.IGNORECASE)
 
@@ -53,6 +59,8 @@ class _Snapshot:
     checklists: dict[str, list[str]] = field(default_factory=dict)
     topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
     audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
+    questions: dict[str, tuple[str, str]] = field(default_factory=dict)  # question record -> (source, section)
+    sections: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, section) -> its passages
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -80,8 +88,10 @@ class Retriever:
         mode: Mode = "hybrid",
         top_k: int = 5,
         candidates: int = 20,
+        question_floor: float = QUESTION_FLOOR,
     ) -> None:
         self.store = store
+        self.question_floor = question_floor
         self.embedder = embedder
         self.fusion = fusion
         self.mode = mode
@@ -114,7 +124,7 @@ class Retriever:
         snap = self.snapshot()
         k = k or self.top_k
         mode = mode or self.mode
-        dense = self._dense(snap, query, scope)  # always: the relevance gate reads its best similarity
+        dense, dense_best = self._dense(snap, query, scope)  # always: the relevance gate reads its best similarity
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
             lexical = self._bm25(snap, query, scope)
@@ -127,21 +137,28 @@ class Retriever:
         ranked = [snap.passages[i].with_score(s) for i, s in fused]
         ranked, whole = _expand_checklists(snap, query, ranked, scope)
         passages = _merge_neighbours(ranked)[:k]
-        return Retrieval(passages=passages, dense_best=dense[0][1] if dense else 0.0, whole_checklist=whole)
+        # The gate reads how close the passages themselves are, not the questions: those are the evidence.
+        return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole)
 
-    def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+    def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
+        """Dense hits (sections lifted by their questions) and the best passage's own similarity."""
         # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
         # see are skipped, so ask for that many more.
         total = snap.collection.count()
         n = min(total, self.candidates + max(0, total - len(snap.passages)) + snap.hidden(scope))
         if n == 0:
-            return []
+            return [], 0.0
         got = snap.collection.query(
             query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
         )
         # Cosine space: distance = 1 - cosine similarity.
-        hits = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if snap.sees(i, scope)]
-        return hits[: self.candidates]
+        scored = list(zip(got["ids"][0], [1.0 - d for d in got["distances"][0]], strict=True))
+        hits = [(i, s) for i, s in scored if snap.sees(i, scope)][: self.candidates]
+        best = hits[0][1] if hits else 0.0
+        asked = _asked(snap, scored, self.question_floor, scope)
+        lifted = {**dict(hits), **{i: s for i, s in asked.items() if s > dict(hits).get(i, -1.0)}}
+        ranked = sorted(lifted.items(), key=lambda kv: kv[1], reverse=True)
+        return ranked[: self.candidates], best
 
     def lexical(self, snap: _Snapshot) -> BM25Index:
         """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
@@ -171,8 +188,12 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     passages: dict[str, Passage] = {}
     checklists: dict[str, list[str]] = defaultdict(list)
     audience: dict[str, frozenset[str]] = {}
+    questions: dict[str, tuple[str, str]] = {}
     for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
         if not is_live(meta, at):
+            continue
+        if meta.get("kind") == QUESTION:
+            questions[chunk_id] = (meta.get("source", ""), meta.get("section", ""))
             continue
         passage = Passage(
             id=chunk_id,
@@ -196,10 +217,35 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
             checklists[passage.checklist_id].append(chunk_id)
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
+    sections: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for passage in sorted(passages.values(), key=lambda p: p.ordinal):
+        sections[(passage.source, passage.section)].append(passage.id)
     topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
     return _Snapshot(
-        version, collection, passages, checklists=dict(checklists), topics=frozenset(topics), audience=audience
+        version,
+        collection,
+        passages,
+        checklists=dict(checklists),
+        topics=frozenset(topics),
+        audience=audience,
+        questions=questions,
+        sections=dict(sections),
     )
+
+
+def _asked(snap: _Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
+    """The passages of each section with a question at least floor close to the query, scored as that question."""
+    best: dict[tuple[str, str], float] = {}
+    for record_id, score in scored:
+        section = snap.questions.get(record_id)
+        if section is not None and score >= floor and score > best.get(section, -1.0):
+            best[section] = score
+    return {
+        chunk_id: score
+        for section, score in best.items()
+        for chunk_id in snap.sections.get(section, [])
+        if snap.sees(chunk_id, scope)
+    }
 
 
 def _build_bm25(passages: Iterable[Passage]) -> BM25Index:
