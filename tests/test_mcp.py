@@ -33,7 +33,7 @@ HR_TOKEN = "hr-token-0123456789abcdef"
 PUBLIC_TOKEN = "public-token-0123456789abcdef"
 HR_DOC = "hr/salary-bands.md"
 HR_TITLE = "Salary bands for AI roles"
-HIDDEN = (HR_TITLE, "Pay review", "pay-review", "hr/", "salary band")
+HIDDEN = (HR_TITLE, "Pay review", "pay-review", "hr/", "market surveys")  # titles, paths, words of the text
 SALARY = "How are salary bands for prompt engineers set?"
 PRIVACY = "How do we keep personal data out of prompts?"
 DOCS = {
@@ -119,7 +119,9 @@ def audit(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def shows_hidden(value: Any) -> list[str]:
-    text = json.dumps(value if isinstance(value, dict | list) else str(value)).lower()
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k not in ("question", "query")}  # what the caller sent
+    text = json.dumps(value).lower()
     return [h for h in HIDDEN if h.lower() in text]
 
 
@@ -142,10 +144,11 @@ def test_without_a_configured_bearer_token_mcp_is_refused_401(served, authorizat
     assert "ADOPTBOT_MCP_TOKENS" in answer.decode()
 
 
-def test_the_sdk_client_with_a_wrong_token_fails_to_connect(served):
-    with pytest.raises(Exception) as failure:  # noqa: B017 - the SDK wraps the 401 in a task group's error
+def test_the_sdk_client_with_a_wrong_token_gets_nothing(served, caplog):
+    with pytest.raises(ExceptionGroup) as failure:  # the SDK's task groups carry its error out
         over_http(served, "wrong-token-0123456789", lambda client: client.list_tools())
-    assert "401" in repr(failure.value) or "Unauthorized" in repr(failure.value)
+    assert failure.group_contains(MCPError)
+    assert "MCP request from 127.0.0.1 refused (401)" in caplog.text
 
 
 def test_ask_answers_with_numbered_citations_from_the_passages(served):
@@ -250,10 +253,12 @@ def test_every_call_is_in_the_audit_log_as_mcp_redacted_and_hashed(served, runti
     call(served, PUBLIC_TOKEN, "ask", question="Can alice@example.com paste customer data into prompts?")
     call(served, PUBLIC_TOKEN, "search", query="privacy for bob@example.com")
     rows = audit(runtime)
-    mine = [r for r in rows if "[EMAIL" in r["question"] or "example.com" in r["question"]]
-    assert len(mine) == 2, mine
-    assert all(r["platform"] == "mcp" and "example.com" not in r["question"] for r in mine)
-    assert {r["backend"] for r in mine} == {"template", "search"}
+    mine = [r for r in rows if "[email]" in r["question"] or "example.com" in r["question"]]
+    assert [r["question"] for r in mine] == [
+        "Can [email] paste customer data into prompts?", "privacy for [email]"
+    ]
+    assert all(r["platform"] == "mcp" and r["channel_kind"] == "unknown" for r in mine)
+    assert mine[1]["backend"] == "search" and mine[1]["sources"], "a search is audited with the sources it gave"
     assert all(r["user"] and PUBLIC_TOKEN not in json.dumps(r) for r in rows)
     assert {r["backend"] for r in rows if r["platform"] == "mcp"} >= {"search", "assessment", "checklist"}
 
