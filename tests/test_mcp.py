@@ -252,6 +252,8 @@ def test_checklist_lists_shows_and_reports_a_projects_progress_without_hidden_on
 def test_every_call_is_in_the_audit_log_as_mcp_redacted_and_hashed(served, runtime):
     call(served, PUBLIC_TOKEN, "ask", question="Can alice@example.com paste customer data into prompts?")
     call(served, PUBLIC_TOKEN, "search", query="privacy for bob@example.com")
+    call(served, PUBLIC_TOKEN, "assess", idea="Summarise supplier contracts for the legal team")
+    call(served, PUBLIC_TOKEN, "checklist", name="launch")
     rows = audit(runtime)
     mine = [r for r in rows if "[email]" in r["question"] or "example.com" in r["question"]]
     assert [r["question"] for r in mine] == [
