@@ -101,9 +101,11 @@ def over_http(served: BackgroundServer, token: str, scenario: Callable[[Client],
     """Run scenario(client) with the SDK's client connected to /mcp as a bearer of token."""
 
     async def run() -> Any:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120) as web:
-            async with Client(streamable_http_client(f"{served.url}/mcp", http_client=web)) as client:
-                return await scenario(client)
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120) as web,
+            Client(streamable_http_client(f"{served.url}/mcp", http_client=web)) as client,
+        ):
+            return await scenario(client)
 
     return asyncio.run(run())
 
@@ -225,9 +227,8 @@ def test_assess_recommends_with_its_reasons_or_asks_what_it_needs(served):
     needs = call(served, PUBLIC_TOKEN, "assess", idea="something for the team").structured_content
     assert needs["status"] == "incomplete"
     question = needs["questions"][0]
-    answered = call(
-        served, PUBLIC_TOKEN, "assess", idea="something for the team", answers={question["id"]: question["choices"][0]["id"]}
-    ).structured_content
+    chosen = {question["id"]: question["choices"][0]["id"]}
+    answered = call(served, PUBLIC_TOKEN, "assess", idea="something for the team", answers=chosen).structured_content
     assert answered["status"] == "assessed"
 
 
