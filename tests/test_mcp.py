@@ -25,48 +25,22 @@ from adoptbot.runtime import Runtime
 from bot.web.server import build_web_app
 from common.errors import ConfigError
 from common.settings import Settings
-from tests.cluster import clean_env, http
+from tests.cluster import Server, clean_env, http
 from tests.conftest import REPO, write_kb
+from tests.test_audiences import HR_DOCS, HR_TITLE, SALARY
+from tests.test_audiences import PUBLIC as PRIVACY
 from tests.web import BackgroundServer
 
 HR_TOKEN = "hr-token-0123456789abcdef"
 PUBLIC_TOKEN = "public-token-0123456789abcdef"
 HR_DOC = "hr/salary-bands.md"
-HR_TITLE = "Salary bands for AI roles"
 HIDDEN = (HR_TITLE, "Pay review", "pay-review", "hr/", "market surveys")  # titles, paths, words of the text
-SALARY = "How are salary bands for prompt engineers set?"
-PRIVACY = "How do we keep personal data out of prompts?"
-DOCS = {
-    HR_DOC: f"""---
-title: {HR_TITLE}
-owner: People team
-last_reviewed: 2026-11-01
-audience: [HR]
----
-
-# {HR_TITLE}
-
-## How bands are set
-
-Salary bands for prompt engineers and machine learning engineers are set by the people team each
-spring, from market surveys; the HR business partner approves any salary outside the band.
-""",
-    "hr/pay-review.yaml": """id: pay-review
-title: Pay review checklist
-owner: People team
-last_reviewed: 2026-11-01
-audience: hr
-summary: What to check before a pay review is signed off.
-items:
-  - text: Compare every salary with its band.
-""",
-}
 AUDIENCES = "slack:\n  CHR: [hr]\n  default: []\ndm: []\n"
 
 
 def tiny_knowledge(root: Path) -> Path:
     """The test's knowledge folder: two public documents, a public and an HR checklist, an HR document."""
-    folder = write_kb(root / "knowledge", DOCS)
+    folder = write_kb(root / "knowledge", HR_DOCS)
     shutil.copy(REPO / "knowledge" / "assessment.yaml", folder / "assessment.yaml")  # the decision table
     (root / "audiences.yaml").write_text(AUDIENCES, encoding="utf-8")
     return folder
@@ -97,7 +71,7 @@ def served(runtime):
     server.close()
 
 
-def over_http(served: BackgroundServer, token: str, scenario: Callable[[Client], Awaitable[Any]]) -> Any:
+def over_http(served: BackgroundServer | Server, token: str, scenario: Callable[[Client], Awaitable[Any]]) -> Any:
     """Run scenario(client) with the SDK's client connected to /mcp as a bearer of token."""
 
     async def run() -> Any:
@@ -110,7 +84,7 @@ def over_http(served: BackgroundServer, token: str, scenario: Callable[[Client],
     return asyncio.run(run())
 
 
-def call(served: BackgroundServer, token: str, tool: str, **arguments: Any) -> Any:
+def call(served: BackgroundServer | Server, token: str, tool: str, **arguments: Any) -> Any:
     return over_http(served, token, lambda client: client.call_tool(tool, arguments))
 
 
@@ -257,9 +231,7 @@ def test_every_call_is_in_the_audit_log_as_mcp_redacted_and_hashed(served, runti
     call(served, PUBLIC_TOKEN, "checklist", name="launch")
     rows = audit(runtime)
     mine = [r for r in rows if "[email]" in r["question"] or "example.com" in r["question"]]
-    assert [r["question"] for r in mine] == [
-        "Can [email] paste customer data into prompts?", "privacy for [email]"
-    ]
+    assert [r["question"] for r in mine] == ["Can [email] paste customer data into prompts?", "privacy for [email]"]
     assert all(r["platform"] == "mcp" and r["channel_kind"] == "unknown" for r in mine)
     assert mine[1]["backend"] == "search" and mine[1]["sources"], "a search is audited with the sources it gave"
     assert all(r["user"] and PUBLIC_TOKEN not in json.dumps(r) for r in rows)
@@ -296,6 +268,26 @@ def test_tokens_map_to_their_places():
     settings = Settings.from_env({"ADOPTBOT_MCP_TOKENS": f" {HR_TOKEN}=slack:CHR , {PUBLIC_TOKEN}=teams:personal "})
     assert settings.mcp_places == {HR_TOKEN: "slack:CHR", PUBLIC_TOKEN: "teams:personal"}
     assert HR_TOKEN not in repr(settings)
+
+
+def test_adoptbot_serve_with_only_mcp_tokens_serves_mcp_and_shuts_down_cleanly(tmp_path):
+    env = {
+        "ADOPTBOT_DATA_DIR": str(tmp_path / "data"),
+        "ADOPTBOT_KNOWLEDGE_DIR": str(tiny_knowledge(tmp_path)),
+        "ADOPTBOT_AUDIENCES_FILE": str(tmp_path / "audiences.yaml"),
+        "ADOPTBOT_BACKEND": "template",
+        "ADOPTBOT_MCP_TOKENS": f"{PUBLIC_TOKEN}=slack:CPUB",
+    }
+    server = Server("serve-mcp", env, log_dir=tmp_path, args=())
+    try:
+        server.wait_ready()
+        found = call(server, PUBLIC_TOKEN, "search", query="salary bands").structured_content
+        assert found["passages"] and all(p["source"] != HR_DOC for p in found["passages"])
+        assert http("POST", f"{server.url}/mcp", body=b"{}")[0] == 401
+    finally:
+        server.stop()
+    assert server.proc.returncode == 0, server.log()
+    assert "Traceback" not in server.log() and "MCP at /mcp" in server.log()
 
 
 # -- over stdio --------------------------------------------------------------------------------

@@ -33,78 +33,68 @@ INSTRUCTIONS = (
 )
 TEXT = {"type": "string"}
 READ_ONLY = types.ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+
+def _tool(name: str, title: str, description: str, properties: dict[str, Any], *required: str) -> types.Tool:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return types.Tool(name=name, title=title, description=description, input_schema=schema, annotations=READ_ONLY)
+
+
+TURN = {
+    "type": "object",
+    "properties": {"role": {"enum": ["user", "assistant"]}, "text": TEXT},
+    "required": ["role", "text"],
+}
 TOOLS = [
-    types.Tool(
-        name="ask",
-        title="Ask the knowledge base",
-        description="An answer from the guidance with numbered citations [n] and its sources, or a decline "
-        "naming the nearest topics when the guidance does not cover the question.",
-        input_schema={
-            "type": "object",
-            "properties": {
-                "question": {**TEXT, "description": "the question, in the asker's words"},
-                "history": {
-                    "type": "array",
-                    "description": "earlier turns of the conversation, oldest first, for a follow-up question",
-                    "items": {
-                        "type": "object",
-                        "properties": {"role": {"enum": ["user", "assistant"]}, "text": TEXT},
-                        "required": ["role", "text"],
-                    },
-                },
-            },
-            "required": ["question"],
+    _tool(
+        "ask",
+        "Ask the knowledge base",
+        "An answer from the guidance with numbered citations [n] and its sources, or a decline naming the "
+        "nearest topics when the guidance does not cover the question.",
+        {
+            "question": {**TEXT, "description": "the question, in the asker's words"},
+            "history": {"type": "array", "items": TURN, "description": "earlier turns, oldest first, for a follow-up"},
         },
-        annotations=READ_ONLY,
+        "question",
     ),
-    types.Tool(
-        name="search",
-        title="Search the knowledge base",
-        description="The passages of the guidance closest to a query, best first, each with its source "
-        "(title, section, path, link, review date).",
-        input_schema={
-            "type": "object",
-            "properties": {
-                "query": {**TEXT, "description": "what to look for"},
-                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH, "default": 5},
-            },
-            "required": ["query"],
+    _tool(
+        "search",
+        "Search the knowledge base",
+        "The passages of the guidance closest to a query, best first, each with its source (title, section, "
+        "path, link, review date).",
+        {
+            "query": {**TEXT, "description": "what to look for"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH, "default": 5},
         },
-        annotations=READ_ONLY,
+        "query",
     ),
-    types.Tool(
-        name="assess",
-        title="Assess a use case",
-        description="Whether a use case needs an LLM, a broader generative model (and which family) or a hybrid, "
-        "step by step with citations and the checklist items at risk. When a required question is open it "
-        "lists the questions with their choices: ask the person, then call again with `answers`.",
-        input_schema={
-            "type": "object",
-            "properties": {
-                "idea": {**TEXT, "description": "the use case in a sentence"},
-                "answers": {
-                    "type": "object",
-                    "description": "question id -> choice id (or the answer in words), for questions asked before",
-                    "additionalProperties": TEXT,
-                },
+    _tool(
+        "assess",
+        "Assess a use case",
+        "Whether a use case needs an LLM, a broader generative model (and which family) or a hybrid, step by "
+        "step with citations and the checklist items at risk. When a required question is open it lists the "
+        "questions with their choices: ask the person, then call again with `answers`.",
+        {
+            "idea": {**TEXT, "description": "the use case in a sentence"},
+            "answers": {
+                "type": "object",
+                "additionalProperties": TEXT,
+                "description": "question id -> choice id (or the answer in words), for questions asked before",
             },
-            "required": ["idea"],
         },
-        annotations=READ_ONLY,
+        "idea",
     ),
-    types.Tool(
-        name="checklist",
-        title="Checklists and a project's progress",
-        description="Without a name: the checklists, and the projects working through them here. With a name: "
-        "that checklist's items. With a name and a project: the project's progress (who ticked what, when).",
-        input_schema={
-            "type": "object",
-            "properties": {
-                "name": {**TEXT, "description": "a checklist's id or title"},
-                "project": {**TEXT, "description": "a project's name"},
-            },
+    _tool(
+        "checklist",
+        "Checklists and a project's progress",
+        "Without a name: the checklists, and the projects working through them here. With a name: that "
+        "checklist's items. With a name and a project: the project's progress (who ticked what, when).",
+        {
+            "name": {**TEXT, "description": "a checklist's id or title"},
+            "project": {**TEXT, "description": "a project's name"},
         },
-        annotations=READ_ONLY,
     ),
 ]
 
