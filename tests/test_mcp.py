@@ -22,6 +22,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from adoptbot.runtime import Runtime
+from bot.mcp import Caller
 from bot.web.server import build_web_app
 from common.errors import ConfigError
 from common.settings import Settings
@@ -288,6 +289,17 @@ def test_adoptbot_serve_with_only_mcp_tokens_serves_mcp_and_shuts_down_cleanly(t
         server.stop()
     assert server.proc.returncode == 0, server.log()
     assert "Traceback" not in server.log() and "MCP at /mcp" in server.log()
+
+
+def test_a_local_caller_given_a_place_sees_what_that_place_sees(runtime):
+    server = runtime.mcp_server(local=Caller(place="slack:CPUB", user="me", channel_kind="terminal"))
+
+    async def run() -> list[str]:
+        async with Client(server, mode="legacy") as client:  # in process: no HTTP request, so the local caller
+            return [str(r.uri) for r in (await client.list_resources()).resources]
+
+    listed = asyncio.run(run())
+    assert "adoptbot://documents/guidance/privacy.md" in listed and not [u for u in listed if "hr/" in u]
 
 
 # -- over stdio --------------------------------------------------------------------------------
