@@ -29,6 +29,10 @@ from kb.store import IndexInfo, KnowledgeStore, generation, open_client
 from kb.summary import IngestSummary
 
 if TYPE_CHECKING:
+    from mcp.server import Server as McpServer
+
+    from bot.mcp import Caller
+    from bot.mcp.http import McpEndpoint
     from bot.state.claims import Claims
     from bot.state.kv import DatabaseState
     from bot.teams.storage import DatabaseStorage
@@ -273,3 +277,17 @@ class Runtime:
         from bot.teams.app import build_teams_endpoint
 
         return build_teams_endpoint(settings=self.settings, chat=self.chat)  # state in the feedback store's database
+
+    def mcp_server(self, *, local: Caller | None = None) -> McpServer:
+        """The MCP server over this runtime's chat core, tools and retriever; `local` is the stdio caller."""
+        from bot.mcp import Knowledge, build_server
+
+        return build_server(Knowledge(chat=self.chat, retriever=self.retriever), local=local)
+
+    def mcp_endpoint(self) -> McpEndpoint | None:
+        """/mcp for the bearer tokens of ADOPTBOT_MCP_TOKENS; None (no route) when none is configured."""
+        if not self.settings.mcp_places:
+            return None
+        from bot.mcp.http import McpEndpoint
+
+        return McpEndpoint(self.mcp_server(), self.settings.mcp_places)

@@ -31,7 +31,7 @@ from kb.summary import IngestSummary
 log = logging.getLogger(__name__)
 COMMANDS = ("help", "status", "reindex")
 TOOLS = ("assess", "checklist")  # routed only when the core has tools (bot/tools/core.py)
-Platform = Literal["slack", "teams", "terminal"]
+Platform = Literal["slack", "teams", "terminal", "mcp"]
 ADMINS_VARIABLE = {"slack": "ADOPTBOT_SLACK_ADMINS", "teams": "ADOPTBOT_TEAMS_ADMINS"}
 THANKS = {
     "helpful": "Thanks, glad it helped!",

@@ -112,6 +112,9 @@ class Settings:
     questions_per_minute: int = 10  # per person; beyond it, a polite "try again in N seconds"
     max_waiting: int = 50  # questions waiting for a worker; beyond it, "try again in a minute"
     admin_token: str = ""  # bearer token for GET /admin/report; empty: the route does not exist
+    # Other assistants over MCP at /mcp: "TOKEN=PLACE,..."; each bearer token sees what its place sees
+    # (the audiences file). Empty: no /mcp route.
+    mcp_tokens: str = field(default="", repr=False)
     log_format: str = "text"  # text | json (one JSON object a line, for a log collector)
     # Audiences: which channels, teams and chats see documents marked for an audience (bot/audiences.py)
     audiences_file: str = ""  # empty: <data dir>/audiences.yaml if it exists, else every document everywhere
@@ -180,6 +183,11 @@ class Settings:
     @property
     def teams_admin_ids(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.teams_admins.split(",") if x.strip())
+
+    @property
+    def mcp_places(self) -> dict[str, str]:
+        """ADOPTBOT_MCP_TOKENS as bearer token -> the place whose audiences its calls see (checked by validate)."""
+        return dict(_mcp_token(entry)[:2] for entry in _items(self.mcp_tokens))
 
     @property
     def feedback_path(self) -> Path:
@@ -272,7 +280,7 @@ def problems(s: Settings) -> list[str]:
         )
     if not s.host.strip():
         found.append("ADOPTBOT_HOST is empty: use 0.0.0.0 to listen on every interface, or 127.0.0.1 for this host.")
-    found += _secrets(s) + _slack(s) + _teams(s)
+    found += _secrets(s) + _slack(s) + _teams(s) + _mcp(s)
     return found
 
 
@@ -342,6 +350,38 @@ def _teams(s: Settings) -> list[str]:
             f"ADOPTBOT_TEAMS_EXPERTS_CHANNEL={s.teams_experts_channel!r} is not a channel conversation id: use the "
             "19:...@thread.tacv2 id from the channel's link (Get link to channel)."
         )
+    return found
+
+
+MCP_TOKEN = re.compile(r"^[A-Za-z0-9._~+/-]{16,}$")
+MCP_EXAMPLE = "ADOPTBOT_MCP_TOKENS=3f9c...e1=slack:C0123ABCD,7d2a...09=teams:personal"
+
+
+def _mcp_token(entry: str) -> tuple[str, str, str]:
+    """(token, place, why it cannot work or "") of one TOKEN=PLACE entry of ADOPTBOT_MCP_TOKENS."""
+    token, _, place = (part.strip() for part in entry.partition("="))
+    platform, _, where = place.partition(":")
+    if not MCP_TOKEN.match(token):
+        return token, place, (
+            "a token must be at least 16 letters, digits or -._~+/ (for example `openssl rand -hex 24`)"
+        )
+    if platform not in ("slack", "teams") or not where.strip():
+        return token, place, (
+            "the place after = must be slack:CHANNEL_ID, teams:TEAM_ID or teams:personal, the places the "
+            "audiences file names"
+        )
+    return token, f"{platform}:{where.strip()}", ""
+
+
+def _mcp(s: Settings) -> list[str]:
+    found, seen = [], set()
+    for n, entry in enumerate(_items(s.mcp_tokens), start=1):
+        token, _, why = _mcp_token(entry)
+        if why:  # the entry is not quoted: it holds a secret
+            found.append(f"ADOPTBOT_MCP_TOKENS: entry {n} is not TOKEN=PLACE: {why}; e.g. {MCP_EXAMPLE}.")
+        elif token in seen:
+            found.append(f"ADOPTBOT_MCP_TOKENS: entry {n} repeats an earlier token: give each place its own.")
+        seen.add(token)
     return found
 
 

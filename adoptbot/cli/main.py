@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from adoptbot.cli.audit import cmd_audit, cmd_report
 from adoptbot.cli.chat import cmd_ask, cmd_chat
 from adoptbot.cli.index import cmd_ingest, cmd_status
+from adoptbot.cli.mcp import cmd_mcp
 from adoptbot.cli.operations import cmd_eval, cmd_kb, cmd_run, cmd_serve, cmd_teams_package
 from adoptbot.cli.parser import build_parser
 from adoptbot.cli.terminal import EXIT_FAILED, EXIT_USAGE
@@ -38,6 +39,7 @@ COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
     "status": cmd_status,
     "ask": cmd_ask,
     "chat": cmd_chat,
+    "mcp": cmd_mcp,
     "eval": cmd_eval,
     "audit": cmd_audit,
     "report": cmd_report,

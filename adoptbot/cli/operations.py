@@ -54,11 +54,11 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.web.server import build_web_app
 
     settings = runtime.settings
-    if not (settings.slack_enabled or settings.teams_enabled or args.teams):
+    if not (settings.slack_enabled or settings.teams_enabled or args.teams or settings.mcp_places):
         raise ConfigError(
             "Nothing to serve: set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) for Slack, "
-            "or CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID (with CLIENTSECRET and TENANTID) for Teams; "
-            "see the README. Or run `adoptbot chat` for a terminal chat."
+            "or CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID (with CLIENTSECRET and TENANTID) for Teams, "
+            "or ADOPTBOT_MCP_TOKENS for other assistants; see the README. Or run `adoptbot chat` for a terminal chat."
         )
     runtime.audiences  # noqa: B018 - a broken audiences file stops start-up before any slow work
     http = args.slack_http or not settings.slack_app_token
@@ -82,10 +82,14 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     runtime.warm_up()
     if teams is not None:
         print("adoptbot: Teams activities expected at POST /api/messages.", file=sys.stderr)
+    mcp = runtime.mcp_endpoint()
+    if mcp is not None:
+        print("adoptbot: MCP at /mcp (bearer: a token of ADOPTBOT_MCP_TOKENS).", file=sys.stderr)
     app = build_web_app(
         index_info=runtime.index_info,
         slack=slack,
         teams=teams,
+        mcp=mcp,
         report=lambda since: report_page(runtime, since),
         admin_token=settings.admin_token,
         metrics=runtime.metrics,

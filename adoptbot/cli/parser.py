@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default: ADOPTBOT_PORT or 3000)")
     serve.add_argument("--host", help="interface to listen on (default: ADOPTBOT_HOST or 0.0.0.0)")
 
+    mcp = sub.add_parser("mcp", help="serve the knowledge base to another assistant over MCP (stdio)")
+    mcp.add_argument("--place", type=_place, help=PLACE_HELP.replace("answer as if", "answer every call as if"))
+
     package = sub.add_parser("teams-package", help="build the Teams app package (zip) an admin uploads")
     package.add_argument("--app-id", help="the Azure Bot's Microsoft App ID (default: CONNECTIONS__...__CLIENTID)")
     package.add_argument("--out", type=Path, default=Path("build/adoptbot-teams.zip"), help="where to write the zip")

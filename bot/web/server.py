@@ -1,7 +1,8 @@
-"""The HTTP server: one aiohttp app for Slack's /slack/events, Teams' /api/messages and the operators' routes.
+"""The HTTP server: one aiohttp app for Slack's /slack/events, Teams' /api/messages, /mcp and the operators' routes.
 
 Operators' routes: /healthz (liveness), /readyz (readiness), /metrics (Prometheus), /admin/report. Slack's
-edge is bot/slack/http.py, Teams' bot/teams/app.py; refusals and their log lines bot/web/refusals.py.
+edge is bot/slack/http.py, Teams' bot/teams/app.py, MCP's bot/mcp/http.py; refusals and their log lines
+bot/web/refusals.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
@@ -26,6 +27,9 @@ from bot.web.metrics import Metrics
 from bot.web.refusals import LimitedLog, LogLimiter, bearer_matches, refuse
 from common.errors import AdoptbotError
 from kb.store import IndexInfo
+
+if TYPE_CHECKING:
+    from bot.mcp.http import McpEndpoint
 
 log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024
@@ -122,6 +126,7 @@ def build_web_app(
     index_info: Callable[[], IndexInfo | None],
     slack: Any = None,
     teams: Any = None,
+    mcp: McpEndpoint | None = None,
     refusals: LogLimiter | None = None,
     report: Callable[[dt.datetime | None], str] | None = None,
     admin_token: str = "",
@@ -133,7 +138,8 @@ def build_web_app(
 
     /readyz runs the "index" check (from index_info) and every named check in `readiness`; /metrics
     serves `metrics` (default: a fresh Metrics over index_info, also at app[METRICS]).
-    GET /admin/report exists only when both `report` (since -> HTML) and `admin_token` are given.
+    GET /admin/report exists only when both `report` (since -> HTML) and `admin_token` are given; /mcp
+    only with an `mcp` endpoint (bot/mcp/http.py: at least one token configured).
     """
     refusals = refusals or LogLimiter(log)
     metrics = metrics or Metrics(index_info=index_info)
@@ -180,6 +186,11 @@ def build_web_app(
     if teams is not None:
         app["agent_configuration"] = teams.auth_config  # read by the SDK's JWT check
         app.router.add_post("/api/messages", teams.handler)
+    if mcp is not None:
+        from bot.mcp.http import PATH
+
+        app.cleanup_ctx.append(mcp.running)
+        app.router.add_route("*", PATH, mcp.route(refusals))
     if report is not None and admin_token:
         app.router.add_get("/admin/report", report_route(report, admin_token, refusals))
     return app
