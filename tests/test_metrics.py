@@ -68,6 +68,8 @@ def test_platform_labels_stay_few_whatever_the_caller_passes():
     metrics = Metrics(process=False)
     metrics.observe_answer("something-else", answer())
     assert value(metrics, "adoptbot_questions_total", platform="other", status="answered") == 1
+    metrics.observe_answer("mcp", answer())  # another assistant asking through MCP has its own label
+    assert value(metrics, "adoptbot_questions_total", platform="mcp", status="answered") == 1
 
 
 def test_votes_are_counted_by_vote_and_an_unknown_vote_is_a_bug():

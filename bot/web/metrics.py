@@ -22,7 +22,7 @@ from kb.store import IndexInfo
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-PLATFORMS = ("slack", "teams", "terminal")  # anything else is counted as "other": labels stay few
+PLATFORMS = ("slack", "teams", "terminal", "mcp")  # anything else is counted as "other": labels stay few
 STATUSES = {"answered": "answered", "no_answer": "declined", "smalltalk": "smalltalk"}
 VOTES = ("helpful", "not_helpful")
 # From the template's ~15 ms to an OpenAI-compatible server's 30 s timeout.
