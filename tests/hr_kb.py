@@ -17,6 +17,7 @@ HR_TITLE = "Salary bands for AI roles"
 HR_CHECKLIST = "Pay review checklist"
 HIDDEN = (HR_TITLE, HR_CHECKLIST, "people team", "hr/", "band.")  # titles, owner, paths, words of the text
 SALARY = "How are salary bands for prompt engineers set?"
+PUBLIC = "How do we keep personal data out of prompts?"  # what everyone may ask and be answered
 HR_DOCS = {
     "hr/salary-bands.md": f"""---
 title: {HR_TITLE}

@@ -24,14 +24,13 @@ from common.settings import Settings
 from tests.conftest import REPO
 from tests.fake_connector import card_submit
 from tests.fake_slack import FakeSlackApi, action_body, command_body, event_body
-from tests.hr_kb import HIDDEN, HR_CHECKLIST, HR_TITLE, SALARY, scoped  # noqa: F401 - fixture
+from tests.hr_kb import HIDDEN, HR_CHECKLIST, HR_TITLE, PUBLIC, SALARY, scoped  # noqa: F401 - fixture
 from tests.slack_harness import FORM, mention, post
 from tests.teams_harness import post as post_teams
 from tests.teams_harness import replies, served, turn
 from tests.web import BackgroundServer
 
 PAY_CHECKLIST = "What is on the pay review checklist?"
-PUBLIC = "How do we keep personal data out of prompts?"
 
 
 def everything(answer: Answer) -> str:

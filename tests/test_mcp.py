@@ -28,8 +28,8 @@ from common.errors import ConfigError
 from common.settings import Settings
 from tests.cluster import Server, clean_env, http
 from tests.conftest import REPO, write_kb
-from tests.test_audiences import HR_DOCS, HR_TITLE, SALARY
-from tests.test_audiences import PUBLIC as PRIVACY
+from tests.hr_kb import HR_DOCS, HR_TITLE, SALARY
+from tests.hr_kb import PUBLIC as PRIVACY
 from tests.web import BackgroundServer
 
 HR_TOKEN = "hr-token-0123456789abcdef"
