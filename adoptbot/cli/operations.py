@@ -120,17 +120,17 @@ def readiness(runtime: Runtime) -> dict[str, Callable[[], str | None]]:
 
 def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
     """`adoptbot teams-package [--copilot]`: the app package zip an admin uploads."""
-    from bot.teams.package import build_package
+    from bot.teams.package import build_manifest, build_package
 
-    default = "build/adoptbot-copilot.zip" if args.copilot else "build/adoptbot-teams.zip"
-    out = build_package(
+    manifest = build_manifest(
         app_id=args.app_id or runtime.settings.teams_client_id,
-        out=args.out or Path(default),
         developer_name=args.developer_name,
         website_url=args.website_url,
         copilot=args.copilot,
         version=args.app_version,
     )
+    default = "build/adoptbot-copilot.zip" if args.copilot else "build/adoptbot-teams.zip"
+    out = build_package(manifest, out=args.out or Path(default))
     if args.copilot:
         print(
             f"Wrote {out}: a Teams admin uploads it in the Teams admin center (Teams apps -> Manage apps -> Upload "

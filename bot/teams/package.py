@@ -20,25 +20,8 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
-def build_package(
-    *,
-    app_id: str,
-    out: Path,
-    developer_name: str,
-    website_url: str,
-    copilot: bool = False,
-    version: str = "1.0.0",
-    source: Path = DEPLOY,
-) -> Path:
-    """Fill in the manifest template and zip it with the icons; returns the zip's path."""
-    manifest = build_manifest(
-        app_id=app_id,
-        developer_name=developer_name,
-        website_url=website_url,
-        copilot=copilot,
-        version=version,
-        source=source,
-    )
+def build_package(manifest: dict[str, Any], *, out: Path, source: Path = DEPLOY) -> Path:
+    """Zip a manifest (from `build_manifest`) with the icons; returns the zip's path."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
