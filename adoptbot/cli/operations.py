@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from adoptbot.cli.audit import cmd_suggest, report_page
 from adoptbot.cli.chat import cmd_chat
@@ -122,18 +123,29 @@ def readiness(runtime: Runtime) -> dict[str, Callable[[], str | None]]:
 
 
 def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.teams.package import build_package
+    """`adoptbot teams-package [--copilot]`: the app package zip an admin uploads."""
+    from bot.teams.package import build_manifest, build_package
 
-    out = build_package(
+    manifest = build_manifest(
         app_id=args.app_id or runtime.settings.teams_client_id,
-        out=args.out,
         developer_name=args.developer_name,
         website_url=args.website_url,
+        copilot=args.copilot,
+        version=args.app_version,
     )
-    print(
-        f"Wrote {out}: upload it in Teams (Apps -> Manage your apps -> Upload an app), or give it to your "
-        "Teams admin for the Teams admin center."
-    )
+    default = "build/adoptbot-copilot.zip" if args.copilot else "build/adoptbot-teams.zip"
+    out = build_package(manifest, out=args.out or Path(default))
+    if args.copilot:
+        print(
+            f"Wrote {out}: a Teams admin uploads it in the Teams admin center (Teams apps -> Manage apps -> Upload "
+            "new app) and makes it available to the users who should have it; they find adoptbot under Agents in "
+            "Microsoft 365 Copilot Chat, and in Teams as before."
+        )
+    else:
+        print(
+            f"Wrote {out}: upload it in Teams (Apps -> Manage your apps -> Upload an app), or give it to your "
+            "Teams admin for the Teams admin center."
+        )
     return EXIT_OK
 
 

@@ -61,9 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     package = sub.add_parser("teams-package", help="build the Teams app package (zip) an admin uploads")
     package.add_argument("--app-id", help="the Azure Bot's Microsoft App ID (default: CONNECTIONS__...__CLIENTID)")
-    package.add_argument("--out", type=Path, default=Path("build/adoptbot-teams.zip"), help="where to write the zip")
+    package.add_argument(
+        "--out", type=Path, help="where to write the zip (default: build/adoptbot-teams.zip, or -copilot.zip)"
+    )
     package.add_argument("--developer-name", default="AI Centre of Excellence", help="shown in the Teams app store")
     package.add_argument("--website-url", default="https://www.example.com", help="an https:// page about the app")
+    package.add_argument(
+        "--copilot", action="store_true", help="also declare it a custom engine agent for Microsoft 365 Copilot Chat"
+    )
+    package.add_argument(
+        "--app-version", default="1.0.0", help="the app's version; raise it to update an app uploaded before"
+    )
 
     kb = sub.add_parser("kb", help="knowledge base tools for editors")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")

@@ -23,6 +23,11 @@ def is_personal(activity: Any) -> bool:
     return (activity.conversation.conversation_type or "personal") == "personal"
 
 
+def in_copilot(activity: Any) -> bool:
+    """Whether the activity comes from Microsoft 365 Copilot Chat (Teams names the COPILOT product in it)."""
+    return str(activity.channel_id or "").lower().startswith("msteams:copilot")
+
+
 def user(activity: Any) -> str:
     """The sender's id for fair use, votes and admin checks: their Entra (AAD) object id, else their Teams id."""
     sender = activity.from_property

@@ -43,9 +43,11 @@ class Votes:
             feedback_id = await self.conversations.feedback_id(activity.conversation.id, message_id)
             if value.get("actionName") == "feedback" and vote and feedback_id:
                 voted = await self._vote(context, feedback_id, vote, message_id, comment(action))
-                thanked = await self._thank_in_place(context, feedback_id, message_id, voted.thanks)
-                if not (thanked or voted.recorded):  # Teams says thanks itself; an apology is ours to say
-                    await context.send_activity(text_message(voted.thanks))
+                # Copilot Chat thanks the person itself and takes nothing after an answer's stream has ended.
+                if not read.in_copilot(activity):
+                    thanked = await self._thank_in_place(context, feedback_id, message_id, voted.thanks)
+                    if not (thanked or voted.recorded):  # Teams says thanks itself; an apology is ours to say
+                        await context.send_activity(text_message(voted.thanks))
             else:
                 log.warning("ignored Teams feedback %r on message %r", action.get("reaction"), message_id)
         except Exception:  # Teams shows an error for anything but 200; the vote is lost either way
