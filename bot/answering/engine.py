@@ -109,7 +109,7 @@ class Engine:
         auto_reason: str = "",
         review_after_days: int = REVIEW_AFTER_DAYS,
         audiences: Audiences | None = None,
-        clarifier: Clarifier | None = Clarifier(),  # noqa: B008 - frozen, so one shared default is safe
+        clarifier: Clarifier | None = Clarifier(),  # frozen: one shared default is safe
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
