@@ -90,7 +90,7 @@ def test_a_clarifying_question_gets_buttons_and_a_click_is_answered_once_in_the_
     assert s.post(body, FORM) == 200
     assert s.post(body, FORM) == 200  # a second delivery of the same click
     settle(s)
-    first, answer = s.api.wait_for("chat.postMessage", 2)
+    _, answer = s.api.wait_for("chat.postMessage", 2)
     assert len(s.api.called("chat.postMessage")) == 2  # answered once
     assert answer["thread_ts"] == root and "stub answer" in answer["text"]
     asked = s.engine.questions[-1]
