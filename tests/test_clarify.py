@@ -48,19 +48,23 @@ def engine(dense: list[Passage]) -> Engine:
 TIE = [
     passage("gans.md", "Generative adversarial networks", 0.612),
     passage("diffusion.md", "Diffusion models", 0.610),
+    passage("vaes.md", "Variational autoencoders", 0.605),
     passage("gans.md", "Overview", 0.41),
 ]
 
 
-def test_two_documents_about_equally_close_get_a_clarifying_question_with_their_topics():
+def test_three_sections_about_equally_close_get_a_clarifying_question_with_their_topics():
     answer = engine(TIE).answer(Question("which architecture makes the nicest pictures?"))
     assert answer.status == "clarify" and not answer.sources and answer.backend == "none"
-    assert [c.label for c in answer.choices] == ["Generative adversarial networks", "Diffusion models"]
+    assert [c.label for c in answer.choices] == [
+        "Generative adversarial networks", "Diffusion models", "Variational autoencoders"
+    ]  # fmt: skip
     assert answer.choices[1].question == "which architecture makes the nicest pictures? (Diffusion models)"
     # What it names comes from the retrieved passages' metadata, as citations always do.
     assert [(c.source, c.section, c.url) for c in answer.related] == [
         ("gans.md", "Generative adversarial networks", "https://intra.example/gans.md"),
         ("diffusion.md", "Diffusion models", "https://intra.example/diffusion.md"),
+        ("vaes.md", "Variational autoencoders", "https://intra.example/vaes.md"),
     ]
     assert answer.to_dict()["choices"][0] == {
         "label": "Generative adversarial networks",
@@ -76,11 +80,13 @@ def test_choosing_a_topic_answers_it_from_that_topic():
     assert answer.sources[0].section == "Diffusion models"
 
 
-def test_a_clear_winner_or_one_document_is_answered_without_asking():
-    clear = [passage("gans.md", "Generative adversarial networks", 0.70), passage("diffusion.md", "Diffusion", 0.60)]
+def test_a_clear_winner_or_only_two_close_topics_are_answered_without_asking():
+    clear = [passage("gans.md", "Generative adversarial networks", 0.70), *TIE[1:]]
     assert engine(clear).answer(Question("what is a generator network?")).status == "answered"
-    one_document = [passage("gans.md", "Training", 0.612), passage("gans.md", "Uses", 0.611)]
-    assert engine(one_document).answer(Question("what is a generator network?")).status == "answered"
+    two = [*TIE[:2], passage("vaes.md", "Variational autoencoders", 0.59)]
+    assert engine(two).answer(Question("what is a generator network?")).status == "answered"
+    one_section = [passage("gans.md", "Training", 0.612), passage("gans.md", "Training", 0.611)]  # neighbours
+    assert Clarifier().candidates(one_section) == []
 
 
 def test_without_a_clarifier_it_answers_as_before():

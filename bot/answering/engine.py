@@ -71,25 +71,24 @@ class Gate:
 
 @dataclass(frozen=True)
 class Clarifier:
-    """Decides when to ask which topic was meant: the best dense hits of different documents about equally close.
+    """Decides when to ask which topic was meant: the best `topics` sections of dense search about equally close.
 
-    `max_gap` (cosine similarity) was measured on the blind dev half (docs/benchmarks.md); at most `most` choices.
+    Nothing stands out, so any answer would be a guess. `max_gap` (cosine similarity) was measured on the blind
+    dev half (docs/benchmarks.md).
     """
 
-    max_gap: float = 0.005
-    most: int = 3
-    by: str = "document"
-    least: int = 2
+    max_gap: float = 0.01
+    topics: int = 3
 
     def candidates(self, dense: Sequence[Passage]) -> list[Passage]:
-        """The best passage of each document within max_gap of the best hit; none unless there are two."""
-        best: dict[object, Passage] = {}
+        """The best passage of each of the best `topics` sections, when all lie within max_gap of the best hit."""
+        best: dict[tuple[str, str], Passage] = {}
         for passage in sorted(dense, key=lambda p: p.score, reverse=True):
-            key = passage.source if self.by == "document" else (passage.source, passage.section)
-            best.setdefault(key, passage)
-        ranked = list(best.values())
-        close = [p for p in ranked if ranked[0].score - p.score <= self.max_gap][: self.most] if ranked else []
-        return close if len(close) >= self.least else []
+            best.setdefault((passage.source, passage.section), passage)
+        ranked = list(best.values())[: self.topics]
+        if len(ranked) < self.topics or ranked[0].score - ranked[-1].score > self.max_gap:
+            return []
+        return ranked
 
 
 class Engine:
