@@ -20,7 +20,7 @@ from bot.fairuse import FairUse, Refusal, Ticket
 from bot.reindex import Reindexer
 from bot.state.feedback import VOTES, FeedbackStore
 from bot.tools.core import Tools
-from bot.types import Answer, Question
+from bot.types import Answer, Choice, Question
 from bot.web.metrics import Metrics
 from bot.wording import ASK_IN_CHAT, help_text, reindex_text, status_text
 from common.errors import BackendUnavailable, ConfigError, DatabaseUnavailable, EmptyQuestion
@@ -62,7 +62,12 @@ class Reply:
     answer: Answer | None = None
     feedback_id: str = ""  # empty: nothing to vote on (small talk, help, an apology)
     forward: str = ""  # for the experts' channel, when the question was declined
-    kind: Literal["answer", "smalltalk", "help", "error"] = "answer"
+    kind: Literal["answer", "clarify", "smalltalk", "help", "error"] = "answer"
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """A clarifying question's topics: each platform offers them (buttons, numbers); choosing one asks it."""
+        return self.answer.choices if self.answer is not None else ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,8 @@ class Chat:
         feedback_id = self.record(answer, platform=platform, channel_kind=channel_kind, user=question.user)
         if answer.status == "smalltalk":
             return Reply(answer.text, answer, kind="smalltalk")  # audited, but nothing to vote on
+        if answer.status == "clarify":
+            return Reply(answer.text, answer, kind="clarify")  # audited; the answer to vote on comes with the choice
         forward = ""
         if answer.status == "no_answer":
             nearest = [(c.title, labels(c.audience)) for c in answer.related]
@@ -356,5 +363,3 @@ class Chat:
         if platform == "teams":
             return self.audiences.scope(f"teams:{self.settings.teams_experts_channel}")
         return self.audiences.scope(TERMINAL)
-
-

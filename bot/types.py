@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
-Status = Literal["answered", "no_answer", "smalltalk"]
+Status = Literal["answered", "no_answer", "smalltalk", "clarify"]
 REVIEW_AFTER_DAYS = 365  # the default of ADOPTBOT_REVIEW_AFTER_DAYS
 
 
@@ -95,6 +95,14 @@ def review_overdue(last_reviewed: str, *, today: dt.date, after_days: int) -> bo
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One topic a clarifying question offers: what it is called, and the question choosing it asks."""
+
+    label: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """The reply to a Question: text with [n] markers matching `sources`."""
 
@@ -106,6 +114,7 @@ class Answer:
     related: tuple[Citation, ...] = ()
     notes: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    choices: tuple[Choice, ...] = ()  # status "clarify": the topics it asks the person to choose between
 
     @property
     def answered(self) -> bool:
@@ -121,5 +130,6 @@ class Answer:
             "sources": [asdict(c) for c in self.sources],
             "related": [asdict(c) for c in self.related],
             "notes": list(self.notes),
+            "choices": [asdict(c) for c in self.choices],
             "timings_ms": self.timings_ms,
         }

@@ -16,7 +16,10 @@ ASK_IN_CHAT = "Ask me here; in a channel, @mention me, and reply in the thread t
 
 
 def related_label(answer: Answer) -> str:
-    """What the passages beside the answer are called: related reading, or the nearest topics to a decline."""
+    """What the passages beside the answer are called: related reading, a clarifying question's topics, or the
+    nearest topics to a decline."""
+    if answer.status == "clarify":
+        return "Topics"
     return "Related" if answer.answered else "Nearest topics"
 
 

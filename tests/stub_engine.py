@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from bot.types import Answer, Citation, Question
+from bot.types import Answer, Choice, Citation, Question
 from common.errors import EmptyQuestion
 
 SOURCE = Citation(
@@ -17,6 +17,11 @@ SOURCE = Citation(
     last_reviewed="2026-11-20",
     score=0.9,
 )
+CHOICES = (
+    Choice("Stub topic A", "What does the stub guidance say about topic A?"),
+    Choice("Stub topic B", "What does the stub guidance say about topic B?"),
+)
+CLARIFY = "That could be about more than one topic. Which one do you mean?"
 PIECES = (
     "The first sentence of a stub answer, long enough to be sent on its own [1]. ",
     "A second sentence follows it [1].",
@@ -24,7 +29,8 @@ PIECES = (
 
 
 class StubEngine:
-    """Answers every question with PIECES (streamed when `streams`); "uncovered" questions are declined.
+    """Answers every question with PIECES (streamed when `streams`); "uncovered" questions are declined, and
+    "ambiguous" ones get a clarifying question with CHOICES.
 
     `hold` (an Event) keeps each answer waiting until it is set, for tests of the queue.
     """
@@ -52,6 +58,10 @@ class StubEngine:
                 question=text, status="no_answer", text="The knowledge base does not cover that.", backend="none",
                 related=(SOURCE,),
             )  # fmt: skip
+        if "ambiguous" in text:
+            return Answer(
+                question=text, status="clarify", text=CLARIFY, backend="none", related=(SOURCE,), choices=CHOICES
+            )
         if self.streams and on_text is not None:
             for piece in PIECES:
                 on_text(piece)

@@ -11,7 +11,7 @@ from adoptbot.cli.index import ensure_index
 from adoptbot.cli.terminal import EXIT_OK, login_name, plain, render_answer
 from adoptbot.cli.tools import assess_in_turn, show_checklist
 from adoptbot.runtime import Runtime
-from bot.types import Answer, Question, Turn
+from bot.types import Answer, Choice, Question, Turn
 from bot.wording import tools_help
 from common.errors import EmptyQuestion
 
@@ -67,6 +67,7 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
     chat, user = runtime.chat, login_name()
     print("adoptbot: ask about adopting generative AI. /help lists the commands, /new starts over, /quit leaves.")
     history: list[Turn] = []
+    choices: tuple[Choice, ...] = ()  # a clarifying question's topics: typing one's number asks it
     while True:
         try:
             line = input("\nyou> ").strip()
@@ -75,6 +76,10 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
             return EXIT_OK
         if line in ("/quit", "/exit"):
             return EXIT_OK
+        if line.isdigit() and 1 <= int(line) <= len(choices):
+            line = choices[int(line) - 1].question
+            print(f"(asking: {plain(line)})")
+        choices = ()
         if line == "/new":
             history = []
             print("(new conversation)")
@@ -97,6 +102,9 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
         question = Question(routed.rest, history=tuple(history), user=user, place=args.place or "")
         reply = chat.ask(question, platform="terminal", channel_kind="terminal", backend=args.backend)
         print("\nadoptbot> " + (render_answer(reply.answer) if reply.answer else plain(reply.text)))
+        choices = reply.choices
+        if choices:
+            print(f"(type 1-{len(choices)} to choose)")
         if reply.answer is not None:
             history += [Turn("user", line), Turn("assistant", reply.answer.text)]
 

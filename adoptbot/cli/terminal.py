@@ -29,11 +29,12 @@ def plain(markdown: str) -> str:
 def render_answer(answer: Answer) -> str:
     """An answer and its sources for a person reading a terminal; nothing from the files reaches it raw."""
     lines = [visible(answer.text, keep="\n\t"), ""]
+    lines += [f"  {n}. {visible(c.label)}" for n, c in enumerate(answer.choices, start=1)]
     if answer.sources:
         lines.append("Sources:")
         lines += [f"  [{c.n}] {cite_line(c)}" for c in answer.sources]
     if answer.related:
-        lines.append("Related:" if answer.answered else "Nearest topics:")
+        lines.append("Related:" if answer.answered else "From:" if answer.choices else "Nearest topics:")
         lines += [f"  - {cite_line(c)}" for c in answer.related]
     lines += [f"Note: {visible(n)}" for n in answer.notes]
     if answer.status != "smalltalk":

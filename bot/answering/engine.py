@@ -15,9 +15,9 @@ from bot.answering.language import NOTES, detect
 from bot.answering.lexical import coverage
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.vocabulary import Expansions
-from bot.audiences import Audiences
+from bot.audiences import Audiences, Scope
 from bot.state.redaction import redact
-from bot.types import REVIEW_AFTER_DAYS, Answer, Citation, Passage, Question
+from bot.types import REVIEW_AFTER_DAYS, Answer, Choice, Citation, Passage, Question
 from common.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
 from common.text import clean_question
 
@@ -40,6 +40,9 @@ _DECLINES = {  # by what bot.answering.knowable found the guidance cannot know (
         "adopting AI, so I won't guess."
     ),
 }
+CLARIFY = "That could be about more than one topic in the guidance. Which one do you mean?"
+LABEL_CHARS = 75  # Slack shows at most this much of a button's text
+_GENERIC_SECTION = re.compile(r"(?:overview|checklist|items?\b.*)", re.IGNORECASE)  # says nothing without its title
 _LIST_ASK = re.compile(
     r"\b(?:list|lists|steps|items|stages|check\s?lists?|all the|every|use cases|examples"
     r"|(?:two|three|four|five|six|seven|main|different)[ -]"
@@ -66,6 +69,28 @@ class Gate:
         return retrieval.dense_best >= self.min_similarity_with_terms and coverage(query, top) >= self.min_term_coverage
 
 
+@dataclass(frozen=True)
+class Clarifier:
+    """Decides when to ask which topic was meant: the best `topics` sections of dense search about equally close.
+
+    Nothing stands out, so any answer would be a guess. `max_gap` (cosine similarity) was measured on the blind
+    dev half (docs/benchmarks.md).
+    """
+
+    max_gap: float = 0.01
+    topics: int = 3
+
+    def candidates(self, dense: Sequence[Passage]) -> list[Passage]:
+        """The best passage of each of the best `topics` sections, when all lie within max_gap of the best hit."""
+        best: dict[tuple[str, str], Passage] = {}
+        for passage in sorted(dense, key=lambda p: p.score, reverse=True):
+            best.setdefault((passage.source, passage.section), passage)
+        ranked = list(best.values())[: self.topics]
+        if len(ranked) < self.topics or ranked[0].score - ranked[-1].score > self.max_gap:
+            return []
+        return ranked
+
+
 class Engine:
     """The assistant's core: platforms hand it a Question and render the Answer it returns."""
 
@@ -83,6 +108,7 @@ class Engine:
         auto_reason: str = "",
         review_after_days: int = REVIEW_AFTER_DAYS,
         audiences: Audiences | None = None,
+        clarifier: Clarifier | None = Clarifier(),  # frozen: one shared default is safe
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -95,6 +121,7 @@ class Engine:
         self.auto_reason = auto_reason
         self.review_after_days = review_after_days
         self.audiences = audiences or Audiences()
+        self.clarifier = clarifier
 
     def answer(
         self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
@@ -120,7 +147,8 @@ class Engine:
             expansions = self.expansions()
             # Only passages the question's place may see: the gate, the answer and the topics named all read these.
             scope = self.audiences.scope(question.place)
-            retrieval = self.retriever.retrieve(expansions.expand(reading.query), scope=scope)
+            query = expansions.expand(reading.query)
+            retrieval = self.retriever.retrieve(query, scope=scope)
             if reading.own:  # "and what about VAEs?": the VAE passages before the GAN ones
                 about = sorted(retrieval.passages, key=lambda p: coverage(reading.own, _words(p)) < OWN_COVERAGE)
                 retrieval = replace(retrieval, passages=about)
@@ -129,6 +157,8 @@ class Engine:
             beyond = beyond_guidance(redact(text).text, self.retriever.vocabulary(), language=language)
             if beyond or not self._covers(reading, retrieval):
                 answer = self._no_answer(text, retrieval.passages, notes, beyond)
+            elif topics := self._ambiguous(text, reading, retrieval, query, scope):
+                answer = self._clarify(text, topics, notes)
             else:
                 keywords = expansions.added(reading.focus)
                 answer = self._generate(
@@ -171,6 +201,34 @@ class Engine:
             own = f"{reading.own} {self.expansions().added(reading.own)}"  # "bigger": "larger" will do
             return max(coverage(own, _words(p)) for p in retrieval.passages[:3]) >= OWN_COVERAGE
         return True
+
+    def _ambiguous(self, text: str, reading: Reading, retrieval: Retrieval, query: str, scope: Scope) -> list[Passage]:
+        """The topics to ask between, when the question fits two or more about equally well; else none.
+
+        Not when it already names one of them (a choice asked, "GANs or diffusion?"), has its own subject
+        ("and what about X?") or asks for a checklist.
+        """
+        if self.clarifier is None or reading.own or retrieval.whole_checklist:
+            return []
+        topics = self.clarifier.candidates(self.retriever.retrieve(query, mode="dense", k=10, scope=scope).passages)
+        if any(coverage(_label(p), text) == 1.0 for p in topics):
+            return []
+        return topics
+
+    def _clarify(self, text: str, topics: list[Passage], notes: list[str]) -> Answer:
+        """A short question, and each topic as a choice that asks the question again about it."""
+        labels = [_label(p) for p in topics]
+        if len(set(labels)) < len(labels):  # two documents' sections of the same name: their titles tell them apart
+            labels = [_cut(p.title, LABEL_CHARS) for p in topics]
+        asked = text.rstrip()
+        choices = tuple(Choice(label, f"{_cut(asked, 1900)} ({label})") for label in labels)
+        related = tuple(
+            Citation.of(n, p, review_after_days=self.review_after_days) for n, p in enumerate(topics, start=1)
+        )
+        return Answer(
+            question=text, status="clarify", text=CLARIFY, backend="none", related=related, notes=tuple(notes),
+            choices=choices,
+        )  # fmt: skip
 
     def _generate(
         self,
@@ -230,6 +288,16 @@ class Engine:
         return Answer(
             question=text, status="no_answer", text=reply, backend="none", related=related, notes=tuple(notes)
         )
+
+
+def _label(passage: Passage) -> str:
+    """A topic's name on a button: its section's heading, or its document's title for "Overview" and the like."""
+    name = passage.title if _GENERIC_SECTION.fullmatch(passage.section.strip()) else passage.section
+    return _cut(name.strip() or passage.title, LABEL_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _words(passage: Passage) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.tools.assessment import Assessment, Session
 from bot.tools.checklists import Progress
 from bot.tools.core import assessment_markdown
-from bot.types import Answer, Citation
+from bot.types import Answer, Choice, Citation
 from bot.wording import help_text, related_label, tools_help
 
 SECTION_LIMIT = 3000  # characters of text in one section block
@@ -19,6 +19,11 @@ FEEDBACK_ACTION = "feedback"
 FEEDBACK_BLOCK = "feedback_buttons"
 LEGACY_FEEDBACK_ACTIONS = ("feedback_helpful", "feedback_not_helpful")  # buttons on answers posted before 2026-11
 SHARE_ACTION = "share_answer"
+CHOICE_ACTION = "clarify_choice"  # a clarifying question's buttons: clarify_choice:<n>, unique in their block
+CHOICES_BLOCK = "clarify_choices"
+BUTTON_TEXT = 75  # characters of a button's text
+BUTTON_VALUE = 2000
+MAX_CHOICES = 5
 Block = dict[str, Any]
 
 
@@ -136,6 +141,29 @@ def share_block(feedback_id: str) -> Block:
     }
 
 
+def choices_block(choices: Sequence[Choice]) -> Block:
+    """A clarifying question's topics as buttons; each button's value is the question choosing it asks."""
+    return {
+        "type": "actions",
+        "block_id": CHOICES_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{CHOICE_ACTION}:{n}",
+                "text": {"type": "plain_text", "text": _cut(c.label, BUTTON_TEXT)},
+                "value": c.question[:BUTTON_VALUE],
+            }
+            for n, c in enumerate(choices[:MAX_CHOICES])
+        ],
+    }
+
+
+def chosen(blocks: list[Block], user: str, label: str) -> list[Block]:
+    """A clarifying question after a click: its buttons replaced by who chose what (so it is answered once)."""
+    kept = [b for b in blocks if b.get("block_id") != CHOICES_BLOCK]
+    return [*kept, _context(f"<@{user}> chose *{escape(label)}*" if _USER_ID.fullmatch(user) else escape(label))]
+
+
 def tail_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]:
     """What follows the answer's text: notes, sources (or nearest topics), and the feedback buttons."""
     tail: list[Block] = []
@@ -156,6 +184,8 @@ def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]
     """The answer, its notes, sources (or nearest topics) and the feedback buttons, within 50 blocks."""
     tail = tail_blocks(answer, feedback_id)
     body = [_section(piece) for piece in split_text(to_mrkdwn(answer.text))]
+    if answer.choices:
+        tail.insert(0, choices_block(answer.choices))
     room = MAX_BLOCKS - len(tail)
     if len(body) > room:
         body = [*body[: room - 1], _section("_(The answer was too long for one message and was cut.)_")]
@@ -165,7 +195,8 @@ def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]
 def answer_text(answer: Answer) -> str:
     """The fallback for notifications and clients without Block Kit: the answer and its sources, escaped alike."""
     sources = "".join(f"\n[{c.n}] {escape(c.title)} - {escape(c.section)}" for c in answer.sources)
-    return (to_mrkdwn(answer.text) + ("\n\nSources:" + sources if sources else ""))[:SECTION_LIMIT]
+    choices = "".join(f"\n• {escape(c.label)}" for c in answer.choices)
+    return (to_mrkdwn(answer.text) + choices + ("\n\nSources:" + sources if sources else ""))[:SECTION_LIMIT]
 
 
 def thanked(blocks: list[Block], thanks: str) -> list[Block]:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.slack import pane
 from bot.slack.assistant import SlackAssistant
-from bot.slack.blocks import ASSESS_VIEW, CHECKLIST_ACTION, FEEDBACK_ACTION, LEGACY_FEEDBACK_ACTIONS, SHARE_ACTION
+from bot.slack.blocks import (
+    ASSESS_VIEW,
+    CHECKLIST_ACTION,
+    CHOICE_ACTION,
+    FEEDBACK_ACTION,
+    LEGACY_FEEDBACK_ACTIONS,
+    SHARE_ACTION,
+)
 from bot.slack.messages import from_a_person, message_of
-from bot.slack.payloads import channel_of, command_of, share_channel, tick_of, user_of, vote_of
+from bot.slack.payloads import channel_of, choice_of, command_of, share_channel, tick_of, user_of, vote_of
 
 log = logging.getLogger(__name__)
 COMMAND_FAILED = "Sorry, something went wrong with that command. Please try again in a minute."
@@ -87,6 +95,13 @@ def register(app: Any, assistant: SlackAssistant) -> None:
             client, vote, feedback_id, user_of(body), message.get("blocks", []), respond,
             channel=channel_of(body), message_ts=message.get("ts", ""),
         )  # fmt: skip
+
+    @app.action(re.compile(f"^{CHOICE_ACTION}:"))
+    def handle_choice(ack: Any, body: dict, respond: Any, client: Any) -> None:
+        ack()
+        chosen = choice_of(body)
+        if chosen is not None:
+            questions.choose(client, chosen, (body.get("message") or {}).get("blocks", []), respond)
 
     @app.action(SHARE_ACTION)
     def handle_share(ack: Any, body: dict, action: dict, respond: Any, client: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.blocks import LEGACY_FEEDBACK_ACTIONS, checklist_of
+from bot.slack.blocks import CHOICE_ACTION, LEGACY_FEEDBACK_ACTIONS, checklist_of
 from bot.slack.text import plain
 
 
@@ -95,3 +95,39 @@ def vote_of(action: dict[str, Any]) -> tuple[str, str]:
         return ("helpful" if action["action_id"] == LEGACY_FEEDBACK_ACTIONS[0] else "not_helpful"), value
     vote, _, feedback_id = value.partition(":")
     return vote, feedback_id
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A clarifying question's button pressed: the question it asks, by whom, and the thread it belongs to."""
+
+    question: str
+    label: str
+    user: str
+    channel: str
+    thread_ts: str | None  # the thread of the clarifying question; None for one at the top of a DM
+    action_ts: str  # when it was pressed: a click is claimed once, like a message
+    team: str = ""
+
+
+def choice_of(body: dict[str, Any]) -> Chosen | None:
+    """A press of a clarifying question's button (None: not one, or empty); ephemeral ones carry no message."""
+    action = next(iter(body.get("actions") or []), {})
+    question = plain(action.get("value") or "")
+    if not str(action.get("action_id", "")).startswith(CHOICE_ACTION + ":") or not question:
+        return None
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = channel_of(body) or container.get("channel_id", "")
+    thread = message.get("thread_ts") or container.get("thread_ts")
+    if not thread and not channel.startswith("D"):  # a channel's clarifying question starts a thread of its own
+        thread = message.get("ts") or container.get("message_ts")
+    return Chosen(
+        question=question,
+        label=((action.get("text") or {}).get("text") or question),
+        user=user_of(body),
+        channel=channel,
+        thread_ts=thread or None,
+        action_ts=str(action.get("action_ts") or container.get("message_ts") or ""),
+        team=(body.get("team") or {}).get("id", ""),
+    )

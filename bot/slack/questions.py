@@ -10,10 +10,12 @@ from bot.answering.engine import APOLOGY
 from bot.audiences import slack_place
 from bot.chat import Chat, Reply
 from bot.fairuse import Refusal, in_line
+from bot.slack import blocks
 from bot.slack.channels import ChannelModesFile
 from bot.slack.delivery import Delivery, note, react
 from bot.slack.experts import SlackExperts
 from bot.slack.messages import HISTORY_TURNS, Bot, Message
+from bot.slack.payloads import Chosen
 from bot.slack.private import PrivateReplies
 from bot.state.claims import Claims
 from bot.types import Question
@@ -63,6 +65,26 @@ class Questions:
         finally:
             if not queued:
                 self.seen.finish(*message.keys)
+
+    def choose(self, client: Any, chosen: Chosen, shown: list[dict[str, Any]], respond: Any) -> None:
+        """A clarifying question's button: asked as that person's question in its thread, the buttons replaced.
+
+        The same road as a typed question (claimed once, fair use, the channel's mode); the message, when
+        Slack sent it, shows who chose what instead of its buttons, so nobody answers it twice.
+        """
+        if shown:
+            try:
+                updated = blocks.chosen(shown, chosen.user, chosen.label)
+                respond(blocks=updated, replace_original=True, text=chosen.label)
+            except Exception as e:  # noqa: BLE001 - the buttons stay; the answer still comes
+                log.warning("could not mark the choice in %s: %s", chosen.channel, e)
+        direct = chosen.channel.startswith("D")
+        message = Message(
+            kind="dm" if direct else "mention", channel=chosen.channel, ts=chosen.action_ts,
+            thread_ts=chosen.thread_ts, text=chosen.question, user=chosen.user, team=chosen.team,
+            keys=(f"choice:{chosen.channel}:{chosen.action_ts}:{chosen.user}",),
+        )  # fmt: skip
+        self.take(client, message)
 
     def _queue(self, client: Any, message: Message, mode: str) -> bool:
         """Queue the answer, or say why there is none: whether an answer was queued."""

@@ -145,7 +145,9 @@ class Answers:
 
 
 def rendered(reply: Reply) -> dict[str, Any]:
-    """An answer with its citations, card and thumbs; small talk, help and apologies as text."""
+    """An answer with its citations, card and thumbs; a clarifying question with its choices; the rest as text."""
     if reply.kind == "answer" and reply.answer is not None:
         return cards.answer_activity(reply.answer, reply.feedback_id)
+    if reply.kind == "clarify" and reply.answer is not None:
+        return cards.clarify_activity(reply.answer)
     return cards.text_activity(reply.text)

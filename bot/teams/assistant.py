@@ -75,6 +75,17 @@ class TeamsAssistant:
         """A checklist card's Save."""
         await self.tools.checklist_saved(context, value)
 
+    async def choice_submitted(self, context: Any, value: Mapping[str, Any]) -> None:
+        """A clarifying question's button: that person's question about the topic, answered like a typed one."""
+        question = cards.chosen_question(value)
+        if not question:
+            return
+        admitted = self.chat.admit(read.user(context.activity))
+        if isinstance(admitted, Refusal):
+            await context.send_activity(text_message(admitted.text))
+            return
+        await self.answers.reply(context, question, admitted)
+
     async def on_submit_action(self, context: Any) -> None:
         """The feedback loop's thumbs."""
         await self.votes.thumbs(context)

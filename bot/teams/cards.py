@@ -134,6 +134,29 @@ def answer_activity(answer: Answer, feedback_id: str = "") -> dict[str, Any]:
     return activity
 
 
+def clarify_card(answer: Answer) -> dict[str, Any]:
+    """A clarifying question's topics as buttons (Action.Submit: it works in channels too), then where they are from."""
+    body = [_heading(related_label(answer))]
+    body += [_small(_source_line(c, numbered=False), isSubtle=True) for c in answer.related]
+    body += [_small(n, isSubtle=True) for n in answer.notes]
+    buttons = [
+        {"type": "Action.Submit", "title": c.label, "data": {SUBMIT: CLARIFY, "question": c.question}}
+        for c in answer.choices
+    ]
+    return _card(body, buttons)
+
+
+def clarify_activity(answer: Answer) -> dict[str, Any]:
+    """A clarifying question: its text, and a card whose buttons each ask the question about one topic."""
+    return {**text_activity(answer.text), "attachments": [_attachment(clarify_card(answer))]}
+
+
+def chosen_question(value: Mapping[str, Any]) -> str:
+    """The question a clarifying card's button asks (empty: none)."""
+    question = value.get("question")
+    return question.strip()[:IDEA_LIMIT] if isinstance(question, str) else ""
+
+
 def thanked(activity: dict[str, Any], thanks: str) -> dict[str, Any]:
     """The same answer with its ways to vote (thumbs, or an older card's buttons) replaced by a thank-you."""
     attachments = []
@@ -154,6 +177,7 @@ def thanked(activity: dict[str, Any], thanks: str) -> dict[str, Any]:
 # -- adoption tools: the assessment form and checklists (bot/tools/core.py) ---------------------------------------
 SUBMIT = "adoptbot"  # the key of a card's submit data naming what was submitted
 ASSESS = "adoptbot-assess"
+CLARIFY = "adoptbot-clarify"  # a clarifying question's choice
 CHECKLIST = "adoptbot-checklist"
 QUESTION_INPUT = "q_"  # input ids: q_<question id>, item_<checklist item id>
 ITEM_INPUT = "item_"
