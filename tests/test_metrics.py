@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import urllib.request
 
@@ -70,6 +71,8 @@ def test_platform_labels_stay_few_whatever_the_caller_passes():
     assert value(metrics, "adoptbot_questions_total", platform="other", status="answered") == 1
     metrics.observe_answer("mcp", answer())  # another assistant asking through MCP has its own label
     assert value(metrics, "adoptbot_questions_total", platform="mcp", status="answered") == 1
+    metrics.observe_answer("slack", dataclasses.replace(answer(), status="clarify"))  # asked back: not an answer
+    assert value(metrics, "adoptbot_questions_total", platform="slack", status="clarified") == 1
 
 
 def test_votes_are_counted_by_vote_and_an_unknown_vote_is_a_bug():

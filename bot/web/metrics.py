@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 PLATFORMS = ("slack", "teams", "terminal", "mcp")  # anything else is counted as "other": labels stay few
-STATUSES = {"answered": "answered", "no_answer": "declined", "smalltalk": "smalltalk"}
+STATUSES = {"answered": "answered", "no_answer": "declined", "smalltalk": "smalltalk", "clarify": "clarified"}
 VOTES = ("helpful", "not_helpful")
 # From the template's ~15 ms to an OpenAI-compatible server's 30 s timeout.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
