@@ -175,3 +175,15 @@ def test_the_assistant_view_pane_still_greets_a_new_assistant_thread(slack):
     settle(s)
     assert "recipient_user_id" not in start and {c["type"] for c in start["chunks"]} == {"markdown_text"}  # as before
     assert s.api.called("agents.sessions.setStatus") == []
+
+
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest-http.yml"])
+def test_the_manifests_subscribe_to_the_agent_messaging_events(name):
+    import yaml
+
+    from tests.conftest import REPO
+
+    manifest = yaml.safe_load((REPO / "deploy" / "slack" / name).read_text(encoding="utf-8"))
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_home_opened", "app_context_changed", "agent_session_stopped", "message.im"} <= events
+    assert manifest["features"]["agent_view"] and manifest["features"]["app_home"]["messages_tab_enabled"]
