@@ -1,13 +1,15 @@
 """The Slack assistant: its parts wired over one chat core, for the listeners (bot/slack/listeners.py) to call.
 
-Answering messages (questions.py), the slash command (commands.py) and its tools (tools.py), private
-answers (private.py), votes (votes.py) and the experts' channel (experts.py); what every reply says comes
-from the chat core (bot.chat). These modules only speak Slack's Web API.
+Answering messages (questions.py; the agent's Messages tab and its sessions in agent.py), the slash command
+(commands.py) and its tools (tools.py), private answers (private.py), votes (votes.py) and the experts'
+channel (experts.py); what every reply says comes from the chat core (bot.chat). These modules only speak
+Slack's Web API.
 """
 
 from __future__ import annotations
 
 from bot.chat import Chat
+from bot.slack.agent import MessagesTab, Stops
 from bot.slack.channels import ChannelModesFile
 from bot.slack.commands import SlashCommand
 from bot.slack.experts import SlackExperts
@@ -41,9 +43,11 @@ class SlackAssistant:
         self.experts = SlackExperts(settings)
         chat.connect_experts("slack", self.experts.notify)
         self.private = PrivateReplies(state, command=command)
+        self.tab = MessagesTab(state)
+        self.stops = Stops()
         self.questions = Questions(
             chat=chat, command=command, modes=modes, claims=claims, bot=self.bot, private=self.private,
-            experts=self.experts,
+            experts=self.experts, tab=self.tab, stops=self.stops,
         )  # fmt: skip
         self.tools = SlackTools(chat, command=command)
         self.command = SlashCommand(chat, command=command, tools=self.tools, private=self.private)

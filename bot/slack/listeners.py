@@ -43,7 +43,24 @@ def register(app: Any, assistant: SlackAssistant) -> None:
         if not direct and (mentioned or not event.get("thread_ts")):
             return  # mentions come as app_mention; plain channel chatter is not for us
         kind = "dm" if direct else "follow-up"
-        questions.take(client, message_of(kind, event, body, thread_ts=event.get("thread_ts")))
+        tab = direct and event["channel"] in assistant.tab  # the agent's Messages tab: answered in its thread
+        questions.take(client, message_of(kind, event, body, thread_ts=event.get("thread_ts"), tab=tab))
+
+    @app.event("app_home_opened")
+    def handle_app_home_opened(event: dict, client: Any) -> None:
+        # With agent_view this replaces assistant_thread_started: the person opened the DM's Messages tab.
+        channel = event.get("channel") or ""
+        if event.get("tab") == "messages" and assistant.tab.opened(channel):
+            pane.suggest(client, channel, suggested=settings.slack_suggested_prompts)
+
+    @app.event("app_context_changed")
+    def handle_app_context_changed() -> None:
+        pass  # agent_view's "what the person is looking at": the knowledge base says the same wherever they are
+
+    @app.event("agent_session_stopped")
+    def handle_agent_session_stopped(event: dict) -> None:
+        if not assistant.stops.stop(event.get("channel") or "", event.get("thread_ts") or ""):
+            log.info("stop pressed in %s with no answer being written here", event.get("channel"))
 
     @app.event("assistant_thread_started")
     def handle_assistant_thread_started(event: dict, client: Any) -> None:

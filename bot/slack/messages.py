@@ -27,6 +27,7 @@ class Message:
     team: str = ""
     mentions: frozenset[str] = frozenset()  # the user ids it @mentions
     keys: tuple[str, ...] = ()  # what its event is claimed under (bot.state.claims): one delivery answers it
+    tab: bool = False  # in the agent's Messages tab (bot/slack/agent.py): a top-level message starts its thread
 
     @property
     def direct(self) -> bool:
@@ -68,18 +69,21 @@ class Bot:
         return tuple(turns[-HISTORY_TURNS:])
 
 
-def message_of(kind: Kind, event: dict[str, Any], body: dict[str, Any], *, thread_ts: str | None) -> Message:
-    """A message event (app_mention or message) as a Message."""
+def message_of(
+    kind: Kind, event: dict[str, Any], body: dict[str, Any], *, thread_ts: str | None, tab: bool = False
+) -> Message:
+    """A message event (app_mention or message) as a Message; in the Messages tab it is answered in its thread."""
     return Message(
         kind=kind,
         channel=event["channel"],
         ts=event["ts"],
-        thread_ts=thread_ts,
+        thread_ts=thread_ts or (event["ts"] if tab else None),
         text=plain(event.get("text", "")),
         user=event.get("user", ""),
         team=event.get("team") or body.get("team_id", ""),
         keys=event_keys(event, body),
         mentions=mentioned(event.get("text", "")),
+        tab=tab,
     )
 
 

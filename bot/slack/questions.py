@@ -11,8 +11,9 @@ from bot.audiences import slack_place
 from bot.chat import Chat, Reply
 from bot.fairuse import Refusal, in_line
 from bot.slack import blocks
+from bot.slack.agent import MessagesTab, Stops
 from bot.slack.channels import ChannelModesFile
-from bot.slack.delivery import Delivery, note, react
+from bot.slack.delivery import Delivery, note, react, session_status
 from bot.slack.experts import SlackExperts
 from bot.slack.messages import HISTORY_TURNS, Bot, Message
 from bot.slack.payloads import Chosen
@@ -39,6 +40,8 @@ class Questions:
         bot: Bot,
         private: PrivateReplies,
         experts: SlackExperts,
+        tab: MessagesTab | None = None,
+        stops: Stops | None = None,
     ) -> None:
         self.chat = chat
         self.command = command  # the slash command, for the help an empty question gets
@@ -47,6 +50,8 @@ class Questions:
         self.bot = bot
         self.private = private
         self.experts = experts
+        self.tab = tab if tab is not None else MessagesTab(None)  # DMs that are the agent's Messages tab
+        self.stops = stops if stops is not None else Stops()  # the sessions' stop buttons
 
     def take(self, client: Any, message: Message) -> None:
         """Claim the message's event, decide whether it is for the assistant and queue its answer.
@@ -83,6 +88,7 @@ class Questions:
             kind="dm" if direct else "mention", channel=chosen.channel, ts=chosen.action_ts,
             thread_ts=chosen.thread_ts, text=chosen.question, user=chosen.user, team=chosen.team,
             keys=(f"choice:{chosen.channel}:{chosen.action_ts}:{chosen.user}",),
+            tab=direct and chosen.channel in self.tab,
         )  # fmt: skip
         self.take(client, message)
 
@@ -115,7 +121,8 @@ class Questions:
                 message.text, history=self.bot.history(earlier, message.ts), user=message.user,
                 place=slack_place(message.channel),
             )  # fmt: skip
-            delivery = Delivery(client, message, stream=not private and bool(message.thread_ts))
+            delivery = Delivery(client, message, stream=not private and bool(message.thread_ts), stops=self.stops)
+            delivery.begin()
 
             def deliver(reply: Reply) -> None:
                 if private:
@@ -152,10 +159,13 @@ class Questions:
                     status=STATUS,
                     loading_messages=list(LOADING),
                 )
-                if not any(m.get("ts") != message.ts and not self.bot.wrote(m) for m in earlier):
-                    title = message.text.strip()
+                first = not any(m.get("ts") != message.ts and not self.bot.wrote(m) for m in earlier)
+                title = message.text.strip()[:60] or "Question"
+                if message.tab:  # the session's stop button shows while it is processing
+                    session_status(client, message, "processing", title=title if first else "")
+                if first:
                     client.assistant_threads_setTitle(
-                        channel_id=message.channel, thread_ts=message.thread_ts, title=title[:60] or "Question"
+                        channel_id=message.channel, thread_ts=message.thread_ts, title=title
                     )
                 return "status"
             except Exception as e:  # noqa: BLE001 - not an assistant thread (or an older workspace): :eyes: will do
@@ -178,7 +188,10 @@ class Questions:
         note(client, message, in_line(position))
 
     def _earlier_messages(self, client: Any, message: Message) -> list[dict[str, Any]]:
-        """The thread's messages (or the DM's latest), oldest first; none for a new channel message."""
+        """The thread's messages (or the DM's latest), oldest first; none for a new channel message or a new
+        thread of the Messages tab (each is a conversation of its own there)."""
+        if message.tab and message.thread_ts == message.ts:
+            return []
         if message.thread_ts and message.thread_ts != message.ts:
             return client.conversations_replies(channel=message.channel, ts=message.thread_ts, limit=50)["messages"]
         if message.direct:
