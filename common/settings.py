@@ -8,12 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from common.errors import ConfigError
+from common.values import MCP_EXAMPLE, bad_url, convert, items, mcp_token, missing, parse_url
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    pass
 
 PREFIX = "ADOPTBOT_"
 LOG_FORMATS = ("text", "json")
@@ -151,7 +151,7 @@ class Settings:
             raw = env.get(name)
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(name, raw, f.default)
+            values[f.name] = convert(name, raw, f.default)
         sdk_env = tuple(sorted((k, v) for k, v in env.items() if k.startswith(SDK_PREFIXES)))
         settings = cls(**values, teams_sdk_env=sdk_env)
         settings = replace(settings, **overrides) if overrides else settings
@@ -187,7 +187,7 @@ class Settings:
     @property
     def mcp_places(self) -> dict[str, str]:
         """ADOPTBOT_MCP_TOKENS as bearer token -> the place whose audiences its calls see (checked by validate)."""
-        return dict(_mcp_token(entry)[:2] for entry in _items(self.mcp_tokens))
+        return dict(mcp_token(entry)[:2] for entry in items(self.mcp_tokens))
 
     @property
     def feedback_path(self) -> Path:
@@ -209,27 +209,6 @@ class Settings:
     def store_dir(self) -> Path:
         """Where the embedded Chroma store lives."""
         return self.data_dir / "chroma"
-
-
-DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "postgresql+psycopg": "", "sqlite": ""}
-
-
-def parse_url(url: str) -> URL:
-    """A SQLAlchemy URL for ADOPTBOT_DATABASE_URL; postgresql:// means psycopg 3. ConfigError when unusable."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        parsed = None
-    if parsed is None or parsed.drivername not in DRIVERS:
-        raise ConfigError(
-            "ADOPTBOT_DATABASE_URL must look like postgresql+psycopg://user:password@host:5432/adoptbot "
-            "(or be empty for the SQLite file in the data directory)."
-        )
-    driver = DRIVERS[parsed.drivername]
-    return parsed.set(drivername=driver) if driver else parsed
 
 
 def env_name(field_name: str) -> str:
@@ -262,13 +241,13 @@ def problems(s: Settings) -> list[str]:
         if not low <= value <= high:
             found.append(f"{env_name(name)}={value!r} is out of range: use {low:g} to {high:g} ({unit}).")
     for name in URLS:
-        if getattr(s, name) and (why := _bad_url(getattr(s, name), bare=name == "chroma_url")):
+        if getattr(s, name) and (why := bad_url(getattr(s, name), bare=name == "chroma_url")):
             found.append(f"{env_name(name)}={getattr(s, name)!r} {why}.")
-    for prefix in _items(s.teams_service_urls):
-        if why := _bad_url(prefix):
+    for prefix in items(s.teams_service_urls):
+        if why := bad_url(prefix):
             found.append(f"ADOPTBOT_TEAMS_SERVICE_URLS: {prefix!r} {why}; separate URLs with commas.")
     for name in FILES + FOLDERS:
-        if getattr(s, name) and (why := _missing(Path(getattr(s, name)).expanduser(), folder=name in FOLDERS)):
+        if getattr(s, name) and (why := missing(Path(getattr(s, name)).expanduser(), folder=name in FOLDERS)):
             found.append(f"{env_name(name)}={getattr(s, name)!r} {why}: fix the path, or unset it for the default.")
     for name in ("data_dir", "knowledge_dir"):  # created or reported later when missing, but never a file
         if getattr(s, name).is_file():
@@ -323,7 +302,7 @@ def _slack(s: Settings) -> list[str]:
             f"ADOPTBOT_SLACK_COMMAND={s.slack_command!r} is not a Slack slash command: use / and up to 31 "
             "lower-case letters, digits, dashes or underscores, e.g. /adoptbot."
         )
-    if bad := [u for u in _items(s.slack_admins) if not _SLACK_USER.match(u)]:
+    if bad := [u for u in items(s.slack_admins) if not _SLACK_USER.match(u)]:
         found.append(
             f"ADOPTBOT_SLACK_ADMINS: {', '.join(map(repr, bad))} are not Slack user ids (U0123ABCD): copy them "
             "from each person's profile (More, Copy member ID), separated by commas."
@@ -340,7 +319,7 @@ def _slack(s: Settings) -> list[str]:
 
 def _teams(s: Settings) -> list[str]:
     found = []
-    if bad := [a for a in _items(s.teams_admins) if not _GUID.match(a)]:
+    if bad := [a for a in items(s.teams_admins) if not _GUID.match(a)]:
         found.append(
             f"ADOPTBOT_TEAMS_ADMINS: {', '.join(map(repr, bad))} are not Entra object ids "
             "(00000000-0000-0000-0000-000000000000), separated by commas."
@@ -353,30 +332,10 @@ def _teams(s: Settings) -> list[str]:
     return found
 
 
-MCP_TOKEN = re.compile(r"^[A-Za-z0-9._~+/-]{16,}$")
-MCP_EXAMPLE = "ADOPTBOT_MCP_TOKENS=3f9c...e1=slack:C0123ABCD,7d2a...09=teams:personal"
-
-
-def _mcp_token(entry: str) -> tuple[str, str, str]:
-    """(token, place, why it cannot work or "") of one TOKEN=PLACE entry of ADOPTBOT_MCP_TOKENS."""
-    token, _, place = (part.strip() for part in entry.partition("="))
-    platform, _, where = place.partition(":")
-    if not MCP_TOKEN.match(token):
-        return token, place, (
-            "a token must be at least 16 letters, digits or -._~+/ (for example `openssl rand -hex 24`)"
-        )
-    if platform not in ("slack", "teams") or not where.strip():
-        return token, place, (
-            "the place after = must be slack:CHANNEL_ID, teams:TEAM_ID or teams:personal, the places the "
-            "audiences file names"
-        )
-    return token, f"{platform}:{where.strip()}", ""
-
-
 def _mcp(s: Settings) -> list[str]:
     found, seen = [], set()
-    for n, entry in enumerate(_items(s.mcp_tokens), start=1):
-        token, _, why = _mcp_token(entry)
+    for n, entry in enumerate(items(s.mcp_tokens), start=1):
+        token, _, why = mcp_token(entry)
         if why:  # the entry is not quoted: it holds a secret
             found.append(f"ADOPTBOT_MCP_TOKENS: entry {n} is not TOKEN=PLACE: {why}; e.g. {MCP_EXAMPLE}.")
         elif token in seen:
@@ -385,55 +344,3 @@ def _mcp(s: Settings) -> list[str]:
     return found
 
 
-def _items(value: str) -> list[str]:
-    return [x.strip() for x in value.split(",") if x.strip()]
-
-
-def _bad_url(url: str, *, bare: bool = False) -> str:
-    """Why url is not an http(s) URL with a host (and, when bare, nothing after host:port); "" when it is."""
-    example = "http://host:8000" if bare else "https://host/path"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
-    except ValueError:
-        return f"is not a URL like {example}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"is not an http:// or https:// URL like {example}"
-    if bare and (parts.path.strip("/") or parts.query or parts.fragment):
-        return f"must be the server's address only, like {example}"
-    return ""
-
-
-def _missing(path: Path, *, folder: bool) -> str:
-    if not path.exists():
-        return "does not exist"
-    if folder and not path.is_dir():
-        return "is not a folder"
-    if not folder and not path.is_file():
-        return "is not a file"
-    return ""
-
-
-def _convert(name: str, raw: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false.")
-    if isinstance(default, int):
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a whole number.") from None
-        if value <= 0:
-            raise ConfigError(f"{name} must be greater than 0 (got {value}).")
-        return value
-    if isinstance(default, float):
-        try:
-            return float(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a number.") from None
-    if isinstance(default, Path):
-        return Path(raw).expanduser()
-    return raw

@@ -26,7 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
 from common.errors import DatabaseUnavailable, DataDirUnusable
-from common.settings import parse_url
+from common.values import parse_url
 
 log = logging.getLogger(__name__)
 
