@@ -33,6 +33,7 @@ from tests.conftest import REPO
 from tests.fake_slack import FakeSlackApi, action_body, feedback_value
 from tests.slack_harness import FORM, Slack, drain, settle
 from tests.stub_engine import StubEngine
+from tests.test_slack_tools import selected, submission
 
 TYPES = REPO / "tests" / "slack_types"
 SDK = TYPES / "node_modules" / "@slack" / "web-api"
@@ -323,19 +324,8 @@ def tools(s: Slack, flows: list[str]) -> None:
     """The assessment modal and its result, a checklist posted and ticked."""
     s.command("assess We want product photos in twenty backgrounds for the web shop")
     [opened_] = s.api.wait_for("views.open")
-    view = opened_["view"]
-    values: dict[str, Any] = {}
-    for block in view["blocks"]:
-        element = block["element"]
-        if element["type"] == "plain_text_input":
-            values[block["block_id"]] = {"idea": {"type": "plain_text_input", "value": element.get("initial_value")}}
-        else:
-            values[block["block_id"]] = {
-                element["action_id"]: {"type": "static_select", "selected_option": element.get("initial_option")}
-            }
-    submission = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"}, "api_app_id": "A1",
-                  "trigger_id": "1.2.3", "view": {**view, "id": "V1", "state": {"values": values}}}  # fmt: skip
-    assert s.exchange(urllib.parse.urlencode({"payload": json.dumps(submission)}), FORM)[0] == 200
+    status, _ = s.exchange(submission(opened_["view"], selected(opened_["view"])), FORM)  # the tools tests' form
+    assert status == 200
     s.api.wait_for("chat.postEphemeral")
     s.command("checklist pre-deployment web shop photos")
     [posted] = s.api.wait_for("chat.postMessage")
