@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SLACK_TYPES := tests/slack_types/node_modules/.package-lock.json
 
 .PHONY: setup run test lint ingest bench clean system-packages
 
@@ -24,7 +25,7 @@ run: setup
 ingest: setup
 	$(BIN)/adoptbot ingest
 
-test: setup system-packages
+test: setup system-packages $(SLACK_TYPES)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -39,6 +40,16 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages the tests need:$$missing (needs root; or: sudo apt-get install$$missing)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# @slack/web-api's TypeScript types and tsc, pinned in tests/slack_types/package-lock.json, for
+# tests/test_slack_types.py; installed again when the lock changes. Without npm the tests still run, and that
+# test fails saying what to install.
+$(SLACK_TYPES): tests/slack_types/package.json tests/slack_types/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/slack_types --no-audit --no-fund; \
+	else \
+		echo "npm not found: tests/test_slack_types.py needs Node.js 20+ with npm, then npm ci --prefix tests/slack_types"; \
 	fi
 
 lint: setup

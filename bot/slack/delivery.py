@@ -89,7 +89,7 @@ class Delivery:
                 log.info("could not finish the stream in %s (%s)", self.message.channel, e)
                 started = self.streamer.ts is not None
         if started:
-            self.client.chat_update(channel=self.message.channel, ts=self.streamer.ts, unfurl_links=False, **rendered)
+            self.client.chat_update(channel=self.message.channel, ts=self.streamer.ts, **rendered)
         else:
             self.client.chat_postMessage(
                 channel=self.message.channel, thread_ts=self.message.thread_ts, unfurl_links=False, **rendered
