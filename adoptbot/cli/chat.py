@@ -119,4 +119,3 @@ def run_tool(runtime: Runtime, name: str, rest: str, *, user: str, place: str) -
     words = rest.split()
     reply = tools.checklist(words, channel="terminal", place=place, user=user or "terminal", how=lambda t: f"/{t}")
     show_checklist(reply, words, channel="terminal")
-

@@ -59,4 +59,3 @@ def write_atomically(out: Path, text: str) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"Cannot write {out} ({e.strerror or e}): choose another --out.") from None
-
