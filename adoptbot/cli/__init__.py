@@ -4,29 +4,14 @@ parser.py reads the arguments, main.py runs a command and maps our errors to exi
 is how things reach the terminal; index.py (ingest, status), chat.py (ask, chat), operations.py (serve,
 run, teams-package, kb lint, eval), audit.py (audit export, report) and tools.py (assess, checklist) hold
 the commands. It may import every layer (adoptbot.runtime, bot, ingest, kb, common); nothing imports it
-but the console script, benchmarks and tests.
+but the console script, benchmarks and tests. A command's module is imported only when it runs
+(main.COMMANDS), and the modules imported here import nothing heavy at module level (tests/test_coldstart.py).
 """
 
-from __future__ import annotations
+from adoptbot.cli.audit import report_page
+from adoptbot.cli.index import ensure_index
+from adoptbot.cli.main import main, main_exit
+from adoptbot.cli.parser import build_parser
+from adoptbot.cli.terminal import render_answer
 
-from importlib import import_module
-from typing import Any
-
-# Re-exported lazily: `python -m adoptbot.cli status` imports this package first, and should not pay for the
-# commands (and the libraries) it does not run.
-_EXPORTS = {
-    "build_parser": "adoptbot.cli.parser",
-    "ensure_index": "adoptbot.cli.index",
-    "main": "adoptbot.cli.main",
-    "main_exit": "adoptbot.cli.main",
-    "render_answer": "adoptbot.cli.terminal",
-    "report_page": "adoptbot.cli.audit",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__all__ = ["build_parser", "ensure_index", "main", "main_exit", "render_answer", "report_page"]
