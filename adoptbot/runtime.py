@@ -136,6 +136,7 @@ class Runtime:
         from ingest.pipeline import run_ingest
         from kb.limits import Limits
 
+        self.store.client  # noqa: B018 - opened before the ingest lock: a read-only embedded store says why it fails
         return run_ingest(
             path or self.settings.knowledge_dir,
             data_dir=self.settings.data_dir,

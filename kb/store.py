@@ -143,9 +143,14 @@ def info_file(store_dir: Path, prefix: str) -> Path:
 
 
 def saved_info(path: Path) -> IndexInfo | None:
-    """The IndexInfo the last switch saved at path; None when there is none to trust (then ask the store)."""
+    """The IndexInfo the last switch saved at path; None when there is none to trust (then ask the store).
+
+    Opened for writing too, never written: embedded Chroma cannot open a read-only copy even to answer, and
+    asking the store then says so.
+    """
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("r+", encoding="utf-8") as f:
+            raw = json.loads(f.read())
         info = IndexInfo(**raw)
     except (OSError, ValueError, TypeError):
         return None
