@@ -8,35 +8,35 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.answering.answerers import Answerer
-from bot.answering.answerers.registry import auto_plan, build_answerers
-from bot.answering.engine import Engine, Gate
-from bot.answering.retrieval import Retriever
-from bot.answering.vocabulary import FILE_NAME as VOCABULARY_FILE
-from bot.answering.vocabulary import VocabularyFile
-from bot.audiences import Audiences
-from bot.chat import Chat
-from bot.reindex import Reindexer
-from bot.state.database import Database
-from bot.state.feedback import FeedbackStore, keyed_hash, user_hash_key
-from bot.state.redaction import Redactor
-from bot.tools.core import Tools
-from bot.web.metrics import Metrics
 from common.errors import ConfigError
 from common.settings import Settings
-from kb.embedding import Embedder, SentenceTransformerEmbedder
-from kb.store import IndexInfo, KnowledgeStore, generation, open_client
-from kb.summary import IngestSummary
 
+# Everything else is imported where it is first built: a one-shot command (`adoptbot status`, `checklist`,
+# `kb lint`, `audit export`) loads only the parts it uses, and never Chroma or the embedding model's libraries
+# unless it reads the index or embeds (tests/test_coldstart.py).
 if TYPE_CHECKING:
     from mcp.server import Server as McpServer
 
+    from bot.answering.answerers import Answerer
+    from bot.answering.engine import Engine
+    from bot.answering.retrieval import Retriever
+    from bot.audiences import Audiences
+    from bot.chat import Chat
     from bot.mcp import Caller
     from bot.mcp.http import McpEndpoint
+    from bot.reindex import Reindexer
     from bot.state.claims import Claims
+    from bot.state.database import Database
+    from bot.state.feedback import FeedbackStore
     from bot.state.kv import DatabaseState
+    from bot.state.redaction import Redactor
     from bot.teams.storage import DatabaseStorage
     from bot.tools.checklists import Board
+    from bot.tools.core import Tools
+    from bot.web.metrics import Metrics
+    from kb.embedding import Embedder
+    from kb.store import IndexInfo, KnowledgeStore
+    from kb.summary import IngestSummary
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class Runtime:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from kb.embedding import SentenceTransformerEmbedder
+
         return SentenceTransformerEmbedder(
             model_path=self.settings.embed_model_path or None,
             batch_size=self.settings.embed_batch_size,
@@ -68,15 +70,26 @@ class Runtime:
 
     @cached_property
     def store(self) -> KnowledgeStore:
-        return KnowledgeStore(open_client(self.settings), prefix=self.settings.collection_prefix)
+        from kb.store import KnowledgeStore, info_file, open_client
+
+        s = self.settings
+        return KnowledgeStore(
+            connect=partial(open_client, s),  # opened on first use: `adoptbot status` may never need Chroma
+            prefix=s.collection_prefix,
+            info_path=None if s.chroma_url else info_file(s.store_dir, s.collection_prefix),
+        )
 
     @cached_property
     def answerers(self) -> dict[str, Answerer]:
         """One answerer per registered backend these settings configure (bot.answering.answerers.registry)."""
+        from bot.answering.answerers.registry import build_answerers
+
         return build_answerers(self)
 
     @cached_property
     def retriever(self) -> Retriever:
+        from bot.answering.retrieval import Retriever
+
         return Retriever(
             store=self.store,
             embedder=self.embedder,
@@ -87,6 +100,11 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
+        from bot.answering.answerers.registry import auto_plan
+        from bot.answering.engine import Engine, Gate
+        from bot.answering.vocabulary import FILE_NAME as VOCABULARY_FILE
+        from bot.answering.vocabulary import VocabularyFile
+
         s = self.settings
         return Engine(
             retriever=self.retriever,
@@ -108,6 +126,8 @@ class Runtime:
     @cached_property
     def audiences(self) -> Audiences:
         """Who may see documents marked for an audience; a broken file stops start-up with a ConfigError."""
+        from bot.audiences import Audiences
+
         return Audiences.load(self.settings.audiences_path, required=bool(self.settings.audiences_file))
 
     def ingest(self, path: Path | None = None, *, wait: bool = False, progress: bool | None = None) -> IngestSummary:
@@ -116,6 +136,7 @@ class Runtime:
         from ingest.pipeline import run_ingest
         from kb.limits import Limits
 
+        self.store.client  # noqa: B018 - opened before the ingest lock: a read-only embedded store says why it fails
         return run_ingest(
             path or self.settings.knowledge_dir,
             data_dir=self.settings.data_dir,
@@ -131,6 +152,8 @@ class Runtime:
     @cached_property
     def redactor(self) -> Redactor:
         """Redacts personal data before it is logged, stored or sent to an OpenAI-compatible server."""
+        from bot.state.redaction import Redactor
+
         try:
             return Redactor(phone_regions=self.settings.phone_regions.split(","))
         except ValueError as e:
@@ -139,6 +162,8 @@ class Runtime:
     @cached_property
     def feedback(self) -> FeedbackStore:
         """The feedback store; when the data directory cannot hold it, one that keeps nothing (and says so)."""
+        from bot.state.feedback import FeedbackStore, user_hash_key
+
         s, redactor = self.settings, self.redactor  # a bad ADOPTBOT_PHONE_REGIONS stops here, not degrades
         try:
             key = user_hash_key(s.data_dir, s.user_hash_key)
@@ -150,6 +175,9 @@ class Runtime:
     @cached_property
     def database(self) -> Database:
         """The shared-state database: ADOPTBOT_DATABASE_URL, else feedback.sqlite3 in the data directory."""
+        from bot.state.database import Database
+        from bot.state.feedback import keyed_hash, user_hash_key
+
         s = self.settings
         key = user_hash_key(s.data_dir, s.user_hash_key)
         upgrade = {"hash_user": partial(keyed_hash, key), "redact": self.redactor}  # for stores from before 0001
@@ -187,6 +215,8 @@ class Runtime:
 
     @cached_property
     def reindexer(self) -> Reindexer:
+        from bot.reindex import Reindexer
+
         return Reindexer(self._reindex)
 
     def _reindex(self) -> IngestSummary:
@@ -197,6 +227,8 @@ class Runtime:
 
     def index_info(self) -> IndexInfo | None:
         """What the serving index holds, computed once per index version."""
+        from kb.store import generation
+
         current = self.store.current()
         if current is None:
             return None
@@ -216,6 +248,8 @@ class Runtime:
     @cached_property
     def chat(self) -> Chat:
         """The chat core Slack, Teams and the terminal share: one worker pool, one set of fair-use limits."""
+        from bot.chat import Chat
+
         return Chat.build(
             engine=self.engine,
             feedback=self.feedback,
@@ -236,6 +270,7 @@ class Runtime:
         """
         from bot.tools.assessment import Assessor
         from bot.tools.checklists import open_board
+        from bot.tools.core import Tools
 
         s = self.settings
 
@@ -260,6 +295,8 @@ class Runtime:
     @cached_property
     def metrics(self) -> Metrics:
         """What /metrics reports: questions, declines, latency per backend, queue depth, votes, index generation."""
+        from bot.web.metrics import Metrics
+
         return Metrics(index_info=self.index_info)
 
     def slack_app(self, *, http: bool, client: Any = None) -> Any:

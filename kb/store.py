@@ -12,6 +12,10 @@ on G-1 finish safely.
 The BM25 index of each generation is saved beside the collection (kb/bm25_store.py), so every
 replica of a Chroma server loads it instead of rebuilding it.
 
+Beside an embedded store, the serving generation's IndexInfo is also kept in a small JSON file
+(`<prefix>-info.json`), so `adoptbot status` reads it without importing Chroma: it is removed before a
+switch and written after it, so a switch that dies half way leaves no file, and readers ask the store.
+
 A new collection `<prefix>-v<N>` is built only for the first ingest or a change of embedding
 model; it becomes visible when marked complete.
 """
@@ -20,10 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
+import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError, DataDirUnusable
@@ -51,6 +60,7 @@ FOREVER = 2**62
 KEEP_PREVIOUS = 1
 READ_BATCH = 5000  # Chroma refuses a single get() of ~30,000+ records (SQL variable limit)
 WRITE_BATCH = 1000  # well under Chroma's maximum batch size
+INFO_SUFFIX = "-info.json"
 
 
 def open_client(settings: Settings) -> Any:
@@ -127,6 +137,38 @@ class IndexInfo:
     embed_model: str
 
 
+def info_file(store_dir: Path, prefix: str) -> Path:
+    """Where the serving index's IndexInfo is kept beside an embedded store in store_dir."""
+    return store_dir / f"{prefix}{INFO_SUFFIX}"
+
+
+def saved_info(path: Path) -> IndexInfo | None:
+    """The IndexInfo the last switch saved at path; None when there is none to trust (then ask the store).
+
+    Opened for writing too, never written: embedded Chroma cannot open a read-only copy even to answer, and
+    asking the store then says so.
+    """
+    try:
+        with path.open("r+", encoding="utf-8") as f:
+            raw = json.loads(f.read())
+        info = IndexInfo(**raw)
+    except (OSError, ValueError, TypeError):
+        return None
+    ints = (info.version, info.generation, info.documents, info.chunks)
+    texts = (info.indexed_at, info.embed_model)
+    if not all(type(n) is int for n in ints) or not all(isinstance(t, str) for t in texts):
+        return None
+    return info
+
+
+def _info_path(client: Any, prefix: str) -> Path | None:
+    """The info file of an embedded (persistent) Chroma client; None for a server's client or a stand-in."""
+    get_settings = getattr(client, "get_settings", None)  # a stand-in client has none: no file, readers ask it
+    chroma = get_settings() if callable(get_settings) else None
+    directory = getattr(chroma, "persist_directory", "") if getattr(chroma, "is_persistent", False) else ""
+    return info_file(Path(directory), prefix) if isinstance(directory, str) and directory else None
+
+
 @dataclass(frozen=True)
 class Record:
     """One chunk as the store keeps it; the store adds the generation fields."""
@@ -157,11 +199,40 @@ class Serving:
 class KnowledgeStore:
     """Versioned collections in one Chroma client; the one place that writes, switches and retires generations."""
 
-    def __init__(self, client: Any, *, prefix: str = "adoptbot") -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        prefix: str = "adoptbot",
+        connect: Callable[[], Any] | None = None,
+        info_path: Path | None = None,
+    ) -> None:
+        """Over client; or over the client connect() opens on first use, its info file at info_path (if any)."""
+        if (client is None) == (connect is None):
+            raise TypeError("KnowledgeStore needs a client or connect, not both")
         self.prefix = prefix
-        self.bm25 = BM25Store(client)
+        self._client = client
+        self._connect = connect
+        self._connect_lock = threading.Lock()
+        self.info_path = _info_path(client, prefix) if client is not None else info_path
         self._pattern = re.compile(rf"^{re.escape(prefix)}-v(\d+)$")
+
+    @property
+    def client(self) -> Any:
+        """The Chroma client, opened now if it was given as connect (Chroma is imported only then)."""
+        if self._client is None:
+            with self._connect_lock:
+                if self._client is None and self._connect is not None:
+                    self._client = self._connect()
+        return self._client
+
+    @cached_property
+    def bm25(self) -> BM25Store:
+        return BM25Store(self.client)
+
+    def known_info(self) -> IndexInfo | None:
+        """What the serving index holds: from the info file the last switch wrote (no Chroma), else info()."""
+        return (saved_info(self.info_path) if self.info_path is not None else None) or self.info()
 
     def _versions(self) -> Iterator[tuple[int, Any]]:
         for col in self.client.list_collections():
@@ -240,6 +311,8 @@ class KnowledgeStore:
             return None
         if not self.bm25.has(base.collection, base.generation):
             self.save_lexical(base.collection, base.generation)  # an index from before BM25 indexes were saved
+        if self.info_path is not None and not self.info_path.exists():
+            self._save_info()  # an index from before the file was kept
         return (base.collection.metadata or {}).get(VERSION)
 
     def _tidy(self, base: Serving) -> None:
@@ -266,7 +339,10 @@ class KnowledgeStore:
         metadata.update(
             {COMPLETE: True, GENERATION: at, INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         )
+        if self.info_path is not None:
+            self.info_path.unlink(missing_ok=True)  # dying between here and _save_info leaves readers no stale file
         collection.modify(metadata=metadata)
+        self._save_info()
         try:  # readers have switched: from here on a failure only leaves garbage for the next switch
             self.bm25.retire(collection, keep_from=at - KEEP_PREVIOUS)
             self.prune()
@@ -315,6 +391,21 @@ class KnowledgeStore:
     def lexical(self, collection: Any, at: int) -> BM25Index | None:
         """The saved BM25 index of generation `at`, or None when it has none (built before they were saved)."""
         return self.bm25.load(collection, at)
+
+    def _save_info(self) -> None:
+        """Write the serving index's IndexInfo to the info file; on failure there is none, and readers ask the store."""
+        if self.info_path is None:
+            return
+        tmp = self.info_path.with_name(f".{self.info_path.name}.{os.getpid()}.tmp")
+        try:
+            info = self.info()
+            if info is not None:
+                tmp.write_text(json.dumps(asdict(info)), encoding="utf-8")
+                os.replace(tmp, self.info_path)
+        except Exception:
+            log.warning("saving %s failed; `adoptbot status` reads the store instead", self.info_path, exc_info=True)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def info(self) -> IndexInfo | None:
         """Counts and dates of the serving index."""

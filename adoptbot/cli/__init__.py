@@ -4,7 +4,8 @@ parser.py reads the arguments, main.py runs a command and maps our errors to exi
 is how things reach the terminal; index.py (ingest, status), chat.py (ask, chat), operations.py (serve,
 run, teams-package, kb lint, eval), audit.py (audit export, report) and tools.py (assess, checklist) hold
 the commands. It may import every layer (adoptbot.runtime, bot, ingest, kb, common); nothing imports it
-but the console script, benchmarks and tests.
+but the console script, benchmarks and tests. A command's module is imported only when it runs
+(main.COMMANDS), and the modules imported here import nothing heavy at module level (tests/test_coldstart.py).
 """
 
 from adoptbot.cli.audit import report_page

@@ -9,12 +9,15 @@ import io
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from adoptbot.cli.terminal import EXIT_OK, write_atomically
 from adoptbot.runtime import Runtime
-from bot.state.feedback import FeedbackStore
-from bot.state.gaps import Nearest, as_json, as_text, suggestions
 from common.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.state.feedback import FeedbackStore
+    from bot.state.gaps import Nearest
 
 AUDIT_FIELDS = (
     "id", "time", "platform", "channel_kind", "user", "question", "status", "answer", "backend",
@@ -35,6 +38,7 @@ def open_audit_log(runtime: Runtime) -> FeedbackStore:
 
 def nearest_section(runtime: Runtime) -> Callable[[str], Nearest | None]:
     """question -> the indexed section it most resembles (dense similarity; every audience: editors read this)."""
+    from bot.state.gaps import Nearest
 
     def nearest(question: str) -> Nearest | None:
         found = runtime.retriever.retrieve(question, mode="dense", k=1)
@@ -67,6 +71,8 @@ def report_page(runtime: Runtime, since: dt.datetime | None) -> str:
 
 def cmd_suggest(runtime: Runtime, args: argparse.Namespace) -> int:
     """`adoptbot kb suggest`: the audit log's gaps, grouped, each with what to add where."""
+    from bot.state.gaps import as_json, as_text, suggestions  # numpy: only for the commands that group
+
     store = open_audit_log(runtime)
     if not runtime.index_info():
         raise ConfigError("The index is empty: run `adoptbot ingest` first, so questions can be compared with it.")
@@ -113,4 +119,3 @@ def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
     write_atomically(args.out, out.getvalue())
     print(f"adoptbot: wrote {count} audit records to {args.out}.", file=sys.stderr)
     return EXIT_OK
-

@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 
 from adoptbot.cli.index import ensure_index
-from adoptbot.cli.terminal import EXIT_OK, login_name, plain, render_answer
+from adoptbot.cli.terminal import EXIT_OK, login_name, plain, render_answer, since_start_ms
 from adoptbot.cli.tools import assess_in_turn, show_checklist
 from adoptbot.runtime import Runtime
 from bot.types import Answer, Choice, Question, Turn
@@ -20,21 +20,24 @@ def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
     ensure_index(runtime)
     engine = runtime.engine
     if args.question == ["-"]:
+        first = True  # the start-up is said once, with the first answer
         for line in sys.stdin:
             if not line.strip():
                 continue
+            startup, first = (since_start_ms() if first else None), False
             try:
                 question = replace(question_from_line(line), place=args.place or "")
                 answer = engine.answer(question, backend=args.backend)
                 audit_terminal(runtime, answer)
-                out = answer.to_dict() if args.json else render_answer(answer)
+                out = answer.to_dict() if args.json else render_answer(answer, startup_ms=startup)
             except (EmptyQuestion, ValueError) as e:
                 out = {"question": line.strip()[:200], "status": "error", "error": str(e)} if args.json else str(e)
             print(json.dumps(out) if args.json else f"{out}\n", flush=True)
         return EXIT_OK
+    startup = since_start_ms()  # the printed timing says how much of the wall clock was start-up
     answer = engine.answer(Question(" ".join(args.question), place=args.place or ""), backend=args.backend)
     audit_terminal(runtime, answer)
-    print(json.dumps(answer.to_dict()) if args.json else render_answer(answer))
+    print(json.dumps(answer.to_dict()) if args.json else render_answer(answer, startup_ms=startup))
     return EXIT_OK
 
 
@@ -119,4 +122,3 @@ def run_tool(runtime: Runtime, name: str, rest: str, *, user: str, place: str) -
     words = rest.split()
     reply = tools.checklist(words, channel="terminal", place=place, user=user or "terminal", how=lambda t: f"/{t}")
     show_checklist(reply, words, channel="terminal")
-

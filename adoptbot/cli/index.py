@@ -31,7 +31,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
-    info = runtime.store.info()
+    info = runtime.store.known_info()  # from the file the ingest wrote beside an embedded store: no Chroma
     if args.json:
         print(json.dumps(info.__dict__ if info else None))
     elif info is None:

@@ -6,15 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from importlib import import_module
 
-from adoptbot.cli.audit import cmd_audit, cmd_report
-from adoptbot.cli.chat import cmd_ask, cmd_chat
-from adoptbot.cli.index import cmd_ingest, cmd_status
-from adoptbot.cli.mcp import cmd_mcp
-from adoptbot.cli.operations import cmd_eval, cmd_kb, cmd_run, cmd_serve, cmd_teams_package
 from adoptbot.cli.parser import build_parser
 from adoptbot.cli.terminal import EXIT_FAILED, EXIT_USAGE
-from adoptbot.cli.tools import cmd_assess, cmd_checklist
 from adoptbot.logs import use_log_format
 from adoptbot.runtime import Runtime
 from bot.state.redaction import redact_logs
@@ -31,22 +26,30 @@ from common.text import visible
 
 USAGE_ERRORS = (ConfigError, IngestBusy, IndexEmpty, EmptyQuestion, BackendUnavailable)
 
-COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
-    "serve": cmd_serve,
-    "run": cmd_run,
-    "teams-package": cmd_teams_package,
-    "ingest": cmd_ingest,
-    "status": cmd_status,
-    "ask": cmd_ask,
-    "chat": cmd_chat,
-    "mcp": cmd_mcp,
-    "eval": cmd_eval,
-    "audit": cmd_audit,
-    "report": cmd_report,
-    "kb": cmd_kb,
-    "assess": cmd_assess,
-    "checklist": cmd_checklist,
+# Command -> the module holding it: imported only for the command that runs, so `adoptbot status` never
+# loads what `adoptbot ask` or `adoptbot serve` needs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("adoptbot.cli.operations", "cmd_serve"),
+    "run": ("adoptbot.cli.operations", "cmd_run"),
+    "teams-package": ("adoptbot.cli.operations", "cmd_teams_package"),
+    "ingest": ("adoptbot.cli.index", "cmd_ingest"),
+    "status": ("adoptbot.cli.index", "cmd_status"),
+    "ask": ("adoptbot.cli.chat", "cmd_ask"),
+    "chat": ("adoptbot.cli.chat", "cmd_chat"),
+    "mcp": ("adoptbot.cli.mcp", "cmd_mcp"),
+    "eval": ("adoptbot.cli.operations", "cmd_eval"),
+    "audit": ("adoptbot.cli.audit", "cmd_audit"),
+    "report": ("adoptbot.cli.audit", "cmd_report"),
+    "kb": ("adoptbot.cli.operations", "cmd_kb"),
+    "assess": ("adoptbot.cli.tools", "cmd_assess"),
+    "checklist": ("adoptbot.cli.tools", "cmd_checklist"),
 }
+
+
+def command(name: str) -> Callable[[Runtime, argparse.Namespace], int]:
+    """The function that runs a command, its module imported now."""
+    module, function = COMMANDS[name]
+    return getattr(import_module(module), function)
 
 
 def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -> int:
@@ -59,7 +62,7 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
         runtime = runtime or Runtime(Settings.from_env())
         redact_logs(ours, redactor=runtime.redactor)  # nobody's email or phone number reaches our log lines
         use_log_format(ours, runtime.settings.log_format)
-        return COMMANDS[args.command](runtime, args)
+        return command(args.command)(runtime, args)
     except USAGE_ERRORS as e:
         print(f"adoptbot: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE

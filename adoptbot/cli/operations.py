@@ -9,16 +9,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from adoptbot.cli.audit import cmd_suggest, report_page
-from adoptbot.cli.chat import cmd_chat
 from adoptbot.cli.index import ensure_index
 from adoptbot.cli.terminal import EXIT_FAILED, EXIT_OK
 from adoptbot.runtime import Runtime
-from bot.answering.evaluation import load_questions, run_eval
 from common.errors import ConfigError
 
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.answering.evaluation import load_questions, run_eval
+
     questions = load_questions(*(args.questions or [runtime.settings.knowledge_dir / "eval"]))
     if args.retrieval:
         runtime.retriever.mode = args.retrieval
@@ -52,6 +51,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
 def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from adoptbot.cli.audit import report_page
     from bot.web.server import build_web_app
 
     settings = runtime.settings
@@ -152,6 +152,8 @@ def cmd_teams_package(runtime: Runtime, args: argparse.Namespace) -> int:
 def cmd_kb(runtime: Runtime, args: argparse.Namespace) -> int:
     """`adoptbot kb lint` (one line per finding; exit 1 if any is an error) or `adoptbot kb suggest`."""
     if args.kb_command == "suggest":
+        from adoptbot.cli.audit import cmd_suggest
+
         return cmd_suggest(runtime, args)
     from ingest.lint import ERROR, lint
     from kb.limits import Limits
@@ -182,9 +184,10 @@ def cmd_kb(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_run(runtime: Runtime, args: argparse.Namespace) -> int:
+    from adoptbot.cli.chat import cmd_chat
+
     print(runtime.ingest().render(), file=sys.stderr)
     if runtime.settings.slack_enabled or runtime.settings.teams_enabled:
         return cmd_serve(runtime, argparse.Namespace(slack_http=False, teams=False, port=None, host=None))
     print("adoptbot: no chat platform configured (see the README); starting the terminal chat.", file=sys.stderr)
     return cmd_chat(runtime, argparse.Namespace(backend=args.backend, place=None))
-

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot.answering.answerers.registry import backend_names
 from bot.audiences import check_place
-from bot.state.feedback import parse_since
 
 PLACE_HELP = (
     "answer as if asked there, seeing only the documents the audiences file allows it: slack:CHANNEL_ID, "
@@ -21,7 +20,6 @@ def _place(text: str) -> str:
         return check_place(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +134,8 @@ def add_since(parser: argparse.ArgumentParser) -> None:
 
 def since_date(text: str) -> dt.datetime:
     """--since: a day (midnight UTC) or an ISO 8601 time (UTC unless it names its offset)."""
+    from bot.state.feedback import parse_since  # the audit log's module loads for the commands that read it
+
     try:
         return parse_since(text)
     except ValueError as e:
@@ -172,4 +172,3 @@ def add_adoption_tools(sub: argparse._SubParsersAction) -> None:
         "slack:CHANNEL_ID, teams:TEAM_ID or teams:personal (default: every checklist)",
     )
     checklist.add_argument("--out", type=Path, metavar="FILE", help="export: write the Markdown to this file")
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from pathlib import Path
 
 from bot.types import Answer, Citation
@@ -11,6 +12,17 @@ from common.errors import ConfigError
 from common.text import visible
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_LOADED = time.perf_counter()  # where the kernel's process start time cannot be read: about as early
+
+
+def since_start_ms() -> float:
+    """Milliseconds since this process started (from the kernel on Linux; elsewhere since the CLI loaded)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])  # field 22, starttime: clock ticks after boot
+        return (time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")) * 1000
+    except (OSError, ValueError, IndexError, AttributeError):
+        return (time.perf_counter() - _LOADED) * 1000
 
 
 def login_name(fallback: str = "") -> str:
@@ -26,8 +38,11 @@ def plain(markdown: str) -> str:
     return visible(markdown.replace("**", ""), keep="\n\t")
 
 
-def render_answer(answer: Answer) -> str:
-    """An answer and its sources for a person reading a terminal; nothing from the files reaches it raw."""
+def render_answer(answer: Answer, *, startup_ms: float | None = None) -> str:
+    """An answer and its sources for a person reading a terminal; nothing from the files reaches it raw.
+
+    startup_ms, when given, is how long the process took to start before the question was read.
+    """
     lines = [visible(answer.text, keep="\n\t"), ""]
     lines += [f"  {n}. {visible(c.label)}" for n, c in enumerate(answer.choices, start=1)]
     if answer.sources:
@@ -38,7 +53,8 @@ def render_answer(answer: Answer) -> str:
         lines += [f"  - {cite_line(c)}" for c in answer.related]
     lines += [f"Note: {visible(n)}" for n in answer.notes]
     if answer.status != "smalltalk":
-        lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
+        startup = "" if startup_ms is None else f"; start-up {startup_ms:.0f} ms"
+        lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms{startup})")
     return "\n".join(lines).rstrip()
 
 
@@ -59,4 +75,3 @@ def write_atomically(out: Path, text: str) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"Cannot write {out} ({e.strerror or e}): choose another --out.") from None
-
