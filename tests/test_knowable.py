@@ -47,3 +47,17 @@ def test_what_the_guidance_cannot_know_is_named(question, why):
 )
 def test_guidance_questions_go_on_to_retrieval(question):
     assert beyond_guidance(question, VOCABULARY) == ""
+
+
+def test_without_a_configured_contact_a_decline_points_to_the_team_that_owns_the_nearest_guidance(tmp_path):
+    from bot.answering.engine import Engine
+    from bot.types import Passage
+
+    nearest = Passage(id="p", text="Budgets are set per project.", source="guidance/costs.md", title="Costs",
+                      section="Budgets", score=0.2, owner="AI Finance Office")  # fmt: skip
+    def decline(contact: str) -> str:
+        engine = Engine(retriever=None, answerers={}, escalation_contact=contact)  # type: ignore[arg-type]
+        return engine._no_answer("what is our GPU budget?", [nearest], [], "company").text
+
+    assert "Please ask AI Finance Office, who owns that guidance." in decline("")
+    assert "Please ask the AI CoE in #ai-coe." in decline("the AI CoE in #ai-coe")

@@ -279,9 +279,12 @@ class Engine:
         reply = _DECLINES[kind].format(named=named)
         if topics:
             reply += " The nearest topics it does cover: " + "; ".join(topics) + "."
-        if self.escalation_contact:
+        # Who to ask: the configured contact, else the team that owns the nearest guidance (its metadata).
+        owner = next((p.owner for p in passages if p.owner), "")
+        contact = self.escalation_contact or (f"{owner}, who owns that guidance" if owner else "")
+        if contact:
             ask = "Please ask" if beyond else "For anything else, please ask"  # what it cannot know: who can
-            reply += f" {ask} {self.escalation_contact}."
+            reply += f" {ask} {contact}."
         related = tuple(
             Citation.of(n, p, review_after_days=self.review_after_days) for n, p in enumerate(passages[:3], start=1)
         )
