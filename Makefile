@@ -37,6 +37,7 @@ system-packages:
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v kubectl >/dev/null || missing="$$missing kubectl"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages the tests need:$$missing (needs root; or: sudo apt-get install$$missing)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
