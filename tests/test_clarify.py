@@ -32,7 +32,9 @@ class TwoTopics:
         if mode != "dense":  # fused scores: the named topic first when the question names one
             ranked = sorted(ranked, key=lambda p: p.section.lower() not in query.lower())
             ranked = [p.with_score(1 / (60 + n)) for n, p in enumerate(ranked, start=1)]
-        return Retrieval(passages=ranked[: k or 5], dense_best=max(p.score for p in self.dense))
+        by_similarity = sorted(self.dense, key=lambda p: p.score, reverse=True)
+        best = max(p.score for p in self.dense)
+        return Retrieval(passages=ranked[: k or 5], dense_best=best, by_similarity=by_similarity)
 
     def topic_terms(self) -> frozenset[str]:
         return frozenset()

@@ -15,7 +15,7 @@ from bot.answering.language import NOTES, detect
 from bot.answering.lexical import coverage
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.vocabulary import Expansions
-from bot.audiences import Audiences, Scope
+from bot.audiences import Audiences
 from bot.state.redaction import redact
 from bot.types import REVIEW_AFTER_DAYS, Answer, Choice, Citation, Passage, Question
 from common.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
@@ -157,7 +157,7 @@ class Engine:
             beyond = beyond_guidance(redact(text).text, self.retriever.vocabulary(), language=language)
             if beyond or not self._covers(reading, retrieval):
                 answer = self._no_answer(text, retrieval.passages, notes, beyond)
-            elif topics := self._ambiguous(text, reading, retrieval, query, scope):
+            elif topics := self._ambiguous(text, reading, retrieval):
                 answer = self._clarify(text, topics, notes)
             else:
                 keywords = expansions.added(reading.focus)
@@ -202,7 +202,7 @@ class Engine:
             return max(coverage(own, _words(p)) for p in retrieval.passages[:3]) >= OWN_COVERAGE
         return True
 
-    def _ambiguous(self, text: str, reading: Reading, retrieval: Retrieval, query: str, scope: Scope) -> list[Passage]:
+    def _ambiguous(self, text: str, reading: Reading, retrieval: Retrieval) -> list[Passage]:
         """The topics to ask between, when the question fits two or more about equally well; else none.
 
         Not when it already names one of them (a choice asked, "GANs or diffusion?"), has its own subject
@@ -210,7 +210,7 @@ class Engine:
         """
         if self.clarifier is None or reading.own or retrieval.whole_checklist:
             return []
-        topics = self.clarifier.candidates(self.retriever.retrieve(query, mode="dense", k=10, scope=scope).passages)
+        topics = self.clarifier.candidates(retrieval.by_similarity)
         if any(coverage(_label(p), text) == 1.0 for p in topics):
             return []
         return topics

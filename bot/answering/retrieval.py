@@ -46,6 +46,8 @@ class Retrieval:
     passages: list[Passage]
     dense_best: float  # cosine similarity of the best dense hit
     whole_checklist: bool = False  # a checklist was asked for and is returned whole
+    # The dense hits alone, scored by cosine similarity: what tells whether two topics fit about equally.
+    by_similarity: list[Passage] = field(default_factory=list)
 
 
 @dataclass
@@ -138,7 +140,8 @@ class Retriever:
         ranked, whole = _expand_checklists(snap, query, ranked, scope)
         passages = _merge_neighbours(ranked)[:k]
         # The gate reads how close the passages themselves are, not the questions: those are the evidence.
-        return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole)
+        by_similarity = [snap.passages[i].with_score(s) for i, s in dense]
+        return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity)
 
     def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
         """Dense hits (sections lifted by their questions) and the best passage's own similarity."""
