@@ -25,12 +25,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = """
-import hashlib, json, math, re, sys, time
+import asyncio, hashlib, json, math, re, statistics, sys, time
 started = time.perf_counter()
-from kb.embedding import Embedder
-from bot.answering.retrieval import Retriever
+from pathlib import Path
+import aiohttp
+from aiohttp import web
+from adoptbot.cli.operations import readiness
+from adoptbot.runtime import Runtime
+from bot.web.server import build_web_app
 from common.settings import Settings
-from kb.store import KnowledgeStore, open_client
+from kb.embedding import Embedder
 imported = time.perf_counter()
 
 class Hashed(Embedder):
@@ -47,20 +51,52 @@ class Hashed(Embedder):
     def count_tokens(self, text):
         return len(text.split())
 
-from pathlib import Path
-settings = Settings(data_dir=Path(sys.argv[1]), chroma_url=sys.argv[2])
-store = KnowledgeStore(open_client(settings))
+data_dir, chroma_url, mode, questions = Path(sys.argv[1]), sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+runtime = Runtime(Settings(data_dir=data_dir, chroma_url=chroma_url, knowledge_dir=data_dir / "knowledge"),
+                  embedder=Hashed())
+store = runtime.store
+store.client  # noqa: B018 - opened here, as the first index read of `serve` opens it
 opened = time.perf_counter()
-if sys.argv[3] == "build" and hasattr(store, "lexical"):
+if mode == "build":
     store.lexical = lambda collection, at: None  # as before BM25 indexes were saved: every replica builds
-retriever = Retriever(store=store, embedder=Hashed())
-t0 = time.perf_counter()
-snap = retriever.snapshot()
-t1 = time.perf_counter()
-retriever.retrieve("how do we keep personal data out of prompts?")
-t2 = time.perf_counter()
-print(json.dumps({"imports": imported - started, "open": opened - imported, "passages": t1 - t0,
-                  "bm25_and_query": t2 - t1, "total": t2 - started, "chunks": len(snap.passages),
+snap = runtime.retriever.snapshot()
+loaded = time.perf_counter()
+runtime.warm_up()  # what `adoptbot serve` does before it listens: BM25 index, one query
+warm = time.perf_counter()
+
+async def until_ready():
+    # The web app `serve` builds, on a free loopback port, probed as a Kubernetes readiness probe would.
+    app = build_web_app(index_info=runtime.index_info, readiness=readiness(runtime), metrics=runtime.metrics)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    probes = 0
+    async with aiohttp.ClientSession() as session:
+        while True:
+            probes += 1
+            async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                if response.status == 200:
+                    break
+            await asyncio.sleep(0.05)
+    await runner.cleanup()
+    return probes
+
+probes = asyncio.run(until_ready())
+ready = time.perf_counter()
+times, results = [], []
+for q in questions:
+    t = time.perf_counter()
+    got = runtime.retriever.retrieve(q)
+    times.append((time.perf_counter() - t) * 1000)
+    results.append([(p.id, p.source, p.section, p.text, round(p.score, 9)) for p in got.passages])
+print(json.dumps({"imports": imported - started, "open": opened - imported, "passages": loaded - opened,
+                  "bm25_and_query": warm - loaded, "readyz": ready - warm, "probes": probes,
+                  "total": ready - started, "chunks": len(snap.passages),
+                  "query_p50_ms": statistics.median(times),
+                  "query_p95_ms": statistics.quantiles(times, n=20, method="inclusive")[-1],
+                  "results": hashlib.sha256(json.dumps(results).encode()).hexdigest()[:16],
                   "rss_mb": int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
 """
 

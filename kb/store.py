@@ -9,8 +9,11 @@ reindex costs only the records that changed. A failed reindex is rolled back; le
 one are cleaned up by the next. Records dead at G are deleted at the next reindex, so readers still
 on G-1 finish safely.
 
-The BM25 index of each generation is saved beside the collection (kb/bm25_store.py), so every
-replica of a Chroma server loads it instead of rebuilding it.
+The BM25 index of each generation and its live records (kb/records.py) are saved beside the
+collection (kb/companion.py) before the switch, so every replica, embedded or of a Chroma server,
+loads them instead of reading every record and rebuilding the index; the switch also writes the
+generation's counts into the collection's metadata, so `info()` reads no record. A generation without
+them (written by an older adoptbot), or whose saved records are stale or damaged, is read from Chroma.
 
 Beside an embedded store, the serving generation's IndexInfo is also kept in a small JSON file
 (`<prefix>-info.json`), so `adoptbot status` reads it without importing Chroma: it is removed before a
@@ -37,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError, DataDirUnusable
 from common.settings import Settings
-from kb.bm25_store import LEXICAL_SUFFIX, BM25Store
+from kb.companion import LEXICAL_SUFFIX, SavedBytes, Unfinished, companion
+from kb.records import QUESTION, Records, UnreadableRecords
 
 if TYPE_CHECKING:
     from kb.bm25 import BM25Index
@@ -48,13 +52,16 @@ COMPLETE = "adoptbot_complete"
 VERSION = "adoptbot_version"
 EMBED_MODEL = "adoptbot_embed_model"
 INDEXED_AT = "adoptbot_indexed_at"
-GENERATION = "adoptbot_generation"
+GENERATION = "adoptbot_generation"  # also names the generation of a saved BM25 index's parts
+RECORDS_GENERATION = "adoptbot_records_generation"  # names the generation of saved records' parts
+# The generation's counts, written with the switch; COUNTED says which generation they are of (an older
+# adoptbot switching would carry them over unchanged).
+CHUNKS, DOCUMENTS, COUNTED = "adoptbot_chunks", "adoptbot_documents", "adoptbot_counted_generation"
 # Bump when record metadata changes: forces a rebuild. 3: cited fields are capped and cleaned at ingest, which
 # files whose bytes did not change would otherwise never get. 4: records carry `pages`,
 # `audience` and `embed_hash`, and `content_hash` covers the cited fields (a new review date is written).
 # 5: the questions a section answers are records of their own (kind QUESTION), outside the BM25 index.
 FORMAT, FORMAT_VERSION = "adoptbot_format", 5
-QUESTION = "question"  # the kind of a record holding one question a section answers, not a passage
 LIVE_FROM, LIVE_TO = "gen_from", "gen_to"
 FOREVER = 2**62
 KEEP_PREVIOUS = 1
@@ -227,8 +234,14 @@ class KnowledgeStore:
         return self._client
 
     @cached_property
-    def bm25(self) -> BM25Store:
-        return BM25Store(self.client)
+    def bm25(self) -> SavedBytes:
+        """The saved BM25 index of each generation (kb/bm25.py's bytes)."""
+        return SavedBytes(self.client, key=GENERATION, tag="g")
+
+    @cached_property
+    def saved_records(self) -> SavedBytes:
+        """The saved live records of each generation (kb/records.py's bytes)."""
+        return SavedBytes(self.client, key=RECORDS_GENERATION, tag="r")
 
     def known_info(self) -> IndexInfo | None:
         """What the serving index holds: from the info file the last switch wrote (no Chroma), else info()."""
@@ -294,8 +307,8 @@ class KnowledgeStore:
                     )
                     written += [r.id for r in part]
             _set_metadata(collection, retired, base.live, **{LIVE_TO: at})
-            self.save_lexical(collection, at)
-            self.publish(collection, at)
+            records = self.save_for_readers(collection, at)
+            self.publish(collection, at, records=records)
         except BaseException:
             if base.collection is None:
                 self.abort(collection)
@@ -305,15 +318,22 @@ class KnowledgeStore:
         return int((collection.metadata or {})[VERSION])
 
     def keep(self, base: Serving) -> int | None:
-        """No new generation: undo what a killed write left, save the BM25 index if the generation has none."""
+        """No new generation: undo what a killed write left, save what readers load if the generation lacks it."""
         self._tidy(base)
-        if base.collection is None:
+        collection, at = base.collection, base.generation
+        if collection is None:
             return None
-        if not self.bm25.has(base.collection, base.generation):
-            self.save_lexical(base.collection, base.generation)  # an index from before BM25 indexes were saved
+        # An index from before BM25 indexes, saved records or counts were kept: save what it lacks. What it
+        # has stays untouched (replicas may be reading it).
+        lexical, records = not self.bm25.has(collection, at), not self.saved_records.has(collection, at)
+        counted = (collection.metadata or {}).get(COUNTED) == at
+        if lexical or records or not counted:
+            saved = self.save_for_readers(collection, at, lexical=lexical, records=records)
+            if not counted:
+                collection.modify(metadata={**(collection.metadata or {}), **_counts(saved, at)})
         if self.info_path is not None and not self.info_path.exists():
             self._save_info()  # an index from before the file was kept
-        return (base.collection.metadata or {}).get(VERSION)
+        return (collection.metadata or {}).get(VERSION)
 
     def _tidy(self, base: Serving) -> None:
         """Undo what a killed write left behind: its unswitched records and its dead marks."""
@@ -333,18 +353,24 @@ class KnowledgeStore:
             metadata={COMPLETE: False, VERSION: version, EMBED_MODEL: embed_model, FORMAT: FORMAT_VERSION},
         )
 
-    def publish(self, collection: Any, at: int) -> None:
-        """Make generation `at` of collection the one readers use (one metadata write), then prune."""
+    def publish(self, collection: Any, at: int, *, records: Records | None = None) -> None:
+        """Make generation `at` of collection (its live records, if given) the one readers use, then prune.
+
+        One metadata write, which also holds the generation's counts when its records are given.
+        """
         metadata = dict(collection.metadata or {})
         metadata.update(
             {COMPLETE: True, GENERATION: at, INDEXED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         )
+        if records is not None:
+            metadata.update(_counts(records, at))
         if self.info_path is not None:
             self.info_path.unlink(missing_ok=True)  # dying between here and _save_info leaves readers no stale file
         collection.modify(metadata=metadata)
         self._save_info()
         try:  # readers have switched: from here on a failure only leaves garbage for the next switch
             self.bm25.retire(collection, keep_from=at - KEEP_PREVIOUS)
+            self.saved_records.retire(collection, keep_from=at - KEEP_PREVIOUS)
             self.prune()
         except Exception:
             log.warning("retiring old generations failed; the next reindex retires them", exc_info=True)
@@ -370,27 +396,69 @@ class KnowledgeStore:
         for version, col in list(self._versions()):
             # Incomplete versions newer than current may be an ingest still running elsewhere.
             if version not in keep and version < newest:
-                if self.bm25.companion(col) is not None:
+                if companion(self.client, col) is not None:
                     self.client.delete_collection(col.name + LEXICAL_SUFFIX)
                 self.client.delete_collection(col.name)
 
-    # -- the BM25 index of a generation --------------------------------------------------------------
+    # -- what readers load of a generation: its records and its BM25 index ------------------------------
 
-    def save_lexical(self, collection: Any, at: int) -> None:
-        """Build the BM25 index of generation `at` from its live records and save it beside the collection."""
-        from kb.bm25 import indexed_text
+    def save_for_readers(self, collection: Any, at: int, *, lexical: bool = True, records: bool = True) -> Records:
+        """Read generation `at`'s live records once; save them and (built from them) its BM25 index; return them."""
+        live = self.read_records(collection, at)
+        if records:
+            self.saved_records.save(collection, at, live.to_bytes(collection=collection.name, at=at))
+        if lexical:
+            from kb.bm25 import BM25Index, indexed_text
 
+            passages = [i for i, kind in enumerate(live.fields["kind"]) if kind != QUESTION]
+            title, section = live.fields["title"], live.fields["section"]
+            index = BM25Index.build(
+                [live.ids[i] for i in passages], [indexed_text(title[i], section[i], live.texts[i]) for i in passages]
+            )
+            self.bm25.save(collection, at, index.to_bytes())
+        return live
+
+    def read_records(self, collection: Any, at: int) -> Records:
+        """The live records of generation `at`, read from Chroma (every record's text and metadata)."""
         got = read_all(collection, ["documents", "metadatas"])
-        ids, texts = [], []
-        for record_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            if is_live(meta, at) and meta.get("kind") != QUESTION:
-                ids.append(record_id)
-                texts.append(indexed_text(meta.get("title", ""), meta.get("section", ""), text or ""))
-        self.bm25.save(collection, at, ids, texts)
+        rows = [
+            (record_id, text, meta)
+            for record_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            if is_live(meta, at)
+        ]
+        return Records.of([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+    def records(self, collection: Any, at: int) -> Records:
+        """The live records of generation `at`: those its ingest saved, else (none, stale, damaged) from Chroma."""
+        try:
+            data = self.saved_records.load(collection, at)
+            if data is not None:
+                return Records.from_bytes(data, collection=collection.name, at=at)
+            log.warning(
+                "%s has no saved records at generation %d (indexed by an older adoptbot): reading every record from "
+                "Chroma, which is slow for a large index; `adoptbot ingest` saves them, even with nothing changed",
+                collection.name,
+                at,
+            )
+        except (Unfinished, UnreadableRecords) as e:
+            log.warning(
+                "the saved records of %s at generation %d are unusable (%s): reading every record from Chroma instead",
+                collection.name,
+                at,
+                e,
+            )
+        return self.read_records(collection, at)
 
     def lexical(self, collection: Any, at: int) -> BM25Index | None:
-        """The saved BM25 index of generation `at`, or None when it has none (built before they were saved)."""
-        return self.bm25.load(collection, at)
+        """The saved BM25 index of generation `at`, or None when it has none usable (then readers build one)."""
+        from kb.bm25 import BM25Index, UnreadableIndex
+
+        try:
+            data = self.bm25.load(collection, at)
+            return None if data is None else BM25Index.from_bytes(data)
+        except (Unfinished, UnreadableIndex) as e:
+            log.warning("the saved BM25 index of %s at generation %d is unreadable (%s)", collection.name, at, e)
+            return None
 
     def _save_info(self) -> None:
         """Write the serving index's IndexInfo to the info file; on failure there is none, and readers ask the store."""
@@ -408,18 +476,23 @@ class KnowledgeStore:
             tmp.unlink(missing_ok=True)
 
     def info(self) -> IndexInfo | None:
-        """Counts and dates of the serving index."""
+        """Counts and dates of the serving index: the counts its switch wrote, else counted from its records."""
         col = self.current()
         if col is None:
             return None
         at = generation(col)
-        live = [m for m in read_all(col, ["metadatas"])["metadatas"] if is_live(m, at) and m.get("kind") != QUESTION]
         meta = col.metadata or {}
+        if meta.get(COUNTED) == at:
+            documents, chunks = int(meta[DOCUMENTS]), int(meta[CHUNKS])
+        else:
+            metadatas = read_all(col, ["metadatas"])["metadatas"]
+            live = [m for m in metadatas if is_live(m, at) and m.get("kind") != QUESTION]
+            documents, chunks = len({m["source"] for m in live}), len(live)
         return IndexInfo(
             version=meta.get(VERSION, 0),
             generation=at,
-            documents=len({m["source"] for m in live}),
-            chunks=len(live),
+            documents=documents,
+            chunks=chunks,
             indexed_at=meta.get(INDEXED_AT, ""),
             embed_model=meta.get(EMBED_MODEL, ""),
         )
@@ -428,6 +501,12 @@ class KnowledgeStore:
 def _stored(metadata: dict[str, Any], at: int) -> dict[str, Any]:
     """A new record's metadata: live from generation `at`; Chroma refuses None, so it becomes ""."""
     return {**{k: "" if v is None else v for k, v in metadata.items()}, LIVE_FROM: at, LIVE_TO: FOREVER}
+
+
+def _counts(records: Records, at: int) -> dict[str, int]:
+    """The collection metadata that says how many documents and passages generation `at` holds."""
+    documents, chunks = records.counts()
+    return {DOCUMENTS: documents, CHUNKS: chunks, COUNTED: at}
 
 
 def _delete(collection: Any, ids: Sequence[str]) -> None:
@@ -449,5 +528,6 @@ def _rollback(
         _delete(collection, written)
         _set_metadata(collection, retired, base.live)
         store.bm25.drop(collection, at)
+        store.saved_records.drop(collection, at)
     except Exception:
         log.exception("rollback incomplete; the next ingest will finish it")

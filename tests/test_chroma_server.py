@@ -31,7 +31,7 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, chroma_url, real_em
     assert other.info().chunks == 5
 
 
-def test_a_reindex_on_one_host_is_served_by_another_with_the_bm25_index_it_saved(
+def test_a_reindex_on_one_host_is_served_by_another_with_the_records_and_bm25_index_it_saved(
     tmp_path, chroma_url, real_embedder, monkeypatch
 ):
     import bot.answering.retrieval
@@ -49,8 +49,12 @@ def test_a_reindex_on_one_host_is_served_by_another_with_the_bm25_index_it_saved
     def refuse(passages):
         raise AssertionError("a replica built the BM25 index instead of loading the saved one")
 
+    def read(collection, at):
+        raise AssertionError("a replica read every record from Chroma instead of loading the saved ones")
+
     monkeypatch.setattr(bot.answering.retrieval, "_build_bm25", refuse)
     replica = hosts[1]
+    monkeypatch.setattr(replica.store, "read_records", read)
     assert replica.engine.answer(Question("personal data in prompts?")).sources[0].source == "guidance/privacy.md"
     (kb / "guidance/zebra.md").write_text(
         GUIDE.format(title="Zebra crossings", slug="zebra", body="Pedestrians cross the road at zebra crossings.")

@@ -250,7 +250,7 @@ def test_a_failure_at_the_switch_is_rolled_back(tmp_path, settings, store, monke
     path = root / "guidance/privacy.md"
     path.write_text(path.read_text().replace("data protection officer", "privacy team"))
 
-    def full_disk(collection, at):
+    def full_disk(collection, at, **_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(store, "publish", full_disk)

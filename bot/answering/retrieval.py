@@ -1,8 +1,8 @@
 """Retriever: query -> ranked Passages, fusing BM25 and dense search.
 
 It serves from the newest complete index version (see kb.store) and, when a reindex publishes a
-new generation, loads that generation's saved BM25 index (built once, by the ingest that wrote it);
-an index from before those were saved has its BM25 index built here instead.
+new generation, loads that generation's saved records and BM25 index (saved once, by the ingest that
+wrote it); an index from before those were saved is read from Chroma and has its BM25 index built here.
 Passages of documents marked for audiences the question's place may not see (bot.audiences) are
 dropped from every candidate list before fusion, so nothing downstream can cite or name them.
 
@@ -29,7 +29,8 @@ from bot.types import Passage
 from common.errors import IndexEmpty
 from kb.bm25 import BM25Index, indexed_text
 from kb.embedding import Embedder
-from kb.store import QUESTION, KnowledgeStore, generation, is_live, read_all
+from kb.records import Records
+from kb.store import QUESTION, KnowledgeStore, generation
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
@@ -110,7 +111,7 @@ class Retriever:
         version = (collection.name, generation(collection))
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = _load(version, collection)
+                self._snapshot = _load(version, collection, self.store.records(collection, version[1]))
             return self._snapshot
 
     def topic_terms(self) -> frozenset[str]:
@@ -185,55 +186,80 @@ class Retriever:
         return [(i, s) for i, s in found if snap.sees(i, scope)][: self.candidates]
 
 
-def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
-    got = read_all(collection, ["documents", "metadatas"])
-    at = version[1]
+def _load(version: tuple[str, int], collection: Any, records: Records) -> _Snapshot:
+    """The snapshot of one generation from its live records."""
     passages: dict[str, Passage] = {}
     checklists: dict[str, list[str]] = defaultdict(list)
     audience: dict[str, frozenset[str]] = {}
     questions: dict[str, tuple[str, str]] = {}
-    for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-        if not is_live(meta, at):
+    audiences: dict[str, frozenset[str]] = {}  # raw audience field -> labels: a few distinct values
+    f = records.fields
+    for chunk_id, text, source, title, section, url, reviewed, owner, kind, checklist_id, ordinal, marked in zip(
+        records.ids,
+        records.texts,
+        f["source"],
+        f["title"],
+        f["section"],
+        f["url"],
+        f["last_reviewed"],
+        f["owner"],
+        f["kind"],
+        f["checklist_id"],
+        f["ordinal"],
+        f["audience"],
+        strict=True,
+    ):
+        if kind == QUESTION:
+            questions[chunk_id] = (source, section)
             continue
-        if meta.get("kind") == QUESTION:
-            questions[chunk_id] = (meta.get("source", ""), meta.get("section", ""))
-            continue
+        marked = marked or ""
+        if marked not in audiences:
+            audiences[marked] = labels(marked)
         passage = Passage(
             id=chunk_id,
-            text=text or "",
-            source=meta.get("source", ""),
-            title=meta.get("title", ""),
-            section=meta.get("section", ""),
+            text=text,
+            source=source,
+            title=title,
+            section=section,
             score=0.0,
-            url=meta.get("url", ""),
-            last_reviewed=meta.get("last_reviewed", ""),
-            owner=meta.get("owner", ""),
-            kind=meta.get("kind", "guidance"),
-            checklist_id=meta.get("checklist_id", ""),
-            ordinal=int(meta.get("ordinal", 0)),
-            audience=labels(meta.get("audience") or ""),
+            url=url,
+            last_reviewed=reviewed,
+            owner=owner,
+            kind=kind,
+            checklist_id=checklist_id,
+            ordinal=int(ordinal),
+            audience=audiences[marked],
         )
         passages[chunk_id] = passage
         if passage.audience:
             audience[chunk_id] = passage.audience
-        if passage.checklist_id:
-            checklists[passage.checklist_id].append(chunk_id)
+        if checklist_id:
+            checklists[checklist_id].append(chunk_id)
     for ids in checklists.values():
         ids.sort(key=lambda i: passages[i].ordinal)
     sections: dict[tuple[str, str], list[str]] = defaultdict(list)
     for passage in sorted(passages.values(), key=lambda p: p.ordinal):
         sections[(passage.source, passage.section)].append(passage.id)
-    topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
     return _Snapshot(
         version,
         collection,
         passages,
         checklists=dict(checklists),
-        topics=frozenset(topics),
+        topics=_topics(passages.values()),
         audience=audience,
         questions=questions,
         sections=dict(sections),
     )
+
+
+def _topics(passages: Iterable[Passage]) -> frozenset[str]:
+    """The terms of every passage's title, section and checklist id.
+
+    terms() stems word by word, so the terms of many texts are those of their distinct words: each title,
+    section and word is stemmed once, however many passages share it.
+    """
+    named = {text for p in passages for text in (p.title, p.section, p.checklist_id.replace("-", " "))}
+    return frozenset(terms(" ".join({w for text in named for w in words(text)})))
 
 
 def _asked(snap: _Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
