@@ -1,12 +1,17 @@
-"""Replica start-up at 100,000 chunks: time to the first hybrid answer, BM25 index loaded vs built.
+"""Replica start-up at 100,000 chunks: time to GET /readyz answering 200, and retrieval latency once ready.
 
-    .venv/bin/python benchmarks/startup.py [--chunks 100000] [--runs 3] [--server] [--before-code PATH]
+    .venv/bin/python benchmarks/startup.py [--chunks 100000] [--runs 3] [--server] [--before-code PATH] [--keep DIR]
 
-Writes a synthetic index through the store (so its BM25 index is saved, as an ingest does), then starts
-fresh replica processes on it: each opens the store, loads the serving generation's passages, gets its
-BM25 index (the saved one, or built as every replica did before it was saved) and answers one query.
---server serves the index from a real `chroma run` on loopback; --before-code measures another checkout
-(for example main) starting on the same store. Prints figures; nothing is asserted.
+Writes a synthetic index through the store (so what readers load is saved, as an ingest saves it), then
+starts fresh replica processes on it, as `adoptbot serve` starts: open the store, load the serving
+generation's passages (the saved records, or every record read from Chroma, the fallback for an index
+from before they were saved), load its BM25 index and answer one query (the warm-up), then serve the web
+app on a free loopback port and probe GET /readyz until it answers 200 (the index, the database and,
+with a server, Chroma's heartbeat). Once ready, each replica retrieves our eval set's questions (hybrid,
+the hashing embedder of the synthetic store) and reports p50/p95 and a digest of what came back, so the
+modes can be seen to retrieve the same passages. --server serves the index from a real `chroma run` on
+loopback; --before-code measures another checkout (for example main) starting on the same store; --keep
+writes the store to DIR, or reuses the one an earlier run wrote there. Prints figures; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -57,8 +62,8 @@ runtime = Runtime(Settings(data_dir=data_dir, chroma_url=chroma_url, knowledge_d
 store = runtime.store
 store.client  # noqa: B018 - opened here, as the first index read of `serve` opens it
 opened = time.perf_counter()
-if mode == "build":
-    store.lexical = lambda collection, at: None  # as before BM25 indexes were saved: every replica builds
+if mode == "read":
+    store.saved_records.load = lambda collection, at: None  # as an index from before records were saved
 snap = runtime.retriever.snapshot()
 loaded = time.perf_counter()
 runtime.warm_up()  # what `adoptbot serve` does before it listens: BM25 index, one query
@@ -85,6 +90,9 @@ async def until_ready():
 
 probes = asyncio.run(until_ready())
 ready = time.perf_counter()
+ready_cpu = time.process_time()
+runtime.retriever.vocabulary(), runtime.retriever.topic_terms()  # what answering reads (on main: on first use)
+read_ahead = time.perf_counter()
 times, results = [], []
 for q in questions:
     t = time.perf_counter()
@@ -93,7 +101,7 @@ for q in questions:
     results.append([(p.id, p.source, p.section, p.text, round(p.score, 9)) for p in got.passages])
 print(json.dumps({"imports": imported - started, "open": opened - imported, "passages": loaded - opened,
                   "bm25_and_query": warm - loaded, "readyz": ready - warm, "probes": probes,
-                  "total": ready - started, "chunks": len(snap.passages),
+                  "total": ready - started, "cpu": ready_cpu, "words": read_ahead - ready, "chunks": len(snap.passages),
                   "query_p50_ms": statistics.median(times),
                   "query_p95_ms": statistics.quantiles(times, n=20, method="inclusive")[-1],
                   "results": hashlib.sha256(json.dumps(results).encode()).hexdigest()[:16],
@@ -141,19 +149,24 @@ def synthetic_store(data_dir: Path, chroma_url: str, chunks: int) -> dict[str, f
     written = time.perf_counter() - started
     col = store.current()
     started = time.perf_counter()
-    store.save_lexical(col, 1)  # again, to time it alone: read the generation, tokenise, index, save
-    lexical = time.perf_counter() - started
+    store.save_for_readers(col, 1)  # again, to time it alone: read the generation, index it, save both
+    saved = time.perf_counter() - started
     started = time.perf_counter()
-    saved = store.lexical(col, 1)
+    records, lexical = store.records(col, 1), store.lexical(col, 1)
     loaded = time.perf_counter() - started
-    size = len(saved.to_bytes()) if saved else 0
-    return {"write": written, "save_lexical": lexical, "load_lexical": loaded, "lexical_mb": size / 1e6}
+    return {
+        "write": written,
+        "save": saved,
+        "load": loaded,
+        "records_mb": len(records.to_bytes(collection=col.name, at=1)) / 1e6,
+        "lexical_mb": len(lexical.to_bytes()) / 1e6 if lexical else 0.0,
+    }
 
 
 def start_replica(data_dir: Path, chroma_url: str, mode: str, code: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(code), "ANONYMIZED_TELEMETRY": "False"}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(data_dir), chroma_url, mode],
+        [sys.executable, "-c", CHILD, str(data_dir), chroma_url, mode, json.dumps(questions())],
         env=env,
         cwd=code,
         capture_output=True,
@@ -164,15 +177,28 @@ def start_replica(data_dir: Path, chroma_url: str, mode: str, code: Path) -> dic
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def questions() -> list[str]:
+    """The questions of our own eval set, asked of every replica once it is ready."""
+    lines = (REPO / "knowledge/eval/questions.jsonl").read_text().splitlines()
+    return [json.loads(line)["q"] for line in lines if line.strip()]
+
+
 def report(label: str, runs: list[dict[str, float]]) -> None:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in runs)
 
     print(
-        f"  {label:30s} total {med('total'):6.2f} s  (imports {med('imports'):5.2f}, open {med('open'):5.2f}, passages "
-        f"{med('passages'):5.2f}, BM25 + first query {med('bm25_and_query'):5.2f})  "
-        f"peak RSS {med('rss_mb'):5.0f} MB  [{len(runs)} runs, median]"
+        f"  {label:36s} ready {med('total'):5.2f} s, CPU {med('cpu'):4.2f} s  (imports {med('imports'):4.2f}, "
+        f"open {med('open'):4.2f}, "
+        f"passages {med('passages'):4.2f}, BM25 + first query {med('bm25_and_query'):4.2f}, "
+        f"/readyz {med('readyz'):4.2f}; then the words answering reads {med('words'):4.2f})  "
+        f"peak RSS {med('rss_mb'):4.0f} MB  "
+        f"retrieval p50 {med('query_p50_ms'):4.1f} ms, p95 {med('query_p95_ms'):4.1f} ms  [{len(runs)} runs, median]"
     )
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -181,41 +207,58 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="replica starts per mode (median reported)")
     parser.add_argument("--server", action="store_true", help="serve the index from a real `chroma run`")
     parser.add_argument("--before-code", type=Path, help="also start replicas of this checkout (e.g. main)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="write the synthetic store (and the server's data) here, or start on the one a previous run wrote",
+    )
     args = parser.parse_args()
     os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
     with tempfile.TemporaryDirectory(prefix="adoptbot-startup-") as tmp:
-        data_dir = Path(tmp) / "data"
+        root = args.keep.resolve() if args.keep else Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        data_dir, figures = root / "data", root / f"written-{'server' if args.server else 'embedded'}.json"
         sys.path.insert(0, str(REPO))
         from tests.cluster import ChromaServer
 
-        server = ChromaServer(Path(tmp) / "server", log_dir=Path(tmp)) if args.server else None
+        server = ChromaServer(root / "server", log_dir=Path(tmp)) if args.server else None
         if server is not None:
             server.wait_ready()
         url = server.url if server is not None else ""
         try:
             where = f"Chroma server {url}" if url else "embedded Chroma"
-            print(f"{args.chunks:,} chunks, {where}")
-            built = synthetic_store(data_dir, url, args.chunks)
+            print(f"{args.chunks:,} chunks, {where}; load average {load_average()} at the start")
+            if figures.exists():
+                built = json.loads(figures.read_text())
+                print(f"  (the store written by an earlier run, in {root})")
+            else:
+                built = synthetic_store(data_dir, url, args.chunks)
+                figures.write_text(json.dumps(built))
             print(
-                f"  write the generation           {built['write']:7.1f} s (records, then its BM25 index)\n"
-                f"  build + save the BM25 index    {built['save_lexical']:7.2f} s "
-                f"({built['lexical_mb']:.1f} MB zipped)\n"
-                f"  load the saved BM25 index      {built['load_lexical']:7.2f} s"
+                f"  write the generation              {built['write']:7.1f} s (records, then what readers load)\n"
+                f"  save the records + BM25 index     {built['save']:7.2f} s "
+                f"({built['records_mb']:.1f} + {built['lexical_mb']:.1f} MB compressed)\n"
+                f"  load them back                    {built['load']:7.2f} s"
             )
-            modes = [("saved BM25 index loaded", "load", REPO), ("BM25 index built (fallback)", "build", REPO)]
+            modes = [
+                ("saved records and BM25 index", "load", REPO),
+                ("records read from Chroma (fallback)", "read", REPO),
+            ]
             if args.before_code:
-                modes.append((f"before: {args.before_code}", "build", args.before_code.resolve()))
+                modes.append((f"before: {args.before_code}", "load", args.before_code.resolve()))
             results: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in modes}
             for _ in range(args.runs):  # interleaved, so load on the shared machine hits every mode alike
                 for label, mode, code in modes:
                     results[label].append(start_replica(data_dir, url, mode, code))
-            print("replica start-up, to the first hybrid answer:")
+            print(f"replica start-up, to GET /readyz answering 200 (load average {load_average()} at the end):")
             for label, runs in results.items():
                 assert all(r["chunks"] == args.chunks for r in runs), runs
                 report(label, runs)
-            load, build = (statistics.median(r["total"] for r in results[m[0]]) for m in modes[:2])
-            print(f"  saved vs built: {build / load:.1f}x faster, {build - load:.1f} s less per replica start")
+            answers = {r["results"] for runs in results.values() for r in runs}
+            print(f"  the {len(questions())} questions retrieved the same passages in every mode: {len(answers) == 1}")
+            load, read = (statistics.median(r["total"] for r in results[m[0]]) for m in modes[:2])
+            print(f"  saved vs read: {read / load:.1f}x faster, {read - load:.1f} s less per replica start")
         finally:
             if server is not None:
                 server.stop()

@@ -19,6 +19,15 @@ from typing import Any
 LEXICAL_SUFFIX = "-lexical"
 PART_CHARS = 4_000_000  # characters of base64 per record of the companion collection
 PARTS_PER_ADD = 4  # a few MB a request
+# Embedded Chroma saves a collection's vector index, and drops the log of writes behind it, only every
+# sync_threshold writes (1000 by default): a companion written a few parts at a time never reached it, so
+# every process that opened it replayed every part ever written (0.3 s of CPU at 100,000 chunks).
+SYNC_EVERY = 2
+
+
+def _synced() -> dict[str, Any]:
+    """The configuration of a companion (a new dict each time: Chroma fills in the one it is given)."""
+    return {"hnsw": {"batch_size": SYNC_EVERY, "sync_threshold": SYNC_EVERY}}
 
 
 class Unfinished(ValueError):
@@ -48,7 +57,9 @@ class SavedBytes:
         """Save data as generation `at`'s, replacing what a killed save left."""
         encoded = base64.b64encode(data).decode("ascii")
         parts = [encoded[i : i + PART_CHARS] for i in range(0, len(encoded), PART_CHARS)] or [""]
-        saved = self.client.get_or_create_collection(collection.name + LEXICAL_SUFFIX)
+        saved = self.client.get_or_create_collection(collection.name + LEXICAL_SUFFIX, configuration=_synced())
+        if ((saved.configuration or {}).get("hnsw") or {}).get("sync_threshold") != SYNC_EVERY:
+            saved.modify(configuration=_synced())  # made by an older adoptbot
         self.drop(collection, at)
         for start in range(0, len(parts), PARTS_PER_ADD):
             numbers = range(start, min(len(parts), start + PARTS_PER_ADD))

@@ -72,7 +72,7 @@ def test_an_index_saved_before_bm25_indexes_is_built_by_readers_until_the_next_i
     assert Retriever(store=store, embedder=FakeEmbedder()).retrieve("personal data in prompts").passages == before
 
 
-def test_each_switch_keeps_the_saved_indexes_and_records_of_the_serving_and_the_previous_generation_only(tmp_path, settings, store):
+def test_each_switch_keeps_what_readers_load_of_the_serving_and_the_previous_generation_only(tmp_path, settings, store):
     root = write_kb(tmp_path / "kb")
     for n in range(4):
         (root / f"guidance/extra{n}.md").write_text(GUIDE.format(title=f"Extra {n}", slug=f"x{n}", body="More."))

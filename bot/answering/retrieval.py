@@ -20,17 +20,16 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
-from bot.answering.lexical import terms, words
-from bot.audiences import Scope, labels, visible
+from bot.answering.lexical import terms
+from bot.answering.snapshot import Snapshot, load_snapshot
+from bot.audiences import Scope
 from bot.types import Passage
 from common.errors import IndexEmpty
 from kb.bm25 import BM25Index, indexed_text
 from kb.embedding import Embedder
-from kb.records import Records
-from kb.store import QUESTION, KnowledgeStore, generation
+from kb.store import KnowledgeStore, generation
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
@@ -49,34 +48,6 @@ class Retrieval:
     whole_checklist: bool = False  # a checklist was asked for and is returned whole
     # The dense hits alone, scored by cosine similarity: what tells whether two topics fit about equally.
     by_similarity: list[Passage] = field(default_factory=list)
-
-
-@dataclass
-class _Snapshot:
-    """One index version in memory: live passages by id, checklist members, and its BM25 index."""
-
-    version: tuple[str, int]  # (collection name, generation)
-    collection: Any
-    passages: dict[str, Passage]
-    bm25: BM25Index | None = None
-    checklists: dict[str, list[str]] = field(default_factory=dict)
-    topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
-    audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
-    questions: dict[str, tuple[str, str]] = field(default_factory=dict)  # question record -> (source, section)
-    sections: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, section) -> its passages
-
-    @cached_property
-    def words(self) -> frozenset[str]:
-        """Every word of every passage, lower-cased and unstemmed (read when first asked, not at load)."""
-        return frozenset(w.lower() for p in self.passages.values() for w in words(f"{p.title} {p.section} {p.text}"))
-
-    def sees(self, chunk_id: str, scope: Scope) -> bool:
-        """Whether a live passage may be cited in scope."""
-        return chunk_id in self.passages and visible(self.audience.get(chunk_id, frozenset()), scope)
-
-    def hidden(self, scope: Scope) -> int:
-        """How many live passages scope may not see."""
-        return 0 if scope is None else sum(not visible(a, scope) for a in self.audience.values())
 
 
 class Retriever:
@@ -100,10 +71,10 @@ class Retriever:
         self.mode = mode
         self.top_k = top_k
         self.candidates = candidates
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self) -> Snapshot:
         """The in-memory view of the serving version, rebuilt when a new version is published."""
         collection = self.store.current()
         if collection is None:
@@ -111,7 +82,7 @@ class Retriever:
         version = (collection.name, generation(collection))
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = _load(version, collection, self.store.records(collection, version[1]))
+                self._snapshot = load_snapshot(version, collection, self.store.records(collection, version[1]))
             return self._snapshot
 
     def topic_terms(self) -> frozenset[str]:
@@ -144,7 +115,7 @@ class Retriever:
         by_similarity = [snap.passages[i].with_score(s) for i, s in dense]
         return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity)
 
-    def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
+    def _dense(self, snap: Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
         """Dense hits (sections lifted by their questions) and the best passage's own similarity."""
         # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
         # see are skipped, so ask for that many more.
@@ -164,7 +135,7 @@ class Retriever:
         ranked = sorted(lifted.items(), key=lambda kv: kv[1], reverse=True)
         return ranked[: self.candidates], best
 
-    def lexical(self, snap: _Snapshot) -> BM25Index:
+    def lexical(self, snap: Snapshot) -> BM25Index:
         """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
         if snap.bm25 is None:
             with self._lock:
@@ -172,97 +143,21 @@ class Retriever:
                     snap.bm25 = self._saved_bm25(snap) or _build_bm25(snap.passages.values())
         return snap.bm25
 
-    def _saved_bm25(self, snap: _Snapshot) -> BM25Index | None:
+    def _saved_bm25(self, snap: Snapshot) -> BM25Index | None:
         saved = self.store.lexical(snap.collection, snap.version[1])
         if saved is not None and (len(saved.ids) != len(snap.passages) or set(saved.ids) != snap.passages.keys()):
             log.warning("the saved BM25 index of %s does not match its passages; building one", snap.version)
             return None
         return saved
 
-    def _bm25(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+    def _bm25(self, snap: Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
         # Enough hits that dropping every passage marked for an audience still leaves `candidates`.
         hits = self.lexical(snap).search(query, self.candidates + len(snap.audience))
         found = [(i, s) for i, s in hits if s > 0]
         return [(i, s) for i, s in found if snap.sees(i, scope)][: self.candidates]
 
 
-def _load(version: tuple[str, int], collection: Any, records: Records) -> _Snapshot:
-    """The snapshot of one generation from its live records."""
-    passages: dict[str, Passage] = {}
-    checklists: dict[str, list[str]] = defaultdict(list)
-    audience: dict[str, frozenset[str]] = {}
-    questions: dict[str, tuple[str, str]] = {}
-    audiences: dict[str, frozenset[str]] = {}  # raw audience field -> labels: a few distinct values
-    f = records.fields
-    for chunk_id, text, source, title, section, url, reviewed, owner, kind, checklist_id, ordinal, marked in zip(
-        records.ids,
-        records.texts,
-        f["source"],
-        f["title"],
-        f["section"],
-        f["url"],
-        f["last_reviewed"],
-        f["owner"],
-        f["kind"],
-        f["checklist_id"],
-        f["ordinal"],
-        f["audience"],
-        strict=True,
-    ):
-        if kind == QUESTION:
-            questions[chunk_id] = (source, section)
-            continue
-        marked = marked or ""
-        if marked not in audiences:
-            audiences[marked] = labels(marked)
-        passage = Passage(
-            id=chunk_id,
-            text=text,
-            source=source,
-            title=title,
-            section=section,
-            score=0.0,
-            url=url,
-            last_reviewed=reviewed,
-            owner=owner,
-            kind=kind,
-            checklist_id=checklist_id,
-            ordinal=int(ordinal),
-            audience=audiences[marked],
-        )
-        passages[chunk_id] = passage
-        if passage.audience:
-            audience[chunk_id] = passage.audience
-        if checklist_id:
-            checklists[checklist_id].append(chunk_id)
-    for ids in checklists.values():
-        ids.sort(key=lambda i: passages[i].ordinal)
-    sections: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for passage in sorted(passages.values(), key=lambda p: p.ordinal):
-        sections[(passage.source, passage.section)].append(passage.id)
-    return _Snapshot(
-        version,
-        collection,
-        passages,
-        checklists=dict(checklists),
-        topics=_topics(passages.values()),
-        audience=audience,
-        questions=questions,
-        sections=dict(sections),
-    )
-
-
-def _topics(passages: Iterable[Passage]) -> frozenset[str]:
-    """The terms of every passage's title, section and checklist id.
-
-    terms() stems word by word, so the terms of many texts are those of their distinct words: each title,
-    section and word is stemmed once, however many passages share it.
-    """
-    named = {text for p in passages for text in (p.title, p.section, p.checklist_id.replace("-", " "))}
-    return frozenset(terms(" ".join({w for text in named for w in words(text)})))
-
-
-def _asked(snap: _Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
+def _asked(snap: Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
     """The passages of each section with a question at least floor close to the query, scored as that question."""
     best: dict[tuple[str, str], float] = {}
     for record_id, score in scored:
@@ -303,7 +198,7 @@ def _score_fusion(dense: list[tuple[str, float]], lexical: list[tuple[str, float
 
 
 def _expand_checklists(
-    snap: _Snapshot, query: str, ranked: list[Passage], scope: Scope = None
+    snap: Snapshot, query: str, ranked: list[Passage], scope: Scope = None
 ) -> tuple[list[Passage], bool]:
     """A checklist comes back whole when asked for ("checklist", or its name) among the top three.
 
