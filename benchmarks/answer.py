@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--skip-synthetic", action="store_true")
-    parser.add_argument("--skip-llm", action="store_true", help="template figures only")
+    parser.add_argument("--skip-llm", action="store_true", help="no local LLM figures")
     args = parser.parse_args()
     qs = questions()
     in_scope = [
@@ -139,37 +139,8 @@ def main() -> None:
             f"p50 {pct(last_turns, 50):7.1f} ms   p95 {pct(last_turns, 95):7.1f} ms"
         )
         print(f"  peak RSS with the embedding model and the LLM loaded: {rss_mb():.0f} MB")
-
-        if args.skip_llm:
-            return
-        llm = runtime.answerers["llm"]
-        model = llm.model()
-        raw_tokens = raw_ms = our_tokens = our_ms = 0.0
-        for i, q in enumerate(in_scope[:10]):
-            messages = build_messages(Prompt(q, runtime.retriever.retrieve(q).passages))
-
-            def raw(messages: list = messages) -> int:
-                out = model.create_chat_completion(messages=messages, temperature=0.0, max_tokens=llm.max_tokens)
-                return out["usage"]["completion_tokens"]
-
-            def ours(messages: list = messages) -> int:
-                text = llm.complete(messages)
-                return len(model.tokenize(text.encode(), add_bos=False, special=False))
-
-            # Same prompt both ways; the KV cache is reset so neither reuses the other's prompt evaluation,
-            # and the order alternates.
-            for name in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
-                model.reset()
-                ms, tokens = timed(raw if name == "raw" else ours)
-                if name == "raw":
-                    raw_tokens, raw_ms = raw_tokens + tokens, raw_ms + ms
-                else:
-                    our_tokens, our_ms = our_tokens + tokens, our_ms + ms
-        raw_tps, our_tps = raw_tokens / raw_ms * 1000, our_tokens / our_ms * 1000
-        print(
-            f"  LLM, 10 prompts, prompt evaluation + generation: raw llama-cpp {raw_tps:.1f} tokens/s, "
-            f"pipeline {our_tps:.1f} tokens/s, pipeline overhead {100 * (raw_tps / our_tps - 1):+.1f} %"
-        )
+        if not args.skip_llm:
+            llm_speed(runtime, in_scope)
 
         if not args.skip_synthetic:
             started = time.perf_counter()
@@ -181,6 +152,38 @@ def main() -> None:
             print(f"  first query (loads passages, builds BM25): {time.perf_counter() - started:.1f} s")
             retrieval_latency(retriever, qs, f"{args.chunks} chunks")
         print(f"\npeak RSS at the end: {rss_mb():.0f} MB")
+
+
+def llm_speed(runtime: Runtime, in_scope: list[str]) -> None:
+    """Tokens/s of the local LLM: raw llama-cpp against the pipeline, on the same prompts."""
+    llm = runtime.answerers["llm"]
+    model = llm.model()
+    raw_tokens = raw_ms = our_tokens = our_ms = 0.0
+    for i, q in enumerate(in_scope[:10]):
+        messages = build_messages(Prompt(q, runtime.retriever.retrieve(q).passages))
+
+        def raw(messages: list = messages) -> int:
+            out = model.create_chat_completion(messages=messages, temperature=0.0, max_tokens=llm.max_tokens)
+            return out["usage"]["completion_tokens"]
+
+        def ours(messages: list = messages) -> int:
+            text = llm.complete(messages)
+            return len(model.tokenize(text.encode(), add_bos=False, special=False))
+
+        # Same prompt both ways; the KV cache is reset so neither reuses the other's prompt evaluation,
+        # and the order alternates.
+        for name in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
+            model.reset()
+            ms, tokens = timed(raw if name == "raw" else ours)
+            if name == "raw":
+                raw_tokens, raw_ms = raw_tokens + tokens, raw_ms + ms
+            else:
+                our_tokens, our_ms = our_tokens + tokens, our_ms + ms
+    raw_tps, our_tps = raw_tokens / raw_ms * 1000, our_tokens / our_ms * 1000
+    print(
+        f"  LLM, 10 prompts, prompt evaluation + generation: raw llama-cpp {raw_tps:.1f} tokens/s, "
+        f"pipeline {our_tps:.1f} tokens/s, pipeline overhead {100 * (raw_tps / our_tps - 1):+.1f} %"
+    )
 
 
 if __name__ == "__main__":

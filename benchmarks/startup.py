@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CHILD = """
 import asyncio, hashlib, json, math, re, statistics, sys, time
-started = time.perf_counter()
+started = time.perf_counter(), time.process_time()  # wall, CPU
 from pathlib import Path
 import aiohttp
 from aiohttp import web
@@ -40,7 +40,7 @@ from adoptbot.runtime import Runtime
 from bot.web.server import build_web_app
 from common.settings import Settings
 from kb.embedding import Embedder
-imported = time.perf_counter()
+imported = time.perf_counter(), time.process_time()  # wall, CPU
 
 class Hashed(Embedder):
     name = "bench-hashed"
@@ -61,13 +61,13 @@ runtime = Runtime(Settings(data_dir=data_dir, chroma_url=chroma_url, knowledge_d
                   embedder=Hashed())
 store = runtime.store
 store.client  # noqa: B018 - opened here, as the first index read of `serve` opens it
-opened = time.perf_counter()
+opened = time.perf_counter(), time.process_time()  # wall, CPU
 if mode == "read":
     store.saved_records.load = lambda collection, at: None  # as an index from before records were saved
 snap = runtime.retriever.snapshot()
-loaded = time.perf_counter()
+loaded = time.perf_counter(), time.process_time()  # wall, CPU
 runtime.warm_up()  # what `adoptbot serve` does before it listens: BM25 index, one query
-warm = time.perf_counter()
+warm = time.perf_counter(), time.process_time()  # wall, CPU
 
 async def until_ready():
     # The web app `serve` builds, on a free loopback port, probed as a Kubernetes readiness probe would.
@@ -89,22 +89,27 @@ async def until_ready():
     return probes
 
 probes = asyncio.run(until_ready())
-ready = time.perf_counter()
-ready_cpu = time.process_time()
+ready = time.perf_counter(), time.process_time()  # wall, CPU
+rss_ready = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
 runtime.retriever.vocabulary(), runtime.retriever.topic_terms()  # what answering reads (on main: on first use)
-read_ahead = time.perf_counter()
+read_ahead = time.perf_counter(), time.process_time()  # wall, CPU
 times, results = [], []
 for q in questions:
     t = time.perf_counter()
     got = runtime.retriever.retrieve(q)
     times.append((time.perf_counter() - t) * 1000)
     results.append([(p.id, p.source, p.section, p.text, round(p.score, 9)) for p in got.passages])
-print(json.dumps({"imports": imported - started, "open": opened - imported, "passages": loaded - opened,
-                  "bm25_and_query": warm - loaded, "readyz": ready - warm, "probes": probes,
-                  "total": ready - started, "cpu": ready_cpu, "words": read_ahead - ready, "chunks": len(snap.passages),
+def phases(end, start):
+    return [end[0] - start[0], end[1] - start[1]]
+
+print(json.dumps({"imports": phases(imported, started), "open": phases(opened, imported),
+                  "passages": phases(loaded, opened), "bm25_and_query": phases(warm, loaded),
+                  "readyz": phases(ready, warm), "total": phases(ready, started), "probes": probes,
+                  "words": phases(read_ahead, ready), "chunks": len(snap.passages),
                   "query_p50_ms": statistics.median(times),
                   "query_p95_ms": statistics.quantiles(times, n=20, method="inclusive")[-1],
                   "results": hashlib.sha256(json.dumps(results).encode()).hexdigest()[:16],
+                  "rss_ready_mb": rss_ready,
                   "rss_mb": int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
 """
 
@@ -183,17 +188,20 @@ def questions() -> list[str]:
     return [json.loads(line)["q"] for line in lines if line.strip()]
 
 
-def report(label: str, runs: list[dict[str, float]]) -> None:
-    def med(key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+def report(label: str, runs: list[dict]) -> None:
+    def med(key: str, i: int | None = None) -> float:
+        return statistics.median(r[key] if i is None else r[key][i] for r in runs)
+
+    def phase(key: str) -> str:
+        return f"{med(key, 0):5.2f} ({med(key, 1):4.2f})"
 
     print(
-        f"  {label:36s} ready {med('total'):5.2f} s, CPU {med('cpu'):4.2f} s  (imports {med('imports'):4.2f}, "
-        f"open {med('open'):4.2f}, "
-        f"passages {med('passages'):4.2f}, BM25 + first query {med('bm25_and_query'):4.2f}, "
-        f"/readyz {med('readyz'):4.2f}; then the words answering reads {med('words'):4.2f})  "
-        f"peak RSS {med('rss_mb'):4.0f} MB  "
-        f"retrieval p50 {med('query_p50_ms'):4.1f} ms, p95 {med('query_p95_ms'):4.1f} ms  [{len(runs)} runs, median]"
+        f"  {label}  [{len(runs)} runs, median; wall s (CPU s)]\n"
+        f"    ready {phase('total')}: imports {phase('imports')}, open {phase('open')}, "
+        f"passages {phase('passages')}, BM25 + first query {phase('bm25_and_query')}, /readyz {phase('readyz')}\n"
+        f"    peak RSS {med('rss_ready_mb'):4.0f} MB when ready, {med('rss_mb'):4.0f} MB at the end; "
+        f"then the words answering reads {phase('words')}; retrieval p50 {med('query_p50_ms'):5.1f} ms, "
+        f"p95 {med('query_p95_ms'):5.1f} ms"
     )
 
 
@@ -257,7 +265,7 @@ def main() -> None:
                 report(label, runs)
             answers = {r["results"] for runs in results.values() for r in runs}
             print(f"  the {len(questions())} questions retrieved the same passages in every mode: {len(answers) == 1}")
-            load, read = (statistics.median(r["total"] for r in results[m[0]]) for m in modes[:2])
+            load, read = (statistics.median(r["total"][0] for r in results[m[0]]) for m in modes[:2])
             print(f"  saved vs read: {read / load:.1f}x faster, {read - load:.1f} s less per replica start")
         finally:
             if server is not None:

@@ -102,8 +102,7 @@ class Records:
             count, ids, texts = body["count"], body["ids"], body["texts"]
             fields = {}
             for name in FIELDS:
-                values = body["fields"][name]["values"]
-                fields[name] = [values[code] for code in body["fields"][name]["codes"]]
+                fields[name] = list(map(body["fields"][name]["values"].__getitem__, body["fields"][name]["codes"]))
             if not (count == len(ids) == len(texts) and all(len(c) == count for c in fields.values())):
                 raise UnreadableRecords(f"damaged: {count} records listed, columns of other lengths")
         except (KeyError, TypeError, IndexError) as e:
