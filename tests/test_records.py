@@ -15,10 +15,12 @@ import pytest
 import kb.companion
 from adoptbot.runtime import Runtime
 from bot.answering.retrieval import Retriever
+from bot.audiences import labels
+from bot.types import Passage
 from common.settings import Settings
 from ingest.pipeline import run_ingest
 from kb.records import FORMAT, QUESTION, Records, UnreadableRecords
-from kb.store import COUNTED, KnowledgeStore, generation
+from kb.store import COUNTED, KnowledgeStore, generation, is_live
 from tests.conftest import GUIDE, FakeEmbedder, write_kb
 from tests.hr_kb import HR_DOCS
 
@@ -75,11 +77,37 @@ def from_chroma(store: KnowledgeStore) -> tuple:
     return served(Retriever(store=reader, embedder=FakeEmbedder()))
 
 
+def as_written(store: KnowledgeStore) -> dict[str, Passage]:
+    """Every live passage, built straight from Chroma's records as the retriever always built them."""
+    col = store.current()
+    got = col.get(include=["documents", "metadatas"])
+    return {
+        i: Passage(
+            id=i,
+            text=text or "",
+            source=m.get("source", ""),
+            title=m.get("title", ""),
+            section=m.get("section", ""),
+            score=0.0,
+            url=m.get("url", ""),
+            last_reviewed=m.get("last_reviewed", ""),
+            owner=m.get("owner", ""),
+            kind=m.get("kind", "guidance"),
+            checklist_id=m.get("checklist_id", ""),
+            ordinal=int(m.get("ordinal", 0)),
+            audience=labels(m.get("audience") or ""),
+        )
+        for i, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        if is_live(m, generation(col)) and m.get("kind") != QUESTION
+    }
+
+
 def test_a_replica_serves_from_the_saved_records_exactly_what_chroma_holds(tmp_path, settings, store, monkeypatch):
     ingest(knowledge(tmp_path), settings, store)
     read = from_chroma(store)
     loaded = served(replica(store, monkeypatch))
     assert loaded == read
+    assert dict(loaded[0][0]) == as_written(store)
     state, results = loaded
     passages, checklists, _, audience, questions, _ = state
     assert checklists and audience and questions  # the knowledge base has each kind of record
