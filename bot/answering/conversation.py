@@ -329,13 +329,11 @@ def _refers_back(lowered: str, topic_terms: Callable[[], frozenset[str]]) -> boo
     if _PRONOUN.search(without) or _THERE.search(without):
         return True
     for match in _DEMONSTRATIVE.finditer(without):
-        following = match.group(2)
-        if following is None:  # "how do we prevent that?": nothing after it, so it points back
-            return True
         before = without[: match.start()].split()[-1:]
         if before and before[0] not in STOPWORDS:
             continue  # "a model that makes images": a relative clause, not a reference
-        if not (set(terms(following)) & topic_terms()):
+        following = match.group(2)
+        if following is None or not (set(terms(following)) & topic_terms()):
             return True
     return False
 
