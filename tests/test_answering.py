@@ -250,18 +250,3 @@ def test_a_sentence_that_announces_a_list_brings_the_list_and_an_answer_never_en
     assert not answer.rstrip().endswith(":")
     assert "The main ones" not in answer or ("Hallucinations" in answer and "Bias" in answer)
 
-
-def test_a_list_asked_for_comes_from_the_passage_that_answers_never_from_a_list_elsewhere():
-    from bot.answering.answerers.template import TemplateAnswerer
-
-    risks = Passage(
-        id="r", source="guidance/r.md", title="Risks", section="Overview", score=0.9,
-        text="Running models at scale brings four main risks: hallucinations, bias, privacy and cost.",
-    )  # fmt: skip
-    uses = Passage(
-        id="u", source="guidance/u.md", title="Uses", section="What LLMs are used for", score=0.5,
-        text="Common applications:\n\n- Support chatbots that answer customers.\n- Drafting reports with LLMs.\n",
-    )  # fmt: skip
-    prompt = Prompt(question="What are the main risks of using LLMs?", passages=[risks, uses], whole_list=True)
-    answer = TemplateAnswerer(embedder=None).answer(prompt)
-    assert "hallucinations, bias, privacy and cost" in answer and "chatbots" not in answer

@@ -197,7 +197,9 @@ class Engine:
     def _subject(self, said: str, scope: Scope) -> str:
         """What an earlier answer was about: the name of the section it was drawn from."""
         passage = self.retriever.drawn_from(said, scope=scope) if said.strip() else None
-        return _label(passage) if passage is not None else ""
+        if passage is None or passage.kind == "checklist":  # a checklist's follow-ups pick up its items instead
+            return ""
+        return _label(passage)
 
     def _covers(self, reading: Reading, retrieval: Retrieval) -> bool:
         """The gate, on the question as read; the new subject of "and what about X?" must be covered itself."""

@@ -101,8 +101,8 @@ def _select(
     """
     ranked = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
     best = ranked[0]
-    if whole_list:  # the list is in the best unit's passage, if it has one: never a list from elsewhere
-        best = next((i for i in ranked if candidates[i][3] and candidates[i][0] == candidates[best][0]), best)
+    if whole_list:  # the list is in the passage of the best list item
+        best = next((i for i in ranked if candidates[i][3]), best)
 
     same = [i for i in range(len(candidates)) if candidates[i][0] == candidates[best][0]]
     if whole_list:
