@@ -182,7 +182,21 @@ def _markdown(root: Path, source: str, text: str) -> list[Finding]:
             problem = _broken(root, source, target)
             if problem:
                 findings.append(Finding(source, ERROR, problem, line=number))
+        for word in _LEANING.findall(line) if not HEADING.match(line) else ():
+            findings.append(
+                Finding(
+                    source,
+                    WARNING,
+                    f"a sentence starts with {word!r}: an answer can show it without the sentence before it, "
+                    "so name what it is about",
+                    line=number,
+                )
+            )
     return findings
+
+
+# A sentence that leans on the one before it: at the start of a line (or a list item), or after a full stop.
+_LEANING = re.compile(r"(?:^\s*(?:[-*+]\s+|\d+[.)]\s+)?|(?<=[.!?])\s+)(It|Its|This|That|These|Those|They|Their|Such)\s")
 
 
 def _body_start(lines: list[str]) -> int:

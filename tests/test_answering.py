@@ -249,3 +249,4 @@ def test_a_sentence_that_announces_a_list_brings_the_list_and_an_answer_never_en
                                                            passages=[passage]))  # fmt: skip
     assert not answer.rstrip().endswith(":")
     assert "The main ones" not in answer or ("Hallucinations" in answer and "Bias" in answer)
+

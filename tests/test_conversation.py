@@ -71,6 +71,23 @@ def test_a_reference_is_resolved_to_the_subject_of_the_last_question():
     assert "hallucination" in reading.query and "hallucination" in reading.focus
 
 
+def test_a_reference_after_a_question_that_named_no_topic_leans_on_what_the_last_answer_was_about():
+    said = "Customer support automation: draft replies to tickets [1]."
+    asked = history(("our support team is drowning in tickets, could an LLM help?", said))
+    seen: list[str] = []
+
+    def subject(answer: str) -> str:
+        seen.append(answer)
+        return "Customer support automation"
+
+    reading = read("how would we roll it out?", asked, topic_terms=topics, subject=subject)
+    assert reading.link == "reference" and "Customer support automation" in reading.query
+    assert seen == [said]  # asked about the last answer itself
+    earlier = history(("What is a hallucination?", said))
+    named = read("How do we reduce them?", earlier, topic_terms=topics, subject=subject)
+    assert "hallucination" in named.query and "Customer support" not in named.query  # the question's own subject wins
+
+
 def test_and_what_about_asks_the_last_question_about_the_new_subject():
     reading = read("and what about VAEs?", history(("What are GANs good for?", "...")), topic_terms=topics)
     assert reading.own == "vaes" and "GANs" in reading.query  # searched with the old question
@@ -111,6 +128,11 @@ def test_a_question_about_a_line_of_the_last_answer_is_searched_with_that_line()
         ("bye!", "goodbye"),
         ("hi there, who are you?", "about"),
         ("ok cool, bye for now", "goodbye"),
+        ("perfect, that's all for now. bye", "goodbye"),
+        ("awesome, super helpful 🙏", "thanks"),
+        ("ok that's it, thanks a lot!", "thanks"),
+        ("thanks, but is that all for now?", None),
+        ("bye the way, what is a VAE", None),
         ("What is a GAN?", None),
         ("thanks, and what about VAEs?", None),
         ("hi, how do I get started with an LLM pilot?", None),

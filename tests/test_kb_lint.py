@@ -148,3 +148,18 @@ def test_every_platform_says_review_overdue_and_only_when_it_is():
 def test_the_review_period_setting_is_read_from_the_environment():
     assert Settings().review_after_days == REVIEW_AFTER_DAYS == 365
     assert Settings.from_env({"ADOPTBOT_REVIEW_AFTER_DAYS": "180"}).review_after_days == 180
+
+
+def test_lint_warns_of_sentences_that_lean_on_the_one_before(tmp_path):
+    body = (
+        "## Context\n\nLLMs keep track of context. That is what lets them summarise.\n"
+        "This matters for long documents.\n\n- It helps chat.\n- Context helps chat.\n\n"
+        "## This heading is fine\n\nA model that learns. Models whose output is checked."
+    )
+    root = write_kb(tmp_path / "kb", {"guidance/lean.md": doc("Leaning", body)})
+    leaning = [(n, m.split(":")[0]) for s, n, m in by_file(lint(root, today=TODAY))["guidance/lean.md"]]
+    assert leaning == [
+        (9, "a sentence starts with 'That'"),
+        (10, "a sentence starts with 'This'"),
+        (12, "a sentence starts with 'It'"),
+    ]

@@ -95,6 +95,7 @@ _GOODBYE = re.compile(
     r"(?: (?:for now|now|then|all|everyone|folks|guys|team|mate|thanks|thank you|again|soon|tomorrow|ttyl|cya|"
     r"bye|later|adoptbot|bot))*$"
 )
+_LEAVING = _wordset("bye goodbye cya ttyl later tschüss ciao adios adieu")
 _OPENER = re.compile(r"^(?:(?:hi|hello|hey|there|ok|okay|cool|great|thanks|right|alright|well|so)\s+)+")
 _EMOJI_JOINERS = "\ufe0f\u200d"  # variation selector, zero-width joiner
 _SKIN_TONE, _SKIN_TONE_END = "\U0001f3fb", "\U0001f3ff"
@@ -129,8 +130,13 @@ def read(
     history: Iterable[Turn] = (),
     *,
     topic_terms: Callable[[], frozenset[str]] = frozenset,
+    subject: Callable[[str], str] = lambda said: "",
 ) -> Reading:
-    """Read a cleaned message against the earlier turns (oldest first)."""
+    """Read a cleaned message against the earlier turns (oldest first).
+
+    `subject` names what an earlier answer was about (the section it came from): a follow-up that leans
+    on a question that named nothing from the knowledge base leans on the subject of the last answer.
+    """
     small = smalltalk(text)
     if small:
         return Reading("smalltalk", text, text, smalltalk=small)
@@ -138,7 +144,7 @@ def read(
     questions = [t.text for t in turns if t.role == "user" and not smalltalk(_normal(t.text))]
     if not questions:
         return Reading("question", text, text)
-    reading = _follow_up(text, turns, questions, topic_terms)
+    reading = _follow_up(text, turns, questions, topic_terms, lambda: subject(_last_answer(turns)))
     if reading.kind == "question" and reading.link in ("reference", "ordinal", "loose", "mention"):
         earlier = set(terms(" ".join(questions)))
         return replace(reading, asks=" ".join(t for t in terms(text) if t not in earlier))
@@ -146,36 +152,45 @@ def read(
 
 
 def _follow_up(
-    text: str, turns: list[Turn], questions: list[str], topic_terms: Callable[[], frozenset[str]]
+    text: str,
+    turns: list[Turn],
+    questions: list[str],
+    topic_terms: Callable[[], frozenset[str]],
+    subject: Callable[[], str] = lambda: "",
 ) -> Reading:
     """A message after earlier questions: a new question, or one that leans on them (and how)."""
     lowered = _normal(text)
     topic_terms = cache(topic_terms)  # the index's words: looked up at most once per message
+    subject = cache(subject)
+
+    def resolve() -> Reading:
+        return _reference(text, questions, topic_terms(), subject)
+
     ordinal = _ordinal(lowered)
     if ordinal is not None:
         item = _list_item(_last_answer(turns), ordinal)
         if item:
             return Reading("question", f"{item} {text}", f"{text} ({item})", link="ordinal")
-        return _reference(text, questions, topic_terms())
+        return resolve()
     leading = _LEADING.match(lowered)
     if leading:
         rest = (leading.group(1) or leading.group(2) or "").strip()
         if leading.group(2) and rest.split()[0] in _ASKING:  # "and who approves my expenses?": a new question
-            return _follow_up(rest, turns, questions, topic_terms)
+            return _follow_up(rest, turns, questions, topic_terms, subject)
         if _content(rest):
             return _substitution(rest, questions[-1], topic_terms())
-        return _reference(text, questions, topic_terms())
+        return resolve()
     if not _content(lowered):  # "why?", "why though?", "how come?": the last question, asked again
         return Reading("question", f"{questions[-1]} {text}", f"{text} ({questions[-1]})", link="reference")
     if _refers_back(lowered, topic_terms):
-        return _reference(text, questions, topic_terms())
+        return resolve()
     line = _picked_up(text, _last_answer(turns))
     if line:
         return Reading("question", f"{text} {line}", text, link="mention")
     if not set(terms(lowered)) & topic_terms():
         # No subject of its own ("is bigger always better?"): about the last subject, provided the
         # passages found also cover its own words, so "how do I book a room?" is still declined.
-        reading = _reference(text, questions, topic_terms())
+        reading = resolve()
         return replace(reading, link="loose", own=" ".join(sorted(set(terms(lowered)) - GENERIC)))
     return Reading("question", text, text)
 
@@ -199,7 +214,18 @@ def smalltalk(text: str) -> SmallTalk | None:
             return "thanks"
         if len(words) <= 2:  # "great", "ok cool": an acknowledgement, not a question
             return "thanks"
-    return None
+    return _closing(text, {w for w in words if len(w) > 1})  # "that's" leaves an "s"
+
+
+def _closing(text: str, words: set[str]) -> SmallTalk | None:
+    """Thanks or goodbye however it is put ("perfect, that's all for now. bye", "super helpful 🙏"), asking nothing."""
+    if "?" in text or not words or words & _ASKING:
+        return None
+    thanked = bool(words & _THANKS) or any(c in _THANKS_EMOJI for c in text)
+    leaving = bool(words & _LEAVING)
+    if not (thanked or leaving) or words - _THANKS - _ACK - _LEAVING - STOPWORDS:
+        return None
+    return "goodbye" if leaving else "thanks"
 
 
 def smalltalk_reply(kind: SmallTalk) -> str:
@@ -235,9 +261,16 @@ _ASKING = _wordset(
 )
 
 
-def _reference(text: str, questions: list[str], topic_terms: frozenset[str]) -> Reading:
-    """The subject of the last question in place of the pronoun ("how is it trained?" -> "how is LLM trained?")."""
-    topic = _topic_of(questions, topic_terms)
+def _reference(
+    text: str, questions: list[str], topic_terms: frozenset[str], subject: Callable[[], str] = lambda: ""
+) -> Reading:
+    """The subject of the thread in place of the pronoun ("how is it trained?" -> "how is LLM trained?").
+
+    The thread's subject is what the last question named from the knowledge base; when it named nothing
+    there ("our support team is drowning in tickets"), what the last answer was about.
+    """
+    topic = _topic_of(questions[-1:], topic_terms) if _names_topic(questions[-1], topic_terms) else subject()
+    topic = topic or _topic_of(questions, topic_terms)
     if not topic:
         return Reading("question", text, text, link="reference")
     resolved, n = _REPLACEABLE.subn(topic, text, count=1)
@@ -283,6 +316,11 @@ def _topic_of(questions: list[str], topic_terms: frozenset[str]) -> str:
         if words:
             return " ".join(dict.fromkeys(words))
     return ""
+
+
+def _names_topic(question: str, topic_terms: frozenset[str]) -> bool:
+    """Whether a question names something the knowledge base's titles and sections name (beyond "AI", "model")."""
+    return bool((set(terms(question)) - COMMON) & topic_terms)
 
 
 def _refers_back(lowered: str, topic_terms: Callable[[], frozenset[str]]) -> bool:

@@ -15,7 +15,7 @@ from bot.answering.language import NOTES, detect
 from bot.answering.lexical import coverage
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.vocabulary import Expansions
-from bot.audiences import Audiences
+from bot.audiences import Audiences, Scope
 from bot.state.redaction import redact
 from bot.types import REVIEW_AFTER_DAYS, Answer, Choice, Citation, Passage, Question
 from common.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
@@ -138,7 +138,9 @@ class Engine:
         language = detect(text)
         if language != "en":  # answered from the English guidance like any question, and said so
             notes.append(NOTES[language])
-        reading = read(text, question.history, topic_terms=self.retriever.topic_terms)
+        scope = self.audiences.scope(question.place)
+        subject = lambda said: self._subject(said, scope)  # noqa: E731  (looked up only for a follow-up)
+        reading = read(text, question.history, topic_terms=self.retriever.topic_terms, subject=subject)
         if reading.kind == "smalltalk" and reading.smalltalk:
             reply = smalltalk_reply(reading.smalltalk)
             answer = Answer(question=text, status="smalltalk", text=reply, backend="none", notes=tuple(notes))
@@ -146,7 +148,6 @@ class Engine:
         else:
             expansions = self.expansions()
             # Only passages the question's place may see: the gate, the answer and the topics named all read these.
-            scope = self.audiences.scope(question.place)
             query = expansions.expand(reading.query)
             retrieval = self.retriever.retrieve(query, scope=scope)
             if reading.own:  # "and what about VAEs?": the VAE passages before the GAN ones
@@ -192,6 +193,13 @@ class Engine:
         if self.auto and first == "template":
             reason += f"; {self.auto[0]} is not available, so the template answers"
         return f"{first} (auto: {reason})"
+
+    def _subject(self, said: str, scope: Scope) -> str:
+        """What an earlier answer was about: the name of the section it was drawn from."""
+        passage = self.retriever.drawn_from(said, scope=scope) if said.strip() else None
+        if passage is None or passage.kind == "checklist":  # a checklist's follow-ups pick up its items instead
+            return ""
+        return _label(passage)
 
     def _covers(self, reading: Reading, retrieval: Retrieval) -> bool:
         """The gate, on the question as read; the new subject of "and what about X?" must be covered itself."""

@@ -115,6 +115,12 @@ class Retriever:
         by_similarity = [snap.passages[i].with_score(s) for i, s in dense]
         return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity)
 
+    def drawn_from(self, text: str, *, scope: Scope = None) -> Passage | None:
+        """The passage a text was most likely taken from, by its words alone: what an earlier answer was about."""
+        snap = self.snapshot()
+        hits = self._bm25(snap, text, scope)
+        return snap.passages[hits[0][0]] if hits else None
+
     def _dense(self, snap: Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
         """Dense hits (sections lifted by their questions) and the best passage's own similarity."""
         # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
