@@ -13,9 +13,10 @@ from bot.answering.conversation import Reading, read, smalltalk_reply
 from bot.answering.knowable import beyond_guidance
 from bot.answering.language import NOTES, detect
 from bot.answering.lexical import coverage
-from bot.answering.retrieval import Retrieval, Retriever
+from bot.answering.retrieval import EditorQuestion, Retrieval, Retriever
+from bot.answering.suggestions import Suggester
 from bot.answering.vocabulary import Expansions
-from bot.audiences import Audiences
+from bot.audiences import Audiences, Scope
 from bot.state.redaction import redact
 from bot.types import REVIEW_AFTER_DAYS, Answer, Choice, Citation, Passage, Question
 from common.errors import BackendError, BackendUnavailable, ConfigError, EmptyQuestion
@@ -109,6 +110,7 @@ class Engine:
         review_after_days: int = REVIEW_AFTER_DAYS,
         audiences: Audiences | None = None,
         clarifier: Clarifier | None = Clarifier(),  # frozen: one shared default is safe
+        suggester: Suggester | None = None,  # next questions for answers; needs a Retriever over a real index
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -122,6 +124,7 @@ class Engine:
         self.review_after_days = review_after_days
         self.audiences = audiences or Audiences()
         self.clarifier = clarifier
+        self.suggester = suggester
 
     def answer(
         self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
@@ -164,6 +167,8 @@ class Engine:
                 answer = self._generate(
                     text, reading, question, retrieval, keywords, notes, backend or self.backend, on_text
                 )
+                if answer.answered and self.suggester is not None:
+                    answer = replace(answer, suggestions=self._suggest(answer, reading, question, retrieval, scope))
         done = time.perf_counter()
         answer.timings_ms.update(
             retrieve=round((retrieved - started) * 1000, 1),
@@ -229,6 +234,33 @@ class Engine:
             question=text, status="clarify", text=CLARIFY, backend="none", related=related, notes=tuple(notes),
             choices=choices,
         )  # fmt: skip
+
+    def _suggest(
+        self, answer: Answer, reading: Reading, question: Question, retrieval: Retrieval, scope: Scope
+    ) -> tuple[Choice, ...]:
+        """Questions editors wrote that the answer could be followed by (bot.answering.suggestions)."""
+        assert self.suggester is not None
+        asked = [answer.question, reading.query, *(t.text for t in question.history if t.role == "user")]
+        return self.suggester.pick(
+            asked=asked, sources=answer.sources, retrieval=retrieval, index=self.retriever,
+            lands=lambda q: self._lands(q, scope), generation=(self.retriever.version(), scope),
+        )  # fmt: skip
+
+    def _lands(self, asked: EditorQuestion, scope: Scope) -> bool:
+        """Whether an editors' question asked on its own is answered from its own section.
+
+        answer()'s decisions up to generating, with the embedding ingest stored for the question.
+        """
+        vector = self.retriever.vector_of(asked)
+        reading = read(asked.text, topic_terms=self.retriever.topic_terms)
+        if vector is None or reading.kind == "smalltalk":
+            return False
+        retrieval = self.retriever.retrieve(self.expansions().expand(reading.query), scope=scope, vector=vector)
+        if beyond_guidance(asked.text, self.retriever.vocabulary()) or not self._covers(reading, retrieval):
+            return False
+        if self._ambiguous(asked.text, reading, retrieval):
+            return False
+        return self.retriever.section_of(retrieval.passages[0]) == (asked.source, asked.section)
 
     def _generate(
         self,

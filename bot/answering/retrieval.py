@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -48,6 +48,18 @@ class Retrieval:
     whole_checklist: bool = False  # a checklist was asked for and is returned whole
     # The dense hits alone, scored by cosine similarity: what tells whether two topics fit about equally.
     by_similarity: list[Passage] = field(default_factory=list)
+    # Editors' questions among the dense hits (record id -> cosine similarity to the query): what was just asked.
+    asked: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EditorQuestion:
+    """A question editors wrote for a section (`questions:` in front matter), indexed as a record of its own."""
+
+    id: str
+    text: str
+    source: str
+    section: str
 
 
 @dataclass
@@ -62,6 +74,7 @@ class _Snapshot:
     topics: frozenset[str] = frozenset()  # terms of titles, sections and checklist ids
     audience: dict[str, frozenset[str]] = field(default_factory=dict)  # passages of documents marked for audiences
     questions: dict[str, tuple[str, str]] = field(default_factory=dict)  # question record -> (source, section)
+    asks: dict[tuple[str, str], list[EditorQuestion]] = field(default_factory=dict)  # a section's, as editors wrote
     sections: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, section) -> its passages
 
     @cached_property
@@ -121,12 +134,45 @@ class Retriever:
         """Every word the knowledge base uses (lower-cased, as written)."""
         return self.snapshot().words
 
-    def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None, scope: Scope = None) -> Retrieval:
-        """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole."""
+    def version(self) -> tuple[str, int]:
+        """The serving index version (collection, generation): what caches of what it holds are keyed by."""
+        return self.snapshot().version
+
+    def questions_of(self, passage: Passage) -> list[EditorQuestion]:
+        """The questions editors wrote for passage's section (a whole checklist's: its first passage's), in order."""
+        snap = self.snapshot()
+        own = snap.passages.get(passage.id, passage)  # a checklist returned whole is cited as "Checklist"
+        return list(snap.asks.get((own.source, own.section), []))
+
+    def section_of(self, passage: Passage) -> tuple[str, str]:
+        """(source, section) of a passage as indexed (a checklist returned whole: its first passage's)."""
+        own = self.snapshot().passages.get(passage.id, passage)
+        return own.source, own.section
+
+    def vector_of(self, question: EditorQuestion) -> list[float] | None:
+        """The embedding ingest stored for an editors' question (None: not in the serving index)."""
+        got = self.snapshot().collection.get(ids=[question.id], include=["embeddings"])
+        vectors = got.get("embeddings")
+        return [float(x) for x in vectors[0]] if vectors is not None and len(vectors) else None
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        mode: Mode | None = None,
+        k: int | None = None,
+        scope: Scope = None,
+        vector: Sequence[float] | None = None,
+    ) -> Retrieval:
+        """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole.
+
+        `vector`: the query's embedding when it is already known (an editors' question's, from the index).
+        """
         snap = self.snapshot()
         k = k or self.top_k
         mode = mode or self.mode
-        dense, dense_best = self._dense(snap, query, scope)  # always: the relevance gate reads its best similarity
+        # Always: the relevance gate reads its best similarity.
+        dense, dense_best, asked = self._dense(snap, query, scope, vector)
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
             lexical = self._bm25(snap, query, scope)
@@ -141,19 +187,22 @@ class Retriever:
         passages = _merge_neighbours(ranked)[:k]
         # The gate reads how close the passages themselves are, not the questions: those are the evidence.
         by_similarity = [snap.passages[i].with_score(s) for i, s in dense]
-        return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity)
+        return Retrieval(
+            passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity, asked=asked
+        )
 
-    def _dense(self, snap: _Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
-        """Dense hits (sections lifted by their questions) and the best passage's own similarity."""
+    def _dense(
+        self, snap: _Snapshot, query: str, scope: Scope, vector: Sequence[float] | None = None
+    ) -> tuple[list[tuple[str, float]], float, dict[str, float]]:
+        """Dense hits (sections lifted by their questions), the best passage's own similarity, the questions hit."""
         # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
         # see are skipped, so ask for that many more.
         total = snap.collection.count()
         n = min(total, self.candidates + max(0, total - len(snap.passages)) + snap.hidden(scope))
         if n == 0:
-            return [], 0.0
-        got = snap.collection.query(
-            query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
-        )
+            return [], 0.0, {}
+        embedding = list(vector) if vector is not None else self.embedder.embed_query(query)
+        got = snap.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         # Cosine space: distance = 1 - cosine similarity.
         scored = list(zip(got["ids"][0], [1.0 - d for d in got["distances"][0]], strict=True))
         hits = [(i, s) for i, s in scored if snap.sees(i, scope)][: self.candidates]
@@ -161,7 +210,7 @@ class Retriever:
         asked = _asked(snap, scored, self.question_floor, scope)
         lifted = {**dict(hits), **{i: s for i, s in asked.items() if s > dict(hits).get(i, -1.0)}}
         ranked = sorted(lifted.items(), key=lambda kv: kv[1], reverse=True)
-        return ranked[: self.candidates], best
+        return ranked[: self.candidates], best, {i: s for i, s in scored if i in snap.questions}
 
     def lexical(self, snap: _Snapshot) -> BM25Index:
         """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
@@ -192,11 +241,13 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     checklists: dict[str, list[str]] = defaultdict(list)
     audience: dict[str, frozenset[str]] = {}
     questions: dict[str, tuple[str, str]] = {}
+    asked: list[tuple[int, EditorQuestion]] = []
     for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
         if not is_live(meta, at):
             continue
         if meta.get("kind") == QUESTION:
             questions[chunk_id] = (meta.get("source", ""), meta.get("section", ""))
+            asked.append((int(meta.get("ordinal", 0)), EditorQuestion(chunk_id, text or "", *questions[chunk_id])))
             continue
         passage = Passage(
             id=chunk_id,
@@ -223,6 +274,9 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     sections: dict[tuple[str, str], list[str]] = defaultdict(list)
     for passage in sorted(passages.values(), key=lambda p: p.ordinal):
         sections[(passage.source, passage.section)].append(passage.id)
+    asks: dict[tuple[str, str], list[EditorQuestion]] = defaultdict(list)
+    for _, question in sorted(asked, key=lambda oq: (oq[1].source, oq[0])):
+        asks[(question.source, question.section)].append(question)
     topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
     return _Snapshot(
         version,
@@ -232,6 +286,7 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
         topics=frozenset(topics),
         audience=audience,
         questions=questions,
+        asks=dict(asks),
         sections=dict(sections),
     )
 
