@@ -21,7 +21,7 @@ NOTES = {
 
 
 def detect(text: str) -> str:
-    """ "en", "de", "fr" or "es": the language whose everyday words text is made of (English when unsure)."""
+    """"en", "de", "fr" or "es": the language whose everyday words text is made of (English when unsure)."""
     words = [w.lower() for w in _LETTERS.findall(text)]
     if len(words) < 2:
         return "en"

@@ -35,8 +35,6 @@ VERSION_TABLE = "alembic_version"
 SQLITE_BUSY_S = 30.0  # a writer waits this long for another process's write to finish
 CONNECT_TIMEOUT_S = 5  # an unreachable PostgreSQL fails within this, not after the OS gives up
 SQLITE_FIX = "check that the disk is not full and the file is readable and writable by the user running adoptbot"
-
-
 def lock_key(name: str) -> int:
     """A PostgreSQL advisory lock key (signed 64-bit) for a lock name."""
     return int.from_bytes(hashlib.sha256(f"adoptbot:{name}".encode()).digest()[:8], "big", signed=True)
@@ -206,7 +204,9 @@ class Database:
         except sa.exc.DBAPIError as e:
             if not _unavailable(e):
                 raise
-            raise DatabaseUnavailable(self.name, e.orig or e, fix=SQLITE_FIX if self.dialect == "sqlite" else "") from e
+            raise DatabaseUnavailable(
+                self.name, e.orig or e, fix=SQLITE_FIX if self.dialect == "sqlite" else ""
+            ) from e
         except sa.exc.TimeoutError as e:  # every pooled connection busy for CONNECT_TIMEOUT_S
             raise DatabaseUnavailable(self.name, e, fix="it is overloaded, or too many requests wait for it") from e
 
