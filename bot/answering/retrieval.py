@@ -10,6 +10,8 @@ Sections are also found through the questions editors wrote for them (`questions
 indexed as records of their own): the same dense query that finds passages finds those questions, and
 a section whose question is close enough to the query (QUESTION_FLOOR) ranks in the dense list as if
 its passage were that close (never lower than its own passage ranks) before fusion with BM25.
+The same questions are what answers suggest asking next (bot.answering.suggestions): `questions_of` a
+section, and `retrieve` with the embedding ingest stored for one (`vector_of`) to see where it lands.
 """
 
 from __future__ import annotations
