@@ -13,7 +13,7 @@ from bot.answering.conversation import Reading, read, smalltalk_reply
 from bot.answering.knowable import beyond_guidance
 from bot.answering.language import NOTES, detect
 from bot.answering.lexical import coverage
-from bot.answering.retrieval import EditorQuestion, Retrieval, Retriever
+from bot.answering.retrieval import EditorQuestion, Retrieval, Retriever, Snapshot
 from bot.answering.suggestions import Suggester
 from bot.answering.vocabulary import Expansions
 from bot.audiences import Audiences, Scope
@@ -241,17 +241,18 @@ class Engine:
         """Questions editors wrote that the answer could be followed by (bot.answering.suggestions)."""
         assert self.suggester is not None
         asked = [answer.question, reading.query, *(t.text for t in question.history if t.role == "user")]
+        index = self.retriever.snapshot()  # one index version for every question offered
         return self.suggester.pick(
-            asked=asked, sources=answer.sources, retrieval=retrieval, index=self.retriever,
-            lands=lambda q: self._lands(q, scope), generation=(self.retriever.version(), scope),
+            asked=asked, sources=answer.sources, retrieval=retrieval, index=index,
+            lands=lambda q: self._lands(q, index, scope), generation=(index.version, scope),
         )  # fmt: skip
 
-    def _lands(self, asked: EditorQuestion, scope: Scope) -> bool:
+    def _lands(self, asked: EditorQuestion, index: Snapshot, scope: Scope) -> bool:
         """Whether an editors' question asked on its own is answered from its own section.
 
         answer()'s decisions up to generating, with the embedding ingest stored for the question.
         """
-        vector = self.retriever.vector_of(asked)
+        vector = index.vector_of(asked)
         reading = read(asked.text, topic_terms=self.retriever.topic_terms)
         if vector is None or reading.kind == "smalltalk":
             return False
@@ -260,7 +261,7 @@ class Engine:
             return False
         if self._ambiguous(asked.text, reading, retrieval):
             return False
-        return self.retriever.section_of(retrieval.passages[0]) == (asked.source, asked.section)
+        return index.section_of(retrieval.passages[0]) == (asked.source, asked.section)
 
     def _generate(
         self,

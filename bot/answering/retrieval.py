@@ -10,8 +10,9 @@ Sections are also found through the questions editors wrote for them (`questions
 indexed as records of their own): the same dense query that finds passages finds those questions, and
 a section whose question is close enough to the query (QUESTION_FLOOR) ranks in the dense list as if
 its passage were that close (never lower than its own passage ranks) before fusion with BM25.
-The same questions are what answers suggest asking next (bot.answering.suggestions): `questions_of` a
-section, and `retrieve` with the embedding ingest stored for one (`vector_of`) to see where it lands.
+The same questions are what answers suggest asking next (bot.answering.suggestions): a snapshot's
+`questions_of` a section, and `retrieve` with the embedding ingest stored for one (`vector_of`) to see
+where it lands.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class EditorQuestion:
 
 
 @dataclass
-class _Snapshot:
+class Snapshot:
     """One index version in memory: live passages by id, checklist members, and its BM25 index."""
 
     version: tuple[str, int]  # (collection name, generation)
@@ -83,6 +84,21 @@ class _Snapshot:
     def words(self) -> frozenset[str]:
         """Every word of every passage, lower-cased and unstemmed (read when first asked, not at load)."""
         return frozenset(w.lower() for p in self.passages.values() for w in words(f"{p.title} {p.section} {p.text}"))
+
+    def questions_of(self, passage: Passage) -> list[EditorQuestion]:
+        """The questions editors wrote for passage's section (a whole checklist's: its first passage's), in order."""
+        return list(self.asks.get(self.section_of(passage), []))
+
+    def section_of(self, passage: Passage) -> tuple[str, str]:
+        """(source, section) of a passage as indexed (a checklist returned whole: its first passage's)."""
+        own = self.passages.get(passage.id, passage)  # a checklist returned whole is cited as "Checklist"
+        return own.source, own.section
+
+    def vector_of(self, question: EditorQuestion) -> list[float] | None:
+        """The embedding ingest stored for an editors' question (None: not in this version)."""
+        got = self.collection.get(ids=[question.id], include=["embeddings"])
+        vectors = got.get("embeddings")
+        return [float(x) for x in vectors[0]] if vectors is not None and len(vectors) else None
 
     def sees(self, chunk_id: str, scope: Scope) -> bool:
         """Whether a live passage may be cited in scope."""
@@ -114,10 +130,10 @@ class Retriever:
         self.mode = mode
         self.top_k = top_k
         self.candidates = candidates
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self) -> Snapshot:
         """The in-memory view of the serving version, rebuilt when a new version is published."""
         collection = self.store.current()
         if collection is None:
@@ -135,27 +151,6 @@ class Retriever:
     def vocabulary(self) -> frozenset[str]:
         """Every word the knowledge base uses (lower-cased, as written)."""
         return self.snapshot().words
-
-    def version(self) -> tuple[str, int]:
-        """The serving index version (collection, generation): what caches of what it holds are keyed by."""
-        return self.snapshot().version
-
-    def questions_of(self, passage: Passage) -> list[EditorQuestion]:
-        """The questions editors wrote for passage's section (a whole checklist's: its first passage's), in order."""
-        snap = self.snapshot()
-        own = snap.passages.get(passage.id, passage)  # a checklist returned whole is cited as "Checklist"
-        return list(snap.asks.get((own.source, own.section), []))
-
-    def section_of(self, passage: Passage) -> tuple[str, str]:
-        """(source, section) of a passage as indexed (a checklist returned whole: its first passage's)."""
-        own = self.snapshot().passages.get(passage.id, passage)
-        return own.source, own.section
-
-    def vector_of(self, question: EditorQuestion) -> list[float] | None:
-        """The embedding ingest stored for an editors' question (None: not in the serving index)."""
-        got = self.snapshot().collection.get(ids=[question.id], include=["embeddings"])
-        vectors = got.get("embeddings")
-        return [float(x) for x in vectors[0]] if vectors is not None and len(vectors) else None
 
     def retrieve(
         self,
@@ -194,7 +189,7 @@ class Retriever:
         )
 
     def _dense(
-        self, snap: _Snapshot, query: str, scope: Scope, vector: Sequence[float] | None = None
+        self, snap: Snapshot, query: str, scope: Scope, vector: Sequence[float] | None = None
     ) -> tuple[list[tuple[str, float]], float, dict[str, float]]:
         """Dense hits (sections lifted by their questions), the best passage's own similarity, the questions hit."""
         # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
@@ -214,7 +209,7 @@ class Retriever:
         ranked = sorted(lifted.items(), key=lambda kv: kv[1], reverse=True)
         return ranked[: self.candidates], best, {i: s for i, s in scored if i in snap.questions}
 
-    def lexical(self, snap: _Snapshot) -> BM25Index:
+    def lexical(self, snap: Snapshot) -> BM25Index:
         """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""
         if snap.bm25 is None:
             with self._lock:
@@ -222,21 +217,21 @@ class Retriever:
                     snap.bm25 = self._saved_bm25(snap) or _build_bm25(snap.passages.values())
         return snap.bm25
 
-    def _saved_bm25(self, snap: _Snapshot) -> BM25Index | None:
+    def _saved_bm25(self, snap: Snapshot) -> BM25Index | None:
         saved = self.store.lexical(snap.collection, snap.version[1])
         if saved is not None and (len(saved.ids) != len(snap.passages) or set(saved.ids) != snap.passages.keys()):
             log.warning("the saved BM25 index of %s does not match its passages; building one", snap.version)
             return None
         return saved
 
-    def _bm25(self, snap: _Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
+    def _bm25(self, snap: Snapshot, query: str, scope: Scope) -> list[tuple[str, float]]:
         # Enough hits that dropping every passage marked for an audience still leaves `candidates`.
         hits = self.lexical(snap).search(query, self.candidates + len(snap.audience))
         found = [(i, s) for i, s in hits if s > 0]
         return [(i, s) for i, s in found if snap.sees(i, scope)][: self.candidates]
 
 
-def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
+def _load(version: tuple[str, int], collection: Any) -> Snapshot:
     got = read_all(collection, ["documents", "metadatas"])
     at = version[1]
     passages: dict[str, Passage] = {}
@@ -280,7 +275,7 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     for _, question in sorted(asked, key=lambda oq: (oq[1].source, oq[0])):
         asks[(question.source, question.section)].append(question)
     topics = {t for p in passages.values() for t in terms(f"{p.title} {p.section} {p.checklist_id.replace('-', ' ')}")}
-    return _Snapshot(
+    return Snapshot(
         version,
         collection,
         passages,
@@ -293,7 +288,7 @@ def _load(version: tuple[str, int], collection: Any) -> _Snapshot:
     )
 
 
-def _asked(snap: _Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
+def _asked(snap: Snapshot, scored: list[tuple[str, float]], floor: float, scope: Scope) -> dict[str, float]:
     """The passages of each section with a question at least floor close to the query, scored as that question."""
     best: dict[tuple[str, str], float] = {}
     for record_id, score in scored:
@@ -334,7 +329,7 @@ def _score_fusion(dense: list[tuple[str, float]], lexical: list[tuple[str, float
 
 
 def _expand_checklists(
-    snap: _Snapshot, query: str, ranked: list[Passage], scope: Scope = None
+    snap: Snapshot, query: str, ranked: list[Passage], scope: Scope = None
 ) -> tuple[list[Passage], bool]:
     """A checklist comes back whole when asked for ("checklist", or its name) among the top three.
 

@@ -24,7 +24,7 @@ LABEL_CHARS = 75  # Slack shows at most this much of a button's text
 
 
 class Questions(Protocol):
-    """What suggestions read of the index (bot.answering.retrieval.Retriever)."""
+    """What suggestions read of one index version (bot.answering.retrieval.Snapshot)."""
 
     def questions_of(self, passage: Passage) -> list[EditorQuestion]: ...
 
@@ -68,9 +68,10 @@ class Suggester:
         if retrieval.whole_checklist and sections:
             sections[0] = []  # asking about the checklist again would give the same checklist
         budget = [self.max_checks]  # checks of questions not checked before, for this answer
+        earlier = [(text, set(terms(text))) for text in asked]
 
         def offered(question: EditorQuestion) -> bool:
-            if self._repeats(question, asked, retrieval):
+            if self._repeats(question, earlier, retrieval):
                 return False
             verdict = self._verdict(question, generation)
             if verdict is None and budget[0] > 0:
@@ -108,11 +109,12 @@ class Suggester:
                 out.append(index.questions_of(passage))
         return out
 
-    def _repeats(self, question: EditorQuestion, asked: Sequence[str], retrieval: Retrieval) -> bool:
-        """Whether question asks what was just asked, or what the thread asked before."""
+    def _repeats(self, question: EditorQuestion, earlier: Sequence[tuple[str, set[str]]], retrieval: Retrieval) -> bool:
+        """Whether question asks what was just asked, or what the thread asked before (each with its terms)."""
         if retrieval.asked.get(question.id, 0.0) >= self.near:
             return True
-        return any(same_question(question.text, earlier) for earlier in asked)
+        own = set(terms(question.text))
+        return any(_same(question.text, own, text, words) for text, words in earlier)
 
     def _verdict(self, question: EditorQuestion, generation: Hashable) -> bool | None:
         with self._lock:
@@ -127,9 +129,9 @@ class Suggester:
         return verdict
 
 
-def same_question(a: str, b: str) -> bool:
-    """Whether two questions share nearly all their content words ("What is a VAE?", "what's a VAE")."""
-    ta, tb = set(terms(a)), set(terms(b))
+def _same(a: str, ta: set[str], b: str, tb: set[str]) -> bool:
+    """Whether two questions (with their terms) share nearly all their content words ("What is a VAE?",
+    "what's a VAE")."""
     if not ta or not tb:
         return a.strip().casefold() == b.strip().casefold()
     return len(ta & tb) / len(ta | tb) >= SAME_WORDS
