@@ -102,6 +102,7 @@ class Runtime:
     def engine(self) -> Engine:
         from bot.answering.answerers.registry import auto_plan
         from bot.answering.engine import Engine, Gate
+        from bot.answering.suggestions import Suggester
         from bot.answering.vocabulary import FILE_NAME as VOCABULARY_FILE
         from bot.answering.vocabulary import VocabularyFile
 
@@ -120,6 +121,7 @@ class Runtime:
             expansions=VocabularyFile(s.knowledge_dir / VOCABULARY_FILE).current,
             review_after_days=s.review_after_days,
             audiences=self.audiences,
+            suggester=Suggester(),
             **auto_plan(s),
         )
 

@@ -96,7 +96,10 @@ def review_overdue(last_reviewed: str, *, today: dt.date, after_days: int) -> bo
 
 @dataclass(frozen=True)
 class Choice:
-    """One topic a clarifying question offers: what it is called, and the question choosing it asks."""
+    """One thing a reply offers to ask next: what it is called, and the question choosing it asks.
+
+    A clarifying question's topics are choices; so are an answer's suggested next questions.
+    """
 
     label: str
     question: str
@@ -115,6 +118,7 @@ class Answer:
     notes: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     choices: tuple[Choice, ...] = ()  # status "clarify": the topics it asks the person to choose between
+    suggestions: tuple[Choice, ...] = ()  # status "answered": questions editors wrote that it could answer next
 
     @property
     def answered(self) -> bool:
@@ -131,5 +135,6 @@ class Answer:
             "related": [asdict(c) for c in self.related],
             "notes": list(self.notes),
             "choices": [asdict(c) for c in self.choices],
+            "suggestions": [asdict(c) for c in self.suggestions],
             "timings_ms": self.timings_ms,
         }

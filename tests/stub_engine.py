@@ -22,6 +22,10 @@ CHOICES = (
     Choice("Stub topic B", "What does the stub guidance say about topic B?"),
 )
 CLARIFY = "That could be about more than one topic. Which one do you mean?"
+SUGGESTIONS = (
+    Choice("What else does the stub guidance say?", "What else does the stub guidance say?"),
+    Choice("Where is the stub guidance kept?", "Where is the stub guidance kept?"),
+)
 PIECES = (
     "The first sentence of a stub answer, long enough to be sent on its own [1]. ",
     "A second sentence follows it [1].",
@@ -32,12 +36,14 @@ class StubEngine:
     """Answers every question with PIECES (streamed when `streams`); "uncovered" questions are declined, and
     "ambiguous" ones get a clarifying question with CHOICES.
 
-    `hold` (an Event) keeps each answer waiting until it is set, for tests of the queue.
+    `hold` (an Event) keeps each answer waiting until it is set, for tests of the queue; with `suggests`, answers
+    offer SUGGESTIONS.
     """
 
-    def __init__(self, *, streams: bool = True, hold: threading.Event | None = None) -> None:
+    def __init__(self, *, streams: bool = True, hold: threading.Event | None = None, suggests: bool = False) -> None:
         self.streams = streams
         self.hold = hold
+        self.suggests = suggests
         self.questions: list[Question] = []
         self._lock = threading.Lock()
 
@@ -65,7 +71,10 @@ class StubEngine:
         if self.streams and on_text is not None:
             for piece in PIECES:
                 on_text(piece)
-        return Answer(question=text, status="answered", text="".join(PIECES), backend="stub", sources=(SOURCE,))
+        return Answer(
+            question=text, status="answered", text="".join(PIECES), backend="stub", sources=(SOURCE,),
+            suggestions=SUGGESTIONS if self.suggests else (),
+        )  # fmt: skip
 
     def describe_backend(self) -> str:
         return "stub (for tests)"

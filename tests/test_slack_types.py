@@ -1,10 +1,10 @@
 """Slack's calls still type-check against `@slack/web-api`, the official SDK's TypeScript types.
 
-Real Slack flows (mentions, DMs, streaming, the assistant pane and the Messages tab, slash commands, private
-answers and sharing, the tools, votes, clarifying buttons, the experts' channel) run over HTTP against the fake
-Web API; every request is taken off the wire as the Python SDK encoded it, its JSON-string fields (blocks, view,
-chunks...) decoded back, and written out as `const cN: <Method>Arguments = {...};` for `tsc --noEmit` (strict,
-tests/slack_types/tsconfig.json). The argument type of each method is read from the SDK's own method table
+Real Slack flows (mentions, DMs, streaming, the assistant pane and the Messages tab, slash commands, private answers
+and sharing, the tools, votes, clarifying and suggested-question buttons, the experts' channel) run over HTTP
+against the fake Web API; every request is taken off the wire as the Python SDK encoded it, its JSON-string fields
+(blocks, view, chunks...) decoded back, and written out as `const cN: <Method>Arguments = {...};` for `tsc --noEmit`
+(strict, tests/slack_types/tsconfig.json). The argument type of each method is read from the SDK's own method table
 (dist/methods.d.ts), so a method the SDK has no type for is caught, not guessed. Form-encoded calls carry every
 value as a string: they are checked as `Form<T>`, T with each number as a numeric string and each boolean as
 "1"/"0"/"true"/"false". The SDK is pinned in tests/slack_types/package-lock.json; `make test` installs it.
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import CHOICES_BLOCK
+from bot.slack.blocks import CHOICES_BLOCK, SUGGESTIONS_BLOCK
 from bot.tools.checklists import open_board
 from bot.tools.core import Tools
 from tests.conftest import REPO
@@ -230,7 +230,8 @@ def click(s: Slack, reply: dict[str, Any], *, action_id: str, value: str, ts: st
 
 
 def posted_answers(s: Slack, flows: list[str]) -> None:
-    """Answers posted whole: mentions, DMs, follow-ups, help, declines, clarifying buttons, votes, commands."""
+    """Answers posted whole: mentions, DMs, follow-ups, help, declines, clarifying and suggested-question buttons,
+    votes, commands."""
     root = s.mention("How does a GAN work?")
     [reply] = s.api.wait_for("chat.postMessage")
     s.say("and for images?", thread_ts=root)  # a follow-up: the thread is read
@@ -256,6 +257,9 @@ def posted_answers(s: Slack, flows: list[str]) -> None:
     }  # fmt: skip
     assert s.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), FORM) == 200
     settle(s)
+    suggested = next(b for b in reply["blocks"] if b.get("block_id") == SUGGESTIONS_BLOCK)
+    click(s, reply, action_id=suggested["elements"][0]["action_id"], value=suggested["elements"][0]["value"],
+          ts="1700000008.000300", block_id=SUGGESTIONS_BLOCK)  # fmt: skip
     for text in ("help", "status", "ask What is a diffusion model?"):
         s.command(text, response_url=s.api.url + "/response/command")
     settle(s)
@@ -354,9 +358,9 @@ def recorded(tmp_path_factory, starter_runtime) -> tuple[list[Call], list[str]]:
         return made[-1]
 
     try:
-        posted_answers(make("posted", StubEngine(streams=False), slack_experts_channel=EXPERTS,
+        posted_answers(make("posted", StubEngine(streams=False, suggests=True), slack_experts_channel=EXPERTS,
                             slack_channels_file=str(root / "channels.yaml")), flows)  # fmt: skip
-        streamed_answers(make("streamed", StubEngine()), flows)
+        streamed_answers(make("streamed", StubEngine(suggests=True)), flows)
         hold = threading.Event()
         stopped_answer(make("stopped", StubEngine(hold=hold)), hold, flows)
         broken_streams(make("broken", StubEngine()), flows)

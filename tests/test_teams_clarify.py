@@ -17,10 +17,10 @@ def test_the_card_offers_each_topic_as_a_submit_that_carries_its_question():
     )
     activity = cards.clarify_activity(answer)
     [submit] = activity["attachments"][0]["content"]["actions"]
-    data = {"adoptbot": cards.CLARIFY, "question": "q (GANs)"}
+    data = {"adoptbot": cards.ASK, "question": "q (GANs)"}
     assert submit == {"type": "Action.Submit", "title": "GANs", "data": data}
     assert cards.chosen_question(submit["data"]) == "q (GANs)"
-    assert cards.chosen_question({"adoptbot": cards.CLARIFY, "question": ["not", "text"]}) == ""
+    assert cards.chosen_question({"adoptbot": cards.ASK, "question": ["not", "text"]}) == ""
 
 
 def test_a_clarifying_question_in_a_channel_gets_buttons_and_a_press_is_answered(bot):

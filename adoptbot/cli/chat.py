@@ -70,7 +70,9 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
     chat, user = runtime.chat, login_name()
     print("adoptbot: ask about adopting generative AI. /help lists the commands, /new starts over, /quit leaves.")
     history: list[Turn] = []
-    choices: tuple[Choice, ...] = ()  # a clarifying question's topics: typing one's number asks it
+    # The numbered list the last reply printed (a clarifying question's topics, or an answer's suggested
+    # questions; never both): typing one's number asks it.
+    choices: tuple[Choice, ...] = ()
     while True:
         try:
             line = input("\nyou> ").strip()
@@ -105,9 +107,11 @@ def cmd_chat(runtime: Runtime, args: argparse.Namespace) -> int:
         question = Question(routed.rest, history=tuple(history), user=user, place=args.place or "")
         reply = chat.ask(question, platform="terminal", channel_kind="terminal", backend=args.backend)
         print("\nadoptbot> " + (render_answer(reply.answer) if reply.answer else plain(reply.text)))
-        choices = reply.choices
-        if choices:
+        choices = reply.choices or (reply.answer.suggestions if reply.answer is not None else ())
+        if reply.choices:
             print(f"(type 1-{len(choices)} to choose)")
+        elif choices:
+            print(f"(type 1-{len(choices)} to ask one of the suggested questions)")
         if reply.answer is not None:
             history += [Turn("user", line), Turn("assistant", reply.answer.text)]
 

@@ -12,6 +12,7 @@ from common.errors import ConfigError
 from common.text import visible
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SUGGESTED = "You could ask next:"
 _LOADED = time.perf_counter()  # where the kernel's process start time cannot be read: about as early
 
 
@@ -52,6 +53,9 @@ def render_answer(answer: Answer, *, startup_ms: float | None = None) -> str:
         lines.append("Related:" if answer.answered else "From:" if answer.choices else "Nearest topics:")
         lines += [f"  - {cite_line(c)}" for c in answer.related]
     lines += [f"Note: {visible(n)}" for n in answer.notes]
+    if answer.suggestions:
+        lines.append(SUGGESTED)
+        lines += [f"  {n}. {visible(c.question)}" for n, c in enumerate(answer.suggestions, start=1)]
     if answer.status != "smalltalk":
         startup = "" if startup_ms is None else f"; start-up {startup_ms:.0f} ms"
         lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms{startup})")

@@ -14,6 +14,8 @@ from bot.answering.knowable import beyond_guidance
 from bot.answering.language import NOTES, detect
 from bot.answering.lexical import coverage
 from bot.answering.retrieval import Retrieval, Retriever
+from bot.answering.snapshot import EditorQuestion, Snapshot
+from bot.answering.suggestions import Suggester
 from bot.answering.vocabulary import Expansions
 from bot.audiences import Audiences, Scope
 from bot.state.redaction import redact
@@ -109,6 +111,7 @@ class Engine:
         review_after_days: int = REVIEW_AFTER_DAYS,
         audiences: Audiences | None = None,
         clarifier: Clarifier | None = Clarifier(),  # frozen: one shared default is safe
+        suggester: Suggester | None = None,  # next questions for answers; needs a Retriever over a real index
     ) -> None:
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -122,6 +125,7 @@ class Engine:
         self.review_after_days = review_after_days
         self.audiences = audiences or Audiences()
         self.clarifier = clarifier
+        self.suggester = suggester
 
     def answer(
         self, question: Question, *, backend: str | None = None, on_text: Callable[[str], None] | None = None
@@ -165,6 +169,8 @@ class Engine:
                 answer = self._generate(
                     text, reading, question, retrieval, keywords, notes, backend or self.backend, on_text
                 )
+                if answer.answered and self.suggester is not None:
+                    answer = replace(answer, suggestions=self._suggest(answer, reading, question, retrieval, scope))
         done = time.perf_counter()
         answer.timings_ms.update(
             retrieve=round((retrieved - started) * 1000, 1),
@@ -237,6 +243,34 @@ class Engine:
             question=text, status="clarify", text=CLARIFY, backend="none", related=related, notes=tuple(notes),
             choices=choices,
         )  # fmt: skip
+
+    def _suggest(
+        self, answer: Answer, reading: Reading, question: Question, retrieval: Retrieval, scope: Scope
+    ) -> tuple[Choice, ...]:
+        """Questions editors wrote that the answer could be followed by (bot.answering.suggestions)."""
+        assert self.suggester is not None
+        asked = [answer.question, reading.query, *(t.text for t in question.history if t.role == "user")]
+        index = self.retriever.snapshot()  # one index version for every question offered
+        return self.suggester.pick(
+            asked=asked, sources=answer.sources, retrieval=retrieval, index=index,
+            lands=lambda q: self._lands(q, index, scope), generation=(index.version, scope),
+        )  # fmt: skip
+
+    def _lands(self, asked: EditorQuestion, index: Snapshot, scope: Scope) -> bool:
+        """Whether an editors' question asked on its own is answered from its own section.
+
+        answer()'s decisions up to generating, with the embedding ingest stored for the question.
+        """
+        vector = index.vector_of(asked)
+        reading = read(asked.text, topic_terms=self.retriever.topic_terms)
+        if vector is None or reading.kind == "smalltalk":
+            return False
+        retrieval = self.retriever.retrieve(self.expansions().expand(reading.query), scope=scope, vector=vector)
+        if beyond_guidance(asked.text, self.retriever.vocabulary()) or not self._covers(reading, retrieval):
+            return False
+        if self._ambiguous(asked.text, reading, retrieval):
+            return False
+        return index.section_of(retrieval.passages[0]) == (asked.source, asked.section)
 
     def _generate(
         self,

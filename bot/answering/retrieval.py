@@ -10,6 +10,9 @@ Sections are also found through the questions editors wrote for them (`questions
 indexed as records of their own): the same dense query that finds passages finds those questions, and
 a section whose question is close enough to the query (QUESTION_FLOOR) ranks in the dense list as if
 its passage were that close (never lower than its own passage ranks) before fusion with BM25.
+The same questions are what answers suggest asking next (bot.answering.suggestions): a snapshot's
+`questions_of` a section, and `retrieve` with the embedding ingest stored for one (`vector_of`) to see
+where it lands.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -48,6 +51,8 @@ class Retrieval:
     whole_checklist: bool = False  # a checklist was asked for and is returned whole
     # The dense hits alone, scored by cosine similarity: what tells whether two topics fit about equally.
     by_similarity: list[Passage] = field(default_factory=list)
+    # Editors' questions among the dense hits (record id -> cosine similarity to the query): what was just asked.
+    asked: dict[str, float] = field(default_factory=dict)
 
 
 class Retriever:
@@ -93,12 +98,24 @@ class Retriever:
         """Every word the knowledge base uses (lower-cased, as written)."""
         return self.snapshot().words
 
-    def retrieve(self, query: str, *, mode: Mode | None = None, k: int | None = None, scope: Scope = None) -> Retrieval:
-        """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole."""
+    def retrieve(
+        self,
+        query: str,
+        *,
+        mode: Mode | None = None,
+        k: int | None = None,
+        scope: Scope = None,
+        vector: Sequence[float] | None = None,
+    ) -> Retrieval:
+        """The top k passages for query that scope may see, neighbours merged, an asked-for checklist whole.
+
+        `vector`: the query's embedding when it is already known (an editors' question's, from the index).
+        """
         snap = self.snapshot()
         k = k or self.top_k
         mode = mode or self.mode
-        dense, dense_best = self._dense(snap, query, scope)  # always: the relevance gate reads its best similarity
+        # Always: the relevance gate reads its best similarity.
+        dense, dense_best, asked = self._dense(snap, query, scope, vector)
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
             lexical = self._bm25(snap, query, scope)
@@ -113,7 +130,9 @@ class Retriever:
         passages = _merge_neighbours(ranked)[:k]
         # The gate reads how close the passages themselves are, not the questions: those are the evidence.
         by_similarity = [snap.passages[i].with_score(s) for i, s in dense]
-        return Retrieval(passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity)
+        return Retrieval(
+            passages=passages, dense_best=dense_best, whole_checklist=whole, by_similarity=by_similarity, asked=asked
+        )
 
     def drawn_from(self, text: str, *, scope: Scope = None) -> Passage | None:
         """The passage a text was most likely taken from, by its words alone: what an earlier answer was about."""
@@ -121,17 +140,18 @@ class Retriever:
         hits = self._bm25(snap, text, scope)
         return snap.passages[hits[0][0]] if hits else None
 
-    def _dense(self, snap: Snapshot, query: str, scope: Scope) -> tuple[list[tuple[str, float]], float]:
-        """Dense hits (sections lifted by their questions) and the best passage's own similarity."""
+    def _dense(
+        self, snap: Snapshot, query: str, scope: Scope, vector: Sequence[float] | None = None
+    ) -> tuple[list[tuple[str, float]], float, dict[str, float]]:
+        """Dense hits (sections lifted by their questions), the best passage's own similarity, the questions hit."""
         # Records of other generations (replaced ones, a reindex in progress) and passages scope may not
         # see are skipped, so ask for that many more.
         total = snap.collection.count()
         n = min(total, self.candidates + max(0, total - len(snap.passages)) + snap.hidden(scope))
         if n == 0:
-            return [], 0.0
-        got = snap.collection.query(
-            query_embeddings=[self.embedder.embed_query(query)], n_results=n, include=["distances"]
-        )
+            return [], 0.0, {}
+        embedding = list(vector) if vector is not None else self.embedder.embed_query(query)
+        got = snap.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         # Cosine space: distance = 1 - cosine similarity.
         scored = list(zip(got["ids"][0], [1.0 - d for d in got["distances"][0]], strict=True))
         hits = [(i, s) for i, s in scored if snap.sees(i, scope)][: self.candidates]
@@ -139,7 +159,7 @@ class Retriever:
         asked = _asked(snap, scored, self.question_floor, scope)
         lifted = {**dict(hits), **{i: s for i, s in asked.items() if s > dict(hits).get(i, -1.0)}}
         ranked = sorted(lifted.items(), key=lambda kv: kv[1], reverse=True)
-        return ranked[: self.candidates], best
+        return ranked[: self.candidates], best, {i: s for i, s in scored if i in snap.questions}
 
     def lexical(self, snap: Snapshot) -> BM25Index:
         """The BM25 index of snap's generation: the saved one, else (an older index) built from its passages."""

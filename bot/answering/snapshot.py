@@ -23,6 +23,16 @@ from kb.bm25 import BM25Index
 from kb.records import QUESTION, Records
 
 
+@dataclass(frozen=True)
+class EditorQuestion:
+    """A question editors wrote for a section (`questions:` in front matter), indexed as a record of its own."""
+
+    id: str
+    text: str
+    source: str
+    section: str
+
+
 class Passages(Mapping[str, Passage]):
     """A generation's passages by id (question records are not passages), each built when first asked for."""
 
@@ -91,6 +101,7 @@ class Snapshot:
     questions: dict[str, tuple[str, str]] = field(default_factory=dict)  # question record -> (source, section)
     # (source, section) of a question record -> the section's passages, in document order
     sections: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    asks: dict[tuple[str, str], list[EditorQuestion]] = field(default_factory=dict)  # a section's, as editors wrote
 
     @cached_property
     def topics(self) -> frozenset[str]:
@@ -109,6 +120,21 @@ class Snapshot:
         texts = zip(*(self.passages.column(name) for name in ("title", "section", "text")), strict=True)
         return frozenset(w.lower() for title, section, text in texts for w in words(f"{title} {section} {text}"))
 
+    def questions_of(self, passage: Passage) -> list[EditorQuestion]:
+        """The questions editors wrote for passage's section (a whole checklist's: its first passage's), in order."""
+        return list(self.asks.get(self.section_of(passage), []))
+
+    def section_of(self, passage: Passage) -> tuple[str, str]:
+        """(source, section) of a passage as indexed (a checklist returned whole: its first passage's)."""
+        own = self.passages.get(passage.id, passage)  # a checklist returned whole is cited as "Checklist"
+        return own.source, own.section
+
+    def vector_of(self, question: EditorQuestion) -> list[float] | None:
+        """The embedding ingest stored for an editors' question (None: not in this version)."""
+        got = self.collection.get(ids=[question.id], include=["embeddings"])
+        vectors = got.get("embeddings")
+        return [float(x) for x in vectors[0]] if vectors is not None and len(vectors) else None
+
     def sees(self, chunk_id: str, scope: Scope) -> bool:
         """Whether a live passage may be cited in scope."""
         return chunk_id in self.passages and visible(self.audience.get(chunk_id, frozenset()), scope)
@@ -123,8 +149,13 @@ def load_snapshot(version: tuple[str, int], collection: Any, records: Records) -
     f = records.fields
     kinds, sources, sections_of = f["kind"], f["source"], f["section"]
     kept = [row for row, kind in enumerate(kinds) if kind != QUESTION]  # the passages' rows, in record order
-    asked = (row for row, kind in enumerate(kinds) if kind == QUESTION)
+    asked = [row for row, kind in enumerate(kinds) if kind == QUESTION]
     questions = {records.ids[row]: (sources[row], sections_of[row]) for row in asked}
+    asks: dict[tuple[str, str], list[EditorQuestion]] = defaultdict(list)
+    for row in sorted(asked, key=lambda row: (sources[row], int(f["ordinal"][row]))):
+        asks[(sources[row], sections_of[row])].append(
+            EditorQuestion(records.ids[row], records.texts[row] or "", sources[row], sections_of[row])
+        )
     passages = Passages(records, {records.ids[row]: row for row in kept})
     ordinals = [int(f["ordinal"][row]) for row in kept]
     audience: dict[str, frozenset[str]] = {}
@@ -147,4 +178,5 @@ def load_snapshot(version: tuple[str, int], collection: Any, records: Records) -
         audience=audience,
         questions=questions,
         sections=dict(sections),
+        asks=dict(asks),
     )

@@ -19,8 +19,9 @@ FEEDBACK_ACTION = "feedback"
 FEEDBACK_BLOCK = "feedback_buttons"
 LEGACY_FEEDBACK_ACTIONS = ("feedback_helpful", "feedback_not_helpful")  # buttons on answers posted before 2026-11
 SHARE_ACTION = "share_answer"
-CHOICE_ACTION = "clarify_choice"  # a clarifying question's buttons: clarify_choice:<n>, unique in their block
-CHOICES_BLOCK = "clarify_choices"
+CHOICE_ACTION = "clarify_choice"  # buttons that ask their question: clarify_choice:<n>, unique in their block
+CHOICES_BLOCK = "clarify_choices"  # a clarifying question's topics
+SUGGESTIONS_BLOCK = "suggested_questions"  # an answer's suggested next questions
 BUTTON_TEXT = 75  # characters of a button's text
 BUTTON_VALUE = 2000
 MAX_CHOICES = 5
@@ -141,11 +142,12 @@ def share_block(feedback_id: str) -> Block:
     }
 
 
-def choices_block(choices: Sequence[Choice]) -> Block:
-    """A clarifying question's topics as buttons; each button's value is the question choosing it asks."""
+def choices_block(choices: Sequence[Choice], block_id: str = CHOICES_BLOCK) -> Block:
+    """Choices as buttons (a clarifying question's topics, or an answer's suggested next questions); each button's
+    value is the question choosing it asks."""
     return {
         "type": "actions",
-        "block_id": CHOICES_BLOCK,
+        "block_id": block_id,
         "elements": [
             {
                 "type": "button",
@@ -158,14 +160,32 @@ def choices_block(choices: Sequence[Choice]) -> Block:
     }
 
 
-def chosen(blocks: list[Block], user: str, label: str) -> list[Block]:
-    """A clarifying question after a click: its buttons replaced by who chose what (so it is answered once)."""
-    kept = [b for b in blocks if b.get("block_id") != CHOICES_BLOCK]
-    return [*kept, _context(f"<@{user}> chose *{escape(label)}*" if _USER_ID.fullmatch(user) else escape(label))]
+def chosen(
+    blocks: list[Block], user: str, label: str, *, block_id: str = CHOICES_BLOCK, value: str = ""
+) -> list[Block]:
+    """A message after one of its buttons that ask a question was pressed.
+
+    A clarifying question's buttons are replaced by who chose what (so it is answered once); a suggested question
+    gives way to who asked it, and the other suggestions stay.
+    """
+    who = f"<@{user}>" if _USER_ID.fullmatch(user) else ""
+    if block_id != SUGGESTIONS_BLOCK:
+        kept = [b for b in blocks if b.get("block_id") != CHOICES_BLOCK]
+        return [*kept, _context(f"{who} chose *{escape(label)}*" if who else escape(label))]
+    out: list[Block] = []
+    for block in blocks:
+        if block.get("block_id") != SUGGESTIONS_BLOCK:
+            out.append(block)
+            continue
+        out.append(_context(f"{who} asked *{escape(label)}*" if who else escape(label)))
+        rest = [e for e in block.get("elements", []) if e.get("value") != value]
+        if rest:
+            out.append({**block, "elements": rest})
+    return out
 
 
 def tail_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]:
-    """What follows the answer's text: notes, sources (or nearest topics), and the feedback buttons."""
+    """What follows the answer's text: notes, sources (or nearest topics), suggested questions, the feedback buttons."""
     tail: list[Block] = []
     if answer.notes:
         tail.append(_context(*(escape(n) for n in answer.notes[:CONTEXT_ELEMENTS])))
@@ -175,6 +195,8 @@ def tail_blocks(answer: Answer, feedback_id: str | None = None) -> list[Block]:
     if answer.related:
         lines = [citation_line(c, numbered=False) for c in answer.related]
         tail.append(_context(f"*{related_label(answer)}*", *lines[: CONTEXT_ELEMENTS - 1]))
+    if answer.suggestions:
+        tail.append(choices_block(answer.suggestions, SUGGESTIONS_BLOCK))
     if feedback_id:
         tail.append(feedback_block(feedback_id))
     return tail

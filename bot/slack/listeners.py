@@ -118,7 +118,7 @@ def register(app: Any, assistant: SlackAssistant) -> None:
         ack()
         chosen = choice_of(body)
         if chosen is not None:
-            questions.choose(client, chosen, (body.get("message") or {}).get("blocks", []), respond)
+            questions.choose(client, chosen, body.get("message") or {}, respond)
 
     @app.action(SHARE_ACTION)
     def handle_share(ack: Any, body: dict, action: dict, respond: Any, client: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.blocks import CHOICE_ACTION, LEGACY_FEEDBACK_ACTIONS, checklist_of
+from bot.slack.blocks import CHOICE_ACTION, CHOICES_BLOCK, LEGACY_FEEDBACK_ACTIONS, checklist_of
 from bot.slack.text import plain
 
 
@@ -99,7 +99,8 @@ def vote_of(action: dict[str, Any]) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Chosen:
-    """A clarifying question's button pressed: the question it asks, by whom, and the thread it belongs to."""
+    """A button that asks a question pressed (a clarifying choice, a suggested question): the question it asks, by
+    whom, and the thread it belongs to."""
 
     question: str
     label: str
@@ -108,10 +109,12 @@ class Chosen:
     thread_ts: str | None  # the thread of the clarifying question; None for one at the top of a DM
     action_ts: str  # when it was pressed: a click is claimed once, like a message
     team: str = ""
+    block: str = CHOICES_BLOCK  # the block of the button: a clarifying question's, or an answer's suggestions
+    value: str = ""  # the button's value as sent
 
 
 def choice_of(body: dict[str, Any]) -> Chosen | None:
-    """A press of a clarifying question's button (None: not one, or empty); ephemeral ones carry no message."""
+    """A press of a button that asks a question (None: not one, or empty); ephemeral ones carry no message."""
     action = next(iter(body.get("actions") or []), {})
     question = plain(action.get("value") or "")
     if not str(action.get("action_id", "")).startswith(CHOICE_ACTION + ":") or not question:
@@ -130,4 +133,6 @@ def choice_of(body: dict[str, Any]) -> Chosen | None:
         thread_ts=thread or None,
         action_ts=str(action.get("action_ts") or container.get("message_ts") or ""),
         team=(body.get("team") or {}).get("id", ""),
+        block=str(action.get("block_id") or CHOICES_BLOCK),
+        value=str(action.get("value") or ""),
     )

@@ -71,16 +71,21 @@ class Questions:
             if not queued:
                 self.seen.finish(*message.keys)
 
-    def choose(self, client: Any, chosen: Chosen, shown: list[dict[str, Any]], respond: Any) -> None:
-        """A clarifying question's button: asked as that person's question in its thread, the buttons replaced.
+    def choose(self, client: Any, chosen: Chosen, shown: dict[str, Any], respond: Any) -> None:
+        """A button that asks a question (a clarifying choice, a suggested question): asked as that person's
+        question in its thread, the button replaced.
 
         The same road as a typed question (claimed once, fair use, the channel's mode); the message, when
-        Slack sent it, shows who chose what instead of its buttons, so nobody answers it twice.
+        Slack sent it, shows who chose what instead of the button, so nobody answers it twice. An answer keeps
+        its text (the thread's history reads it).
         """
-        if shown:
+        if shown.get("blocks"):
             try:
-                updated = blocks.chosen(shown, chosen.user, chosen.label)
-                respond(blocks=updated, replace_original=True, text=chosen.label)
+                updated = blocks.chosen(
+                    shown["blocks"], chosen.user, chosen.label, block_id=chosen.block, value=chosen.value
+                )
+                text = shown.get("text") if chosen.block == blocks.SUGGESTIONS_BLOCK else None
+                respond(blocks=updated, replace_original=True, text=text or chosen.label)
             except Exception as e:  # noqa: BLE001 - the buttons stay; the answer still comes
                 log.warning("could not mark the choice in %s: %s", chosen.channel, e)
         direct = chosen.channel.startswith("D")

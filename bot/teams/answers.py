@@ -56,7 +56,7 @@ class Answers:
 
         question = await self._question(context.activity, text)
         reply = await self._run(question, context, ticket, on_text=stream.writer(loop), started=started)
-        activity = rendered(reply)
+        activity = rendered(reply, personal=True)
         message_id = await stream.finish(activity, reply.answer if reply.kind == "answer" else None)
         await self._remember(context.activity, question, reply, activity, message_id)
 
@@ -94,7 +94,7 @@ class Answers:
         self, send: Callable[[Any], Awaitable[Any]], asked: Any, question: Question, reply: Reply
     ) -> None:
         """Send the reply as one message and remember it."""
-        activity = rendered(reply)
+        activity = rendered(reply, personal=read.is_personal(asked))
         response = await send(message(activity))
         await self._remember(asked, question, reply, activity, (getattr(response, "id", "") or "") if response else "")
 
@@ -144,10 +144,11 @@ class Answers:
             log.exception("could not store the Teams conversation state of %s", asked.conversation.id)
 
 
-def rendered(reply: Reply) -> dict[str, Any]:
-    """An answer with its citations, card and thumbs; a clarifying question with its choices; the rest as text."""
+def rendered(reply: Reply, *, personal: bool) -> dict[str, Any]:
+    """An answer with its citations, card, thumbs and suggested questions (suggested actions in a personal chat);
+    a clarifying question with its choices; the rest as text."""
     if reply.kind == "answer" and reply.answer is not None:
-        return cards.answer_activity(reply.answer, reply.feedback_id)
+        return cards.answer_activity(reply.answer, reply.feedback_id, personal=personal)
     if reply.kind == "clarify" and reply.answer is not None:
         return cards.clarify_activity(reply.answer)
     return cards.text_activity(reply.text)

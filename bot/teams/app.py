@@ -207,9 +207,10 @@ def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | N
     async def handle_message(context: Any, _state: Any) -> None:
         await assistant.on_message(context)
 
-    # The adoption tools' cards and a clarifying question's choices use Action.Submit: Teams sends it as a
-    # message (no text, the inputs in its value, replyToId naming the card), so the card can be updated in place
-    # for everyone. These routes come before the message route: a submit in a channel carries no @mention.
+    # The adoption tools' cards and the buttons that ask a question (clarifying choices, suggestions outside
+    # personal chats) use Action.Submit: Teams sends it as a message (no text, the inputs in its value, replyToId
+    # naming the card), so the card can be updated in place for everyone. These routes come before the message
+    # route: a submit in a channel carries no @mention.
     @agent.adaptive_card.action_submit(cards.ASSESS, submit_filter=cards.SUBMIT, rank=RouteRank.FIRST)
     async def handle_assessment(context: Any, _state: Any, value: Any) -> None:
         await assistant.assessment_submitted(context, value)
@@ -218,7 +219,7 @@ def build_teams_endpoint(*, settings: Settings, chat: Chat, storage: Storage | N
     async def handle_checklist_save(context: Any, _state: Any, value: Any) -> None:
         await assistant.checklist_saved(context, value)
 
-    @agent.adaptive_card.action_submit(cards.CLARIFY, submit_filter=cards.SUBMIT, rank=RouteRank.FIRST)
+    @agent.adaptive_card.action_submit(cards.ASK, submit_filter=cards.SUBMIT, rank=RouteRank.FIRST)
     async def handle_choice(context: Any, _state: Any, value: Any) -> None:
         await assistant.choice_submitted(context, value)
 

@@ -76,7 +76,8 @@ class TeamsAssistant:
         await self.tools.checklist_saved(context, value)
 
     async def choice_submitted(self, context: Any, value: Mapping[str, Any]) -> None:
-        """A clarifying question's button: that person's question about the topic, answered like a typed one."""
+        """A card's ask button (a clarifying choice, a suggested question): that person's question, answered like a
+        typed one in the same conversation."""
         question = cards.chosen_question(value)
         if not question:
             return

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from bot.tools.assessment import Assessment, Session
 from bot.tools.checklists import Progress
 from bot.tools.core import assessment_markdown
-from bot.types import Answer, Citation
+from bot.types import Answer, Choice, Citation
 from bot.wording import related_label
 from common.text import literal
 
@@ -83,14 +83,30 @@ def _small(text: str, **extra: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, "size": "Small", **extra}
 
 
-def sources_card(answer: Answer) -> dict[str, Any]:
-    """An Adaptive Card listing the sources, then related reading (or the nearest topics) and notes."""
+def sources_card(answer: Answer, *, suggestions: bool = False) -> dict[str, Any]:
+    """An Adaptive Card listing the sources, then related reading (or the nearest topics) and notes.
+
+    `suggestions`: the suggested next questions as its buttons (where Teams shows no suggested actions).
+    """
     body = _sources_body(answer.sources)
     if answer.related:
         body.append(_heading(related_label(answer)))
         body += [_small(_source_line(c, numbered=False), isSubtle=True) for c in answer.related]
     body += [_small(n, isSubtle=True) for n in answer.notes]
-    return _card(body)
+    asks = ask_buttons(answer.suggestions) if suggestions else []
+    if asks:
+        body.append(_heading(ASK_NEXT))
+    return _card(body, asks)
+
+
+def ask_buttons(choices: Sequence[Choice]) -> list[dict[str, Any]]:
+    """Buttons that each ask their question as the person's (Action.Submit: it works in channels too)."""
+    return [{"type": "Action.Submit", "title": c.label, "data": {SUBMIT: ASK, "question": c.question}} for c in choices]
+
+
+def suggested_actions(choices: Sequence[Choice]) -> dict[str, Any]:
+    """Suggested next questions as Teams' suggested actions: pressing one sends it as the person's message."""
+    return {"actions": [{"type": "imBack", "title": c.label, "value": c.question} for c in choices[:MAX_SUGGESTED]]}
 
 
 def _sources_body(sources: Sequence[Citation]) -> list[dict[str, Any]]:
@@ -117,18 +133,26 @@ def _attachment(card: dict[str, Any]) -> dict[str, Any]:
     return {"contentType": CARD_TYPE, "content": card}
 
 
-def sources_attachment(answer: Answer) -> dict[str, Any]:
-    """The sources card as a message attachment."""
-    return _attachment(sources_card(answer))
+def sources_attachment(answer: Answer, *, suggestions: bool = False) -> dict[str, Any]:
+    """The sources card as a message attachment (with the suggested questions as buttons, if asked)."""
+    return _attachment(sources_card(answer, suggestions=suggestions))
 
 
-def answer_activity(answer: Answer, feedback_id: str = "") -> dict[str, Any]:
-    """The whole answer in one message: text with [n] markers, citations, the sources card, and thumbs to vote."""
+def answer_activity(answer: Answer, feedback_id: str = "", *, personal: bool = False) -> dict[str, Any]:
+    """The whole answer in one message: text with [n] markers, citations, the sources card, and thumbs to vote.
+
+    Its suggested next questions are suggested actions in a personal chat and the card's buttons elsewhere:
+    Microsoft's Teams documentation supports suggested actions in one-on-one chats ("Send and receive messages",
+    conversation-messages.md); its newer page on them (suggested-actions.md) adds group chats and channels,
+    where card buttons work on every client.
+    """
     activity: dict[str, Any] = {
         **text_activity(answer.text),
         "entities": [citation_entity(answer)],
-        "attachments": [sources_attachment(answer)],
+        "attachments": [sources_attachment(answer, suggestions=not personal)],
     }
+    if personal and answer.suggestions:
+        activity["suggestedActions"] = suggested_actions(answer.suggestions)
     if feedback_id:
         activity["channelData"] = dict(FEEDBACK_LOOP)
     return activity
@@ -139,11 +163,7 @@ def clarify_card(answer: Answer) -> dict[str, Any]:
     body = [_heading(related_label(answer))]
     body += [_small(_source_line(c, numbered=False), isSubtle=True) for c in answer.related]
     body += [_small(n, isSubtle=True) for n in answer.notes]
-    buttons = [
-        {"type": "Action.Submit", "title": c.label, "data": {SUBMIT: CLARIFY, "question": c.question}}
-        for c in answer.choices
-    ]
-    return _card(body, buttons)
+    return _card(body, ask_buttons(answer.choices))
 
 
 def clarify_activity(answer: Answer) -> dict[str, Any]:
@@ -152,17 +172,22 @@ def clarify_activity(answer: Answer) -> dict[str, Any]:
 
 
 def chosen_question(value: Mapping[str, Any]) -> str:
-    """The question a clarifying card's button asks (empty: none)."""
+    """The question a card's ask button asks: a clarifying choice, a suggested question (empty: none)."""
     question = value.get("question")
     return question.strip()[:IDEA_LIMIT] if isinstance(question, str) else ""
 
 
 def thanked(activity: dict[str, Any], thanks: str) -> dict[str, Any]:
-    """The same answer with its ways to vote (thumbs, or an older card's buttons) replaced by a thank-you."""
+    """The same answer with its ways to vote (thumbs, or an older card's buttons) replaced by a thank-you.
+
+    Its suggested questions stay.
+    """
     attachments = []
     for attachment in activity.get("attachments", []):
         card = dict(attachment["content"])
-        card.pop("actions", None)
+        asks = [a for a in card.pop("actions", []) if (a.get("data") or {}).get(SUBMIT) == ASK]
+        if asks:
+            card["actions"] = asks
         card["body"] = [*card.get("body", []), _small(thanks, isSubtle=True)]
         attachments.append({**attachment, "content": card})
     updated = {**activity, "attachments": attachments}
@@ -177,7 +202,9 @@ def thanked(activity: dict[str, Any], thanks: str) -> dict[str, Any]:
 # -- adoption tools: the assessment form and checklists (bot/tools/core.py) ---------------------------------------
 SUBMIT = "adoptbot"  # the key of a card's submit data naming what was submitted
 ASSESS = "adoptbot-assess"
-CLARIFY = "adoptbot-clarify"  # a clarifying question's choice
+ASK = "adoptbot-clarify"  # a button that asks its question: a clarifying choice, a suggested next question
+ASK_NEXT = "You could ask next"
+MAX_SUGGESTED = 3  # Teams shows at most three suggested actions
 CHECKLIST = "adoptbot-checklist"
 QUESTION_INPUT = "q_"  # input ids: q_<question id>, item_<checklist item id>
 ITEM_INPUT = "item_"

@@ -1,9 +1,9 @@
 """One answer streamed into a Teams 1:1 chat through the Agents SDK's StreamingResponse.
 
 Teams shows an informative update, then the text as it grows, then the final message with citations,
-the AI label, the sources card and the feedback thumbs. If the connector refuses a streaming activity,
-streaming stops there and the answer goes out as one ordinary message when it is ready: never two,
-never none. If the person pressed Stop, nothing more is sent.
+the AI label, the sources card, the feedback thumbs and the suggested next questions. If the connector
+refuses a streaming activity, streaming stops there and the answer goes out as one ordinary message when
+it is ready: never two, never none. If the person pressed Stop, nothing more is sent.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class StreamedReply:
         self.stopped = False  # the person pressed Stop
         self.delivered = False  # the final streamed message reached Teams
         self.message_id = ""  # the streamed message's id (Teams' stream id)
+        self.suggested: dict[str, Any] | None = None  # the final message's suggested actions (the SDK sets none)
         context.on_send_activities(self._guard)
 
     def inform(self, text: str) -> None:
@@ -67,6 +68,7 @@ class StreamedReply:
         from microsoft_agents.hosting.core.app.streaming import Citation
 
         text = activity.get("text") or ""
+        self.suggested = activity.get("suggestedActions")
         # Teams requires the final text to extend what was streamed; an answer always does (the engine's
         # pieces join to its text), an apology after a failure mid-answer is added below it.
         rest = text[len(self._written) :] if text.startswith(self._written) else "\n\n" + text
@@ -105,6 +107,12 @@ class StreamedReply:
             return await send()
         if self.refused or self.stopped:
             return [ResourceResponse() for _ in activities]
+        if self.suggested and "final" in streamed:  # StreamingResponse cannot add them: added on their way out
+            from microsoft_agents.activity import SuggestedActions
+
+            for activity, kind in zip(activities, streamed, strict=True):
+                if kind == "final":
+                    activity.suggested_actions = SuggestedActions.model_validate(self.suggested)
         try:
             responses = await send()
         except Exception as e:  # noqa: BLE001 - any refusal ends streaming; the answer still goes out once
