@@ -41,6 +41,10 @@ class Embedder(ABC):
         """Embed one query."""
         return self.embed([text])[0]
 
+    def describe(self) -> str:
+        """What embeds, for `adoptbot status`."""
+        return self.name
+
     def load(self) -> None:  # noqa: B027 - optional: an embedder with nothing to load does nothing
         """Load the model now instead of on the first embedding (start-up work, not an answer's)."""
 
@@ -103,6 +107,9 @@ class SentenceTransformerEmbedder(Embedder):
 
                 self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
         return self._model
+
+    def describe(self) -> str:
+        return f"{self.name} through sentence-transformers (torch; `adoptbot export-model` makes it start faster)"
 
     def load(self) -> None:
         self.model()

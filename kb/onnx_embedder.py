@@ -78,6 +78,9 @@ class OnnxEmbedder(Embedder):
         self._pad_id = 0
         self._lock = threading.Lock()
 
+    def describe(self) -> str:
+        return f"{self.name} through onnxruntime (the ONNX copy in {self.export})"
+
     def load(self) -> None:
         with self._lock:
             if self._session is None:

@@ -45,6 +45,7 @@ def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
         )
     if not args.json:
         print(f"Answers with: {runtime.engine.describe_backend()}.")
+        print(f"Embeds with: {runtime.embedder.describe()}.")
     return EXIT_OK
 
 
