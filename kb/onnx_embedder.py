@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common.errors import ConfigError
 from kb.embedding import Embedder, model_folder, word_pieces
 
 if TYPE_CHECKING:
@@ -93,9 +94,17 @@ class OnnxEmbedder(Embedder):
                 tokenizer.no_padding()
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3  # errors only
-                session = onnxruntime.InferenceSession(
-                    str(self.export / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-                )
+                state = onnxruntime.capi.onnxruntime_pybind11_state
+                try:
+                    session = onnxruntime.InferenceSession(
+                        str(self.export / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+                    )
+                except (state.Fail, state.InvalidProtobuf, state.NoSuchFile, state.InvalidGraph) as e:
+                    raise ConfigError(
+                        f"The ONNX copy of the embedding model in {self.export} cannot be loaded ({e}): remove "
+                        "that folder, then run `adoptbot export-model` (or leave it removed to embed through "
+                        "sentence-transformers)."
+                    ) from None
                 self._tokenizer, self._session = tokenizer, session
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -110,15 +119,12 @@ class OnnxEmbedder(Embedder):
         encoded = self._tokenizer.encode_batch(list(texts))
         # Longest first, padded to the longest of each batch: the attention mask keeps padding out of the mean.
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].ids))
-        out = np.zeros((len(encoded), 0), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            vectors = self._run([encoded[i] for i in batch])
-            if out.shape[1] == 0:
-                out = np.zeros((len(encoded), vectors.shape[1]), dtype=np.float32)
-            out[batch] = vectors
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return (out / np.maximum(norms, 1e-12)).tolist()
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        ran = np.concatenate([self._run([encoded[i] for i in batch]) for batch in batches])
+        vectors = np.empty_like(ran)
+        vectors[order] = ran
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)  # normalised already; kept exact for any model
+        return (vectors / np.maximum(norms, 1e-12)).tolist()
 
     def _run(self, encodings: list[Any]) -> Any:
         import numpy as np

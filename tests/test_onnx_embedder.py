@@ -11,6 +11,7 @@ import pytest
 
 from adoptbot.cli import main
 from adoptbot.runtime import Runtime
+from common.errors import ConfigError
 from common.settings import Settings
 from kb.embedding import MODEL_NAME, SentenceTransformerEmbedder
 from kb.onnx_embedder import INFO_FILE, OnnxEmbedder, export_dir, find_export
@@ -113,3 +114,14 @@ def test_an_unwritable_export_folder_is_a_usage_error_naming_the_setting(tmp_pat
     assert main(["export-model"], runtime=Runtime(Settings(embed_onnx_dir=str(blocker / "onnx")))) == 2
     err = capsys.readouterr().err
     assert "Cannot write the ONNX copy" in err and "ADOPTBOT_EMBED_ONNX_DIR" in err
+
+
+def test_a_broken_copy_says_how_to_replace_it(tmp_path, onnx_exports):
+    made = export_dir(onnx_exports, SentenceTransformerEmbedder().model_path)
+    broken = tmp_path / made.name
+    broken.mkdir()
+    for name in (INFO_FILE, "tokenizer.json"):
+        (broken / name).write_bytes((made / name).read_bytes())
+    (broken / "model.onnx").write_bytes(b"half a file")
+    with pytest.raises(ConfigError, match=r"cannot be loaded .*adoptbot export-model"):
+        OnnxEmbedder(broken).embed(["What is a GAN?"])
