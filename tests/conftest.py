@@ -40,6 +40,16 @@ def real_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
+def onnx_exports(tmp_path_factory) -> Path:
+    """A folder holding the shipped model's ONNX copy (`adoptbot export-model`), made once for the whole run."""
+    from kb.onnx_export import export_model
+
+    root = tmp_path_factory.mktemp("onnx")
+    export_model(model_path=None, exports=root)
+    return root
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL on loopback for the whole run; missing binaries fail the tests that need it, never skip."""
     try:

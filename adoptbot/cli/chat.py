@@ -19,6 +19,7 @@ from common.errors import EmptyQuestion
 def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
     ensure_index(runtime)
     engine = runtime.engine
+    runtime.embedder.load()  # start-up, not the answer's time: the printed start-up includes the model
     if args.question == ["-"]:
         first = True  # the start-up is said once, with the first answer
         for line in sys.stdin:

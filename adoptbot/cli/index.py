@@ -1,4 +1,5 @@
-"""The index a command works on: `adoptbot ingest`, `adoptbot status`, and an ingest on first use."""
+"""The index a command works on: `adoptbot ingest`, `adoptbot status`, an ingest on first use, and the
+ONNX copy of the embedding model (`adoptbot export-model`)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
         )
     if not args.json:
         print(f"Answers with: {runtime.engine.describe_backend()}.")
+        print(f"Embeds with: {runtime.embedder.describe()}.")
+    return EXIT_OK
+
+
+def cmd_export_model(runtime: Runtime, args: argparse.Namespace) -> int:
+    from kb.onnx_export import export_model
+
+    s = runtime.settings
+    export = export_model(model_path=s.embed_model_path or None, exports=s.onnx_dir)
+    print(f"The embedding model's ONNX copy is in {export}: commands embed through onnxruntime, without torch.")
     return EXIT_OK
 
 

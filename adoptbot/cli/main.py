@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "teams-package": ("adoptbot.cli.operations", "cmd_teams_package"),
     "ingest": ("adoptbot.cli.index", "cmd_ingest"),
     "status": ("adoptbot.cli.index", "cmd_status"),
+    "export-model": ("adoptbot.cli.index", "cmd_export_model"),
     "ask": ("adoptbot.cli.chat", "cmd_ask"),
     "chat": ("adoptbot.cli.chat", "cmd_chat"),
     "mcp": ("adoptbot.cli.mcp", "cmd_mcp"),

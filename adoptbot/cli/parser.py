@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="what the index holds")
     status.add_argument("--json", action="store_true", help="print as JSON")
 
+    sub.add_parser(
+        "export-model",
+        help="make the ONNX copy of the embedding model that commands start with, instead of torch (once; make setup)",
+    )
+
     ask = sub.add_parser("ask", help="answer one question ('-' reads one question per line from stdin)")
     ask.add_argument("question", nargs="+", help="the question, or - for standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
