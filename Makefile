@@ -9,7 +9,7 @@ REQUIREMENTS := requirements.txt requirements-llm.txt requirements-dev.txt
 # Set-up runs its independent steps at once (make -j): pip's installs, the llama-cpp-python build,
 # Debian's packages and npm. JOBS=1 runs them one after another.
 JOBS   ?= 4
-SUBMAKE = $(MAKE) --no-print-directory -j$(JOBS) --output-sync=line
+PARALLEL = --no-print-directory -j$(JOBS) --output-sync=line
 
 # llama-cpp-python's build, cut to what its Python bindings load: no multimodal library (LLAVA_BUILD),
 # no common library of llama.cpp's programs (deploy/llama-cpp-python.cmake), for this machine's CPU.
@@ -20,7 +20,7 @@ LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=ON -DCMAKE_PROJECT_llama.cpp
 .DELETE_ON_ERROR:
 
 setup:
-	@$(SUBMAKE) $(STAMP)
+	@$(MAKE) $(PARALLEL) $(STAMP)
 
 run: setup
 	$(BIN)/adoptbot run
@@ -30,7 +30,7 @@ ingest: setup
 
 # The set-up steps at once, then the checks.
 test:
-	@$(SUBMAKE) $(STAMP) system-packages $(SLACK_TYPES)
+	@$(MAKE) $(PARALLEL) $(STAMP) system-packages $(SLACK_TYPES)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
