@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 180  # two replicas loading their models at once on a busy two-core CI runner
 SHARED_HASH_KEY = "a shared secret of at least 32 characters"  # replicas on one database hash voters alike
+THREAD_LIMITS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")  # tests/conftest.py sets them to 1
 
 
 class ServerFailed(RuntimeError):
@@ -41,10 +42,15 @@ class ServerFailed(RuntimeError):
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """An environment with nothing of the developer's: no tokens, no home, offline model hubs."""
+    """An environment with nothing of the developer's: no tokens, no home, offline model hubs.
+
+    The math libraries' thread limits of this process carry over (the suite's: one thread each; a benchmark's:
+    none unless its user sets them).
+    """
     home = tempfile.mkdtemp(prefix="adoptbot-cluster-home-")
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **{name: os.environ[name] for name in THREAD_LIMITS if name in os.environ},
         "HOME": home,
         "HF_HOME": os.path.join(home, "hf"),
         "HF_HUB_OFFLINE": "1",

@@ -10,12 +10,18 @@ from pathlib import Path
 import pytest
 
 # Before anything imports a library that looks at HOME or tokens: a clean, private environment.
+# One thread per math library: the suite runs servers beside the test process on few cores, where torch's
+# spinning OpenMP threads (one per core in every process) made a query embedding about 15x slower on a busy
+# 2-core machine. Children inherit it (tests/cluster.py's clean_env passes it on); no test checks threads.
 _HOME = tempfile.mkdtemp(prefix="adoptbot-test-home-")
 for _name in list(os.environ):
     if _name.startswith(("ADOPTBOT_", "SLACK_", "MICROSOFT_", "CONNECTIONS__", "OPENAI_", "HF_")):
         del os.environ[_name]
 os.environ.update(
     HOME=_HOME,
+    OMP_NUM_THREADS="1",
+    MKL_NUM_THREADS="1",
+    OPENBLAS_NUM_THREADS="1",
     HF_HOME=os.path.join(_HOME, "hf"),
     HF_HUB_OFFLINE="1",
     TRANSFORMERS_OFFLINE="1",

@@ -20,6 +20,8 @@ import sqlalchemy as sa
 
 BINDIR_VARIABLE = "PG_BINDIR"  # where initdb and pg_ctl are, when not in Debian's /usr/lib/postgresql/<v>/bin
 SUPERUSER = "adoptbot"
+MEMORY_DIR = Path("/dev/shm")  # a tmpfs on Linux
+MEMORY_NEEDED = 2 << 30  # every test database is a copy of template1 (about 300 files, 7.5 MB)
 
 
 class PostgresMissing(RuntimeError):
@@ -44,6 +46,18 @@ def find_bindir() -> Path:
     )
 
 
+def data_parent(durable: bool) -> str | None:
+    """Where a server's files go: memory when the server need not be durable and there is room, else the temp dir.
+
+    Deleting the thirty-odd test databases' 10,000 files took 4 to 40 s on the project machine's disk (ext4 with
+    online discard, shared with other jobs), at the end of every run; on tmpfs it takes well under a second.
+    """
+    if durable or not MEMORY_DIR.is_dir() or not os.access(MEMORY_DIR, os.W_OK):
+        return None
+    room = os.statvfs(MEMORY_DIR)
+    return str(MEMORY_DIR) if room.f_bavail * room.f_frsize >= MEMORY_NEEDED else None
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -57,7 +71,7 @@ class PostgresServer:
     def __init__(self, bindir: Path | None = None, *, durable: bool = False) -> None:
         self.bindir = bindir or find_bindir()
         self.durable = durable  # fsync as in production (benchmarks); tests run without it
-        self.root = Path(tempfile.mkdtemp(prefix="adoptbot-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="adoptbot-pg-", dir=data_parent(durable)))
         self.data = self.root / "data"
         self.port = free_port()
         self._as_postgres = os.geteuid() == 0
