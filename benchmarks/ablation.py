@@ -2,7 +2,7 @@
 
     ADOPTBOT_DATA_DIR=/tmp/abl-data PYTHONPATH=$PWD .venv/bin/python -m adoptbot.cli ingest
     ADOPTBOT_DATA_DIR=/tmp/abl-data PYTHONPATH=$PWD .venv/bin/python benchmarks/ablation.py \
-        [--rules gate,synonyms,...] [--halves dev,test,regression] [--json results.json] [--list]
+        [--rules all,gate,seen+fresh,...] [--halves dev,test,regression] [--json results.json] [--list]
 
 One process loads the runtime once (template backend, the real store and embedding model in the
 ingested data directory), scores the full design, then, for each rule, switches that one rule off
@@ -12,12 +12,15 @@ on benchmarks/blind/dev, benchmarks/blind/test and knowledge/eval, each half wit
 answerer, as a fresh `adoptbot eval` process has.
 
 Printed: per rule, the change in correct and wrong-with-a-citation replies on each half (rule off
-minus full design: a rule worth keeping shows fewer correct or more wrong-cited when off), and the
-CI bars the rule-off design no longer meets:
+minus full design: a rule worth keeping shows fewer correct or more wrong-cited when off; "(n changed)"
+counts the items whose outcome moved, so a swap that nets to zero still shows), and the CI bars the
+rule-off design no longer meets:
   knowledge/eval          in-scope pass, abstention, conversations, off-topic follow-ups >= 90 %,
                           small talk 100 %, median in-scope answer <= 600 characters (tests/test_cli.py)
   knowledge/eval/questions.jsonl   in-scope pass, abstention, hit@5 >= 90 %
   benchmarks/blind/dev    wrong with a citation <= 16 %, small talk 100 %, declines >= 90 %
+`--rules a+b` switches a and b off together: rules that stand in for each other (two ways to prefer the
+same sentence) each look worthless alone, so a set to remove is checked as a set.
 Query and passage embeddings are remembered per exact batch of texts (the same vectors the model gives
 for that batch), so a rule that does not change what is embedded costs no model time.
 """
@@ -230,7 +233,7 @@ RULES = [
     # bot/answering/vocabulary.py, language.py
     Rule("synonyms", "knowledge/synonyms.yaml expands the query with the guidance's words",
          _engine("expansions", lambda e: Expansions)),
-    Rule("language", "the question's language detected: a note, and rare words judged in that language too",
+    Rule("language", "the question's language detected: a one-line note (not scored), rare words judged in it too",
          _set(engine_module, "detect", lambda text: "en")),
 ]  # fmt: skip
 
@@ -330,7 +333,7 @@ def score_half(runtime: Runtime, half: str, items: list[EvalItem]) -> dict[str, 
     for bulky in figures.values():
         if isinstance(bulky, dict):
             bulky.pop("failures", None)
-    figures["failed"] = sorted(f"{f['set']}:{f['id']}" for f in report.failures)
+    figures["outcomes"] = {f"{f['set']}:{f['id']}": f["outcome"] for f in report.failures}  # the rest: correct
     return figures
 
 
@@ -342,9 +345,11 @@ def run_design(runtime: Runtime, halves: dict[str, list[EvalItem]]) -> dict[str,
 
 
 @contextmanager
-def switched_off(rule: Rule, runtime: Runtime) -> Iterator[None]:
+def switched_off(rules: Sequence[Rule], runtime: Runtime) -> Iterator[None]:
+    """Every one of rules off until the block ends."""
     with ExitStack() as stack:
-        rule.off(runtime, stack)
+        for rule in rules:
+            rule.off(runtime, stack)
         yield
 
 
@@ -357,7 +362,10 @@ def _cell(full: dict[str, Any], off: dict[str, Any] | None = None) -> str:
         return f"{t['correct']}/{t['wrong_cited']} of {t['items']}"
     dc = off["totals"]["correct"] - full["totals"]["correct"]
     dw = off["totals"]["wrong_cited"] - full["totals"]["wrong_cited"]
-    return f"{dc:+d} / {dw:+d}" if dc or dw else "0 / 0"
+    ids = full["outcomes"].keys() | off["outcomes"].keys()
+    changed = sum(full["outcomes"].get(i, "correct") != off["outcomes"].get(i, "correct") for i in ids)
+    delta = f"{dc:+d} / {dw:+d}" if dc or dw else "0 / 0"
+    return f"{delta} ({changed} changed)" if changed else delta
 
 
 def _bars(result: dict[str, Any], halves: Sequence[str]) -> str:
@@ -374,13 +382,18 @@ def table(full: dict[str, Any], results: dict[str, dict[str, Any]], halves: Sequ
                  + f" | {_bars(full, halves)} |")  # fmt: skip
     for name, off in results.items():
         cells = [_cell(full[h], off[h]) for h in halves]
-        lines.append(f"| {name} | {what[name]} | " + " | ".join(cells) + f" | {_bars(off, halves)} |")
+        does = what.get(name, "together: " + ", ".join(name.split("+")))
+        lines.append(f"| {name.replace('+', ' + ')} | {does} | " + " | ".join(cells) + f" | {_bars(off, halves)} |")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rules", help="comma-separated rule names (default: every rule); --list shows them")
+    parser.add_argument(
+        "--rules",
+        help="comma-separated rule names (default: all, every rule one at a time); a+b switches a and b off "
+        "together; --list shows them",
+    )
     parser.add_argument("--halves", default="dev,test,regression", help="comma-separated: dev, test, regression")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--list", action="store_true", help="list the rules and exit")
@@ -390,10 +403,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{rule.name:16s} {rule.what}")
         return 0
     known = {r.name: r for r in RULES}
-    names = [n.strip() for n in args.rules.split(",") if n.strip()] if args.rules else list(known)
+    asked = [n.strip() for n in (args.rules or "all").split(",") if n.strip()]
+    names = [single for name in asked for single in (known if name == "all" else [name])]
+    singles = {part for name in names for part in name.split("+")}
     halves = [h.strip() for h in args.halves.split(",") if h.strip()]
     for bad, choices, what in (
-        (set(names) - known.keys(), known, "rule"),
+        (singles - known.keys(), known, "rule"),
         (set(halves) - HALVES.keys(), HALVES, "half"),
     ):
         if bad:
@@ -416,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           + f"; bars: {_bars(full, halves)}", flush=True)  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
     for name in names:
-        with switched_off(known[name], runtime):
+        with switched_off([known[part] for part in name.split("+")], runtime):
             results[name] = run_design(runtime, items)
         off = results[name]
         print(f"{name} off ({off['seconds']} s): " + "; ".join(f"{h} {_cell(full[h], off[h])}" for h in halves)
