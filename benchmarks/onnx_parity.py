@@ -53,10 +53,7 @@ def main() -> None:
             "sentence-transformers": indexed.retriever,
             "onnx": Runtime(settings, embedder=onnx, store=indexed.store).retriever,
         }
-        for name, embedder in (("sentence-transformers", reference), ("onnx", onnx)):
-            started = time.perf_counter()
-            embedder.load()
-            print(f"{name}: model loaded in {time.perf_counter() - started:.2f} s (this process)")
+        onnx.load()
         for path in args.sets:
             compare(REPO / path, reference, onnx, retrievers)
 
