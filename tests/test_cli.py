@@ -13,6 +13,7 @@ import pytest
 from adoptbot.cli import main
 from adoptbot.runtime import Runtime
 from common.settings import Settings
+from kb.store import generation
 from tests import test_chroma_server
 from tests.conftest import REPO, FakeEmbedder, make_runtime, write_kb
 
@@ -348,6 +349,7 @@ def test_citations_never_print_control_or_bidi_characters_raw(tmp_path, settings
         "url": "https://intranet.example.com/\u2028x",
     }
     col.update(ids=got["ids"], metadatas=[{**m, **hostile} for m in got["metadatas"]])
+    runtime.store.save_for_readers(col, generation(col), lexical=False)  # as that writer saves what replicas load
     capsys.readouterr()
 
     assert main(["ask", "Is it ok to put personal data into prompts?"], runtime=runtime) == 0
