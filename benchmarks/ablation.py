@@ -391,6 +391,19 @@ def table(full: dict[str, Any], results: dict[str, dict[str, Any]], halves: Sequ
     return "\n".join(lines)
 
 
+def tabulate(paths: Sequence[Path]) -> int:
+    """One table from runs saved with --json (a run cut short, then the rest), if they measured the same design."""
+    runs = [json.loads(path.read_text()) for path in paths]
+    full = runs[0]["full"]
+    halves = [h for h in HALVES if h in full]
+    for path, run in zip(paths[1:], runs[1:], strict=True):
+        if any(run["full"].get(h, {}).get("outcomes") != full[h]["outcomes"] for h in halves):
+            print(f"ablation: {path} measured a different full design than {paths[0]}", file=sys.stderr)
+            return 2
+    print(table(full, {name: r for run in runs for name, r in run["rules"].items()}, halves))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -401,11 +414,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--halves", default="dev,test,regression", help="comma-separated: dev, test, regression")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--list", action="store_true", help="list the rules and exit")
+    parser.add_argument(
+        "--tabulate", type=Path, nargs="+", metavar="JSON", help="print the table of earlier --json runs and exit"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for rule in RULES:
             print(f"{rule.name:16s} {rule.what}")
         return 0
+    if args.tabulate:
+        return tabulate(args.tabulate)
     known = {r.name: r for r in RULES}
     asked = [n.strip() for n in (args.rules or "all").split(",") if n.strip()]
     names = [single for name in asked for single in (known if name == "all" else [name])]
@@ -440,10 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         off = results[name]
         print(f"{name} off ({off['seconds']} s): " + "; ".join(f"{h} {_cell(full[h], off[h])}" for h in halves)
               + f"; bars: {_bars(off, halves)}", flush=True)  # fmt: skip
+        if args.json:  # after every rule: a run cut short keeps what it measured
+            args.json.write_text(json.dumps({"full": full, "rules": results}, indent=1))
     print()
     print(table(full, results, halves))
-    if args.json:
-        args.json.write_text(json.dumps({"full": full, "rules": results}, indent=1))
     seconds = [r["seconds"] for r in results.values()]
     if seconds:
         print(f"\n{len(seconds)} rules, median {statistics.median(seconds):.0f} s each")
