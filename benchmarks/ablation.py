@@ -21,6 +21,8 @@ rule-off design no longer meets:
   benchmarks/blind/dev    wrong with a citation <= 16 %, small talk 100 %, declines >= 90 %
 `--rules a+b` switches a and b off together: rules that stand in for each other (two ways to prefer the
 same sentence) each look worthless alone, so a set to remove is checked as a set.
+The test half is scored on purpose (issue 17 item 12 asks what each rule is worth there): record every
+run in docs/benchmarks.md, and never tune a rule on the test rows.
 Query and passage embeddings are remembered per exact batch of texts (the same vectors the model gives
 for that batch), so a rule that does not change what is embedded costs no model time.
 """
