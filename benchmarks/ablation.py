@@ -118,7 +118,7 @@ def _no_own_coverage(runtime: Runtime, stack: ExitStack) -> None:
 def _no_own_order(runtime: Runtime, stack: ExitStack) -> None:
     original = engine_module.replace
 
-    def keep_order(obj: Any, /, **changes: Any) -> Any:  # Engine.answer's only replace() re-sorts the passages
+    def keep_order(obj: Any, /, **changes: Any) -> Any:  # Engine.answer replaces a Retrieval only to re-sort
         if isinstance(obj, retrieval.Retrieval) and set(changes) == {"passages"}:
             return obj
         return original(obj, **changes)
